@@ -1,0 +1,61 @@
+"""Providers for development: an outbox directory and the console. They serve every channel."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from herald.channels.base import OutgoingMessage, Receipt
+from herald.channels.email import build_email
+from herald.kinds import Channel
+
+log = logging.getLogger("herald.console")
+
+
+class OutboxProvider:
+    """Writes each message as a file: ``.eml`` for e-mail (open it in any mail client),
+    ``.txt`` for short texts. The file name derives from the idempotency key, so a retry
+    rewrites the same file instead of adding one."""
+
+    name: ClassVar[str] = "outbox"
+    channels: ClassVar[frozenset[Channel]] = frozenset(Channel)
+
+    def __init__(self, directory: Path, sender: str = "Herald <herald@localhost>") -> None:
+        self.directory = directory
+        self.sender = sender
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(message.key.encode()).hexdigest()[:12]
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        safe_to = re.sub(r"[^A-Za-z0-9@.+_-]", "_", message.to)
+        existing = list(self.directory.glob(f"*-{digest}.*"))
+        if existing:
+            return Receipt(provider=self.name, message_id=existing[0].name)
+        if message.channel is Channel.EMAIL:
+            path = self.directory / f"{stamp}-email-{safe_to}-{digest}.eml"
+            payload = bytes(build_email(message, sender=self.sender))
+        else:
+            path = self.directory / f"{stamp}-{message.channel.value}-{safe_to}-{digest}.txt"
+            payload = f"To: {message.to}\nChannel: {message.channel.value}\n\n{message.text}\n".encode()
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(payload)
+        os.replace(tmp, path)  # readers never see half a message
+        return Receipt(provider=self.name, message_id=path.name)
+
+
+class ConsoleProvider:
+    """Logs each message; for trying Herald without any mail server."""
+
+    name: ClassVar[str] = "console"
+    channels: ClassVar[frozenset[Channel]] = frozenset(Channel)
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        body = message.text if message.channel is Channel.EMAIL else message.text
+        log.info("[%s → %s] %s\n%s", message.channel.value, message.to, message.subject, body)
+        return Receipt(provider=self.name, message_id=None)

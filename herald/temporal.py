@@ -1,0 +1,55 @@
+"""Connecting to Temporal the same way everywhere (client, worker, tests, replayer)."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+
+from herald.search_attributes import ALL_KEYS
+from herald.settings import Settings
+
+DATA_CONVERTER: DataConverter = pydantic_data_converter
+
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+    )
+
+
+def search_attribute_types() -> dict[str, str]:
+    """Name → type name (``Keyword``, ``Datetime``) of every search attribute Herald uses."""
+    return {key.name: key.indexed_value_type.name.title() for key in ALL_KEYS}
+
+
+async def missing_search_attributes(client: Client) -> list[str]:
+    resp = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    return [key.name for key in ALL_KEYS if key.name not in resp.custom_attributes]
+
+
+async def register_search_attributes(client: Client) -> list[str]:
+    """Register Herald's search attributes on the client's namespace; returns those added."""
+    missing = await missing_search_attributes(client)
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                    for key in ALL_KEYS
+                    if key.name in missing
+                },
+            )
+        )
+    return missing

@@ -1,0 +1,343 @@
+"""The Python client applications use to hand loans to Herald.
+
+Everything is validated here, before Temporal sees it: a refused call raises
+:class:`~herald.errors.InvalidInput` and starts or changes nothing.
+
+    herald = await Herald.connect()
+    await herald.upsert_subscriber("u42", name="Alice", email="alice@example.org")
+    await herald.start_loan("L1", borrower_id="u42", item="Drill", due_at=due)
+
+From synchronous code (a Django ``post_save`` handler), use :class:`starter.sync.SyncHerald`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from herald.contacts import (
+    check_locale,
+    check_timezone,
+    normalise_email,
+    normalise_phone,
+)
+from herald.contracts import ExtendInput, LoanInput, LoanStatus, ReturnInput
+from herald.errors import HeraldError, InvalidInput, NotFound
+from herald.kinds import OPTIONAL_KINDS, Channel
+from herald.policy import LoanPolicy, load_policy
+from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS
+from herald.settings import Settings, load_settings
+from herald.store import Contact, PreferenceSet, Store, delivery_as_dict
+from herald.temporal import connect
+from workflows.loan import LoanWorkflow
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")
+# How long a call that needs a worker (extend, return and wait, status) waits for one.
+WORKER_WAIT = timedelta(seconds=30)
+_UNSET: Any = object()
+
+
+def loan_workflow_id(loan_id: str) -> str:
+    return f"loan-{loan_id}"
+
+
+def _check_id(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _ID_PATTERN.match(value):
+        raise InvalidInput(
+            f"invalid {what} {value!r}: use 1-200 letters, digits or . _ : @ - (starting with a letter or digit)"
+        )
+    return value
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"{what} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{what} {value.isoformat()} has no time zone offset (e.g. +01:00 or Z)")
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class LoanStarted:
+    loan_id: str
+    workflow_id: str
+    run_id: str | None
+    # False when the loan already had a running workflow (the start was a no-op).
+    created: bool
+
+
+class Herald:
+    """Async client: directory and preferences (database) and loans (Temporal)."""
+
+    def __init__(
+        self,
+        client: Client,
+        store: Store,
+        settings: Settings,
+        policy: LoanPolicy | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.policy = policy or load_policy(settings.policy)
+
+    @classmethod
+    async def connect(cls, settings: Settings | None = None, *, client: Client | None = None) -> Herald:
+        settings = settings or load_settings()
+        return cls(client or await connect(settings), Store.from_url(settings.resolved_database_url), settings)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------------ directory
+
+    async def upsert_subscriber(
+        self,
+        subscriber_id: str,
+        *,
+        name: str | None = _UNSET,
+        email: str | None = _UNSET,
+        phone: str | None = _UNSET,
+        whatsapp: str | None = _UNSET,
+        locale: str = _UNSET,
+        timezone: str = _UNSET,
+    ) -> Contact:
+        """Create or update a person. Unset fields keep their value; ``None`` or ``""`` clears one."""
+        _check_id(subscriber_id, "subscriber id")
+        fields: dict[str, Any] = {}
+        region = self.settings.default_phone_region
+        if name is not _UNSET:
+            fields["name"] = (name or "").strip() or None
+        if email is not _UNSET:
+            fields["email"] = normalise_email(email) if email else None
+        if phone is not _UNSET:
+            fields["phone"] = normalise_phone(phone, region) if phone else None
+        if whatsapp is not _UNSET:
+            fields["whatsapp"] = normalise_phone(whatsapp, region) if whatsapp else None
+        if locale is not _UNSET:
+            fields["locale"] = check_locale(locale)
+        if timezone is not _UNSET:
+            fields["timezone"] = check_timezone(timezone)
+        contact, _ = await asyncio.to_thread(
+            self.store.upsert_subscriber,
+            subscriber_id,
+            default_locale=self.settings.default_locale,
+            default_timezone=self.settings.default_timezone,
+            **fields,
+        )
+        return contact
+
+    async def get_subscriber(self, subscriber_id: str) -> Contact:
+        contact = await asyncio.to_thread(self.store.get_contact, subscriber_id)
+        if contact is None:
+            raise NotFound(f"unknown subscriber {subscriber_id!r}")
+        return contact
+
+    async def set_preferences(
+        self,
+        subscriber_id: str,
+        *,
+        email: bool | None = None,
+        sms: bool | None = None,
+        whatsapp: bool | None = None,
+        reminders: dict[str, bool] | None = None,
+    ) -> PreferenceSet:
+        """Channel toggles and per-kind toggles; read by the worker when each notice falls due."""
+        await self.get_subscriber(subscriber_id)
+        for kind in reminders or {}:
+            if kind not in OPTIONAL_KINDS:
+                raise InvalidInput(
+                    f"{kind!r} cannot be switched off: choose among {', '.join(OPTIONAL_KINDS)}"
+                )
+        channels = {
+            ch: on
+            for ch, on in ((Channel.EMAIL, email), (Channel.SMS, sms), (Channel.WHATSAPP, whatsapp))
+            if on is not None
+        }
+        return await asyncio.to_thread(
+            self.store.set_preferences, subscriber_id, channels=channels, kinds=reminders
+        )
+
+    async def get_preferences(self, subscriber_id: str) -> PreferenceSet:
+        await self.get_subscriber(subscriber_id)
+        return await asyncio.to_thread(self.store.get_preferences, subscriber_id)
+
+    # ------------------------------------------------------------------ loans
+
+    async def start_loan(
+        self,
+        loan_id: str,
+        *,
+        borrower_id: str,
+        item: str,
+        due_at: datetime,
+        borrowed_at: datetime | None = None,
+        manager_id: str | None = None,
+    ) -> LoanStarted:
+        """Start the loan's workflow; starting a running loan again returns it unchanged."""
+        _check_id(loan_id, "loan id")
+        item = (item or "").strip()
+        if not item:
+            raise InvalidInput("the item description is empty")
+        due = _aware(due_at, "due time")
+        now = datetime.now(UTC)
+        borrowed = _aware(borrowed_at, "borrowed-at time") if borrowed_at else now
+        if due <= now:
+            raise InvalidInput(f"the due time {due.isoformat()} is in the past")
+        if due <= borrowed:
+            raise InvalidInput(
+                f"the due time {due.isoformat()} is not after the borrowed-at time {borrowed.isoformat()}"
+            )
+        borrower = await self._reachable(borrower_id, "borrower")
+        if manager_id is not None:
+            await self._reachable(manager_id, "manager")
+
+        workflow_id = loan_workflow_id(loan_id)
+        try:
+            handle = await self.client.start_workflow(
+                LoanWorkflow.run,
+                LoanInput(
+                    loan_id=loan_id,
+                    borrower_id=borrower_id,
+                    item=item,
+                    borrowed_at=borrowed,
+                    due_at=due,
+                    timezone=borrower.timezone,
+                    policy=self.policy,
+                    manager_id=manager_id,
+                ),
+                id=workflow_id,
+                task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        LOAN_STATUS.value_set("ACTIVE"),
+                        DUE_AT.value_set(due),
+                        BORROWER_ID.value_set(borrower_id),
+                    ]
+                ),
+                static_summary=f"Loan {loan_id}: {item[:60]} for {borrower_id}",
+                static_details=f"Due {due:%Y-%m-%d %H:%M} UTC, borrower zone {borrower.timezone}, policy {self.policy.name}",
+            )
+        except WorkflowAlreadyStartedError:
+            raise InvalidInput(
+                f"loan {loan_id} already ended (returned or cancelled); use a new loan id"
+            ) from None
+        response = getattr(handle, "_start_workflow_response", None)
+        created = bool(getattr(response, "started", True))
+        return LoanStarted(loan_id, workflow_id, handle.result_run_id, created)
+
+    async def return_loan(
+        self, loan_id: str, *, returned_at: datetime | None = None, wait: bool = True
+    ) -> LoanStatus | None:
+        """Mark the loan returned: pending reminders stop and the thank-you goes out.
+
+        ``wait=True`` waits for the worker and answers the final status; ``wait=False``
+        records the return at once, even when no worker runs, and answers ``None``.
+        """
+        at = _aware(returned_at, "return time") if returned_at else None
+        if at and at > datetime.now(UTC) + timedelta(minutes=5):
+            raise InvalidInput(f"the return time {at.isoformat()} is in the future")
+        handle = await self._running(loan_id)
+        if not wait:
+            await handle.signal("returned", ReturnInput(returned_at=at))
+            return None
+        return await self._update(handle, "return_loan", ReturnInput(returned_at=at))
+
+    async def extend_loan(self, loan_id: str, *, due_at: datetime) -> LoanStatus:
+        """Move the due time later; the plan is recomputed, nothing sent is sent again."""
+        due = _aware(due_at, "new due time")
+        if due <= datetime.now(UTC):
+            raise InvalidInput(f"the new due time {due.isoformat()} is in the past")
+        handle = await self._running(loan_id)
+        status = await self.loan_status(loan_id)
+        contact = await asyncio.to_thread(self.store.get_contact, status.borrower_id)
+        timezone = contact.timezone if contact else None
+        return await self._update(handle, "extend", ExtendInput(due_at=due, timezone=timezone))
+
+    async def cancel_loan(self, loan_id: str) -> None:
+        """Stop the loan's workflow without any message."""
+        handle = await self._running(loan_id)
+        await handle.signal("cancel")
+
+    async def loan_status(self, loan_id: str) -> LoanStatus:
+        handle = self.client.get_workflow_handle(loan_workflow_id(loan_id))
+        try:
+            return await asyncio.wait_for(
+                handle.query("status", result_type=LoanStatus), WORKER_WAIT.total_seconds()
+            )
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise NotFound(f"no loan {loan_id!r}") from None
+            raise
+        except WorkflowQueryFailedError as err:
+            raise HeraldError(f"status of loan {loan_id} failed: {err}") from None
+        except TimeoutError:
+            raise HeraldError(f"no worker answered within {WORKER_WAIT.seconds}s: is one running?") from None
+
+    async def deliveries(self, loan_id: str | None = None) -> list[dict[str, Any]]:
+        rows = await asyncio.to_thread(
+            self.store.list_deliveries,
+            subject_type="loan" if loan_id else None,
+            subject_id=loan_id,
+        )
+        return [delivery_as_dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _reachable(self, subscriber_id: str, role: str) -> Contact:
+        _check_id(subscriber_id, f"{role} id")
+        contact = await asyncio.to_thread(self.store.get_contact, subscriber_id)
+        if contact is None:
+            raise InvalidInput(
+                f"unknown {role} {subscriber_id!r}: register them first (herald subscriber upsert)"
+            )
+        if not (contact.email or contact.phone or contact.whatsapp):
+            raise InvalidInput(f"{role} {subscriber_id!r} has no e-mail, phone or WhatsApp number")
+        return contact
+
+    async def _running(self, loan_id: str) -> WorkflowHandle[Any, Any]:
+        _check_id(loan_id, "loan id")
+        handle = self.client.get_workflow_handle(loan_workflow_id(loan_id))
+        try:
+            desc = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise NotFound(f"no loan {loan_id!r}") from None
+            raise
+        if desc.status is None or desc.status.name != "RUNNING":
+            state = desc.search_attributes.get(LOAN_STATUS.name, [desc.status.name if desc.status else "?"])
+            raise InvalidInput(f"loan {loan_id} is no longer running ({state[0] if state else '?'})")
+        return handle
+
+    async def _update(self, handle: WorkflowHandle[Any, Any], name: str, arg: Any) -> LoanStatus:
+        try:
+            return await asyncio.wait_for(
+                handle.execute_update(name, arg, result_type=LoanStatus),
+                WORKER_WAIT.total_seconds(),
+            )
+        except WorkflowUpdateFailedError as err:
+            raise InvalidInput(str(err.cause.message if hasattr(err.cause, "message") else err.cause)) from None
+        except TimeoutError:
+            raise HeraldError(
+                f"no worker answered within {WORKER_WAIT.seconds}s: is one running? "
+                "Check with 'herald loan status' before retrying."
+            ) from None

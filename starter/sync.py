@@ -1,0 +1,80 @@
+"""A synchronous facade over :class:`starter.client.Herald`, for Django and other sync code.
+
+One background thread runs an event loop with one Temporal connection, reused by every
+call. In a Django ``post_save`` handler, call it from ``transaction.on_commit`` so a
+rolled-back loan never starts a workflow::
+
+    herald = SyncHerald()  # once, at app start
+
+    @receiver(post_save, sender=Loan)
+    def loan_saved(sender, instance, created, **kwargs):
+        if created:
+            transaction.on_commit(lambda: herald.start_loan(
+                str(instance.pk), borrower_id=str(instance.user_id),
+                item=instance.material.name, due_at=instance.due_at))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import Any, TypeVar
+
+from herald.contracts import LoanStatus
+from herald.settings import Settings
+from herald.store import Contact, PreferenceSet
+from starter.client import Herald, LoanStarted
+
+T = TypeVar("T")
+
+
+class SyncHerald:
+    def __init__(self, settings: Settings | None = None, *, timeout: float = 60.0) -> None:
+        self._timeout = timeout
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="herald-client", daemon=True)
+        self._thread.start()
+        self._herald: Herald = self._call(Herald.connect(settings))
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
+
+    def close(self) -> None:
+        self._herald.close()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SyncHerald:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upsert_subscriber(self, subscriber_id: str, **fields: Any) -> Contact:
+        return self._call(self._herald.upsert_subscriber(subscriber_id, **fields))
+
+    def set_preferences(self, subscriber_id: str, **toggles: Any) -> PreferenceSet:
+        return self._call(self._herald.set_preferences(subscriber_id, **toggles))
+
+    def start_loan(self, loan_id: str, **fields: Any) -> LoanStarted:
+        return self._call(self._herald.start_loan(loan_id, **fields))
+
+    def return_loan(
+        self, loan_id: str, *, returned_at: datetime | None = None, wait: bool = False
+    ) -> LoanStatus | None:
+        """Defaults to not waiting, so a web request never blocks on the worker."""
+        return self._call(self._herald.return_loan(loan_id, returned_at=returned_at, wait=wait))
+
+    def extend_loan(self, loan_id: str, *, due_at: datetime) -> LoanStatus:
+        return self._call(self._herald.extend_loan(loan_id, due_at=due_at))
+
+    def cancel_loan(self, loan_id: str) -> None:
+        self._call(self._herald.cancel_loan(loan_id))
+
+    def loan_status(self, loan_id: str) -> LoanStatus:
+        return self._call(self._herald.loan_status(loan_id))
+
+    def deliveries(self, loan_id: str | None = None) -> list[dict[str, Any]]:
+        return self._call(self._herald.deliveries(loan_id))

@@ -1,0 +1,94 @@
+"""The Herald worker: runs the workflows and the delivery activities on one task queue.
+
+Stateless: start as many as the load needs, on as many machines, against one Temporal
+cluster and one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import DeliveryActivities
+from herald.channels import Provider, build_providers
+from herald.kinds import Channel
+from herald.settings import Settings, load_settings
+from herald.store import Store, migrate
+from herald.temporal import connect
+from workflows import WORKFLOWS
+
+log = logging.getLogger("herald.worker")
+
+# Sleeping loans cost memory only while cached; the cache refills from history on demand.
+MAX_CACHED_WORKFLOWS = 1000
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    store: Store,
+    providers: dict[Channel, Provider] | None = None,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    delivery = DeliveryActivities(
+        store, build_providers(settings) if providers is None else providers, settings
+    )
+    executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[delivery.plan_delivery, delivery.deliver],
+        activity_executor=executor,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_cached_workflows=MAX_CACHED_WORKFLOWS,
+    )
+
+
+async def run_worker(
+    settings: Settings | None = None,
+    *,
+    client: Client | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Migrate the database, then poll until ``stop`` is set (or SIGINT/SIGTERM)."""
+    settings = settings or load_settings()
+    store = Store.from_url(settings.resolved_database_url)
+    migrate(store.engine)
+    client = client or await connect(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+    providers = build_providers(settings)
+    log.info(
+        "worker on %s namespace=%s queue=%s providers=%s",
+        settings.temporal_address,
+        settings.temporal_namespace,
+        settings.task_queue,
+        {c.value: p.name for c, p in providers.items()},
+    )
+    with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:
+        worker = build_worker(client, settings, store, providers, executor)
+        async with worker:
+            await stop.wait()
+            log.info("stopping worker")
+    store.close()
+
+
+def main() -> None:
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

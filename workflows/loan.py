@@ -1,0 +1,399 @@
+"""One workflow per loan: from the confirmation to the thank-you, on durable timers.
+
+The plan (which notification at which instant) comes from the pure policy code; this
+module only waits, reacts to the app (return, extend, cancel) and calls the delivery
+activities. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from herald.contracts import (
+        DELIVER,
+        PLAN_DELIVERY,
+        ChannelResult,
+        ChannelSend,
+        DeliveryPlan,
+        DeliveryRequest,
+        DeliveryStatus,
+        ExtendInput,
+        LoanInput,
+        LoanProgress,
+        LoanState,
+        LoanStatus,
+        NextReminder,
+        NotificationRecord,
+        ReturnInput,
+        Role,
+    )
+    from herald.kinds import Channel
+    from herald.policy import PlannedPoint, plan_loan
+    from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS, NEXT_REMINDER_AT
+
+# Reading the directory and writing the log: retried for a day before the workflow moves on.
+PLAN_START_TO_CLOSE = timedelta(seconds=30)
+PLAN_SCHEDULE_TO_CLOSE = timedelta(hours=24)
+PLAN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
+
+# A provider call: a transient failure is retried with backoff for up to six hours.
+SEND_START_TO_CLOSE = timedelta(seconds=60)
+SEND_SCHEDULE_TO_CLOSE = timedelta(hours=6)
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["PermanentSendError"],
+)
+
+CREATED_KEY = "loan.created"
+RETURNED_KEY = "loan.returned"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+@workflow.defn(name="LoanWorkflow")
+class LoanWorkflow:
+    @workflow.init
+    def __init__(self, inp: LoanInput) -> None:
+        self._inp = inp
+        self._p: LoanProgress = inp.progress or LoanProgress(due_at=inp.due_at, timezone=inp.timezone)
+        self._return: ReturnInput | None = None
+        self._cancelled = False
+        self._finished = False
+        # Bumped by every extension so a sleeping loop wakes up and re-plans.
+        self._version = 0
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, inp: LoanInput) -> LoanStatus:
+        if not self._p.plan and inp.progress is None:
+            self._replan()
+        if not self._p.created_notified:
+            await self._notify_borrower_and_manager(
+                PlannedPoint(kind="loan.created", at=inp.borrowed_at), CREATED_KEY, manager=False,
+                planned_at=workflow.now(),
+            )
+            self._p.created_notified = True
+
+        while not self._closing:
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._inp.model_copy(update={"progress": self._p}))
+            point = self._next_point()
+            self._publish(point)
+            version = self._version
+            changed = lambda: self._closing or self._version != version  # noqa: E731
+            if point is None:
+                await workflow.wait_condition(changed)
+                continue
+            delay = point.at - workflow.now()
+            if delay > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        changed, timeout=delay, timeout_summary=f"until {point.kind}"
+                    )
+                    continue  # returned, cancelled or extended: re-evaluate
+                except TimeoutError:
+                    pass
+            await self._fire_due_points()
+
+        if self._return is not None:
+            self._p.state = LoanState.RETURNED
+            self._p.returned_at = self._return.returned_at or workflow.now()
+            self._publish(None)
+            late = self._late_by()
+            await self._notify(
+                kind="loan.returned",
+                role=Role.BORROWER,
+                subscriber_id=self._inp.borrower_id,
+                notification_id=RETURNED_KEY,
+                planned_at=workflow.now(),
+                extra={"late_by_seconds": int(late.total_seconds()) if late else None},
+            )
+        else:
+            self._p.state = LoanState.CANCELLED
+            self._publish(None)
+        self._finished = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status()
+
+    # ------------------------------------------------------------------ app-facing handlers
+
+    @workflow.signal(name="returned")
+    def returned(self, inp: ReturnInput) -> None:
+        """Fire-and-forget return: accepted even while no worker runs."""
+        if not self._closing:
+            self._return = inp
+
+    @workflow.update(name="return_loan")
+    async def return_loan(self, inp: ReturnInput) -> LoanStatus:
+        """Return and wait for the thank-you to be sent; answers the final status."""
+        self._return = inp
+        await workflow.wait_condition(lambda: self._finished)
+        return self._status()
+
+    @return_loan.validator
+    def _validate_return(self, inp: ReturnInput) -> None:
+        self._refuse_if_closed()
+        if inp.returned_at and inp.returned_at < self._inp.borrowed_at:
+            raise ValueError("the return time is before the loan began")
+
+    @workflow.signal(name="cancel")
+    def cancel(self) -> None:
+        if not self._closing:
+            self._cancelled = True
+
+    @workflow.update(name="extend")
+    def extend(self, inp: ExtendInput) -> LoanStatus:
+        self._p.due_at = inp.due_at
+        if inp.timezone:
+            self._p.timezone = inp.timezone
+        self._p.state = LoanState.ACTIVE
+        self._p.extensions += 1
+        self._replan()
+        self._version += 1
+        return self._status()
+
+    @extend.validator
+    def _validate_extend(self, inp: ExtendInput) -> None:
+        self._refuse_if_closed()
+        if inp.due_at <= self._p.due_at:
+            raise ValueError(
+                f"the new due time {inp.due_at.isoformat()} is not later than the current one "
+                f"{self._p.due_at.isoformat()}"
+            )
+        if inp.due_at <= workflow.now():
+            raise ValueError(f"the new due time {inp.due_at.isoformat()} is in the past")
+
+    @workflow.query(name="status")
+    def status(self) -> LoanStatus:
+        return self._status()
+
+    # ------------------------------------------------------------------ planning
+
+    @property
+    def _closing(self) -> bool:
+        return self._return is not None or self._cancelled
+
+    def _refuse_if_closed(self) -> None:
+        if self._closing or self._finished:
+            state = "returned" if self._return is not None else "cancelled"
+            raise ValueError(f"loan {self._inp.loan_id} is already {state}")
+
+    def _replan(self) -> None:
+        self._p.plan = plan_loan(
+            self._inp.policy,
+            borrowed_at=self._inp.borrowed_at,
+            due_at=self._p.due_at,
+            timezone=self._p.timezone,
+            now=workflow.now(),
+        )
+        for point in self._p.plan:
+            if point.skipped_reason and point.key(self._p.due_at) not in self._p.done_keys:
+                self._record_skip(point, point.skipped_reason)
+
+    def _pending(self) -> list[PlannedPoint]:
+        done = set(self._p.done_keys)
+        return [
+            p for p in self._p.plan
+            if p.skipped_reason is None and p.key(self._p.due_at) not in done
+        ]
+
+    def _next_point(self) -> PlannedPoint | None:
+        pending = self._pending()
+        return pending[0] if pending else None
+
+    def _record_skip(self, point: PlannedPoint, reason: str) -> None:
+        key = point.key(self._p.due_at)
+        self._p.done_keys.append(key)
+        self._p.records.append(
+            NotificationRecord(
+                notification_id=key, kind=point.kind, role=Role.BORROWER,
+                planned_at=point.at, skipped_reason=reason,
+            )
+        )
+
+    async def _fire_due_points(self) -> None:
+        """Send what is due now. When several points of a group are due at once (the worker
+        was down), only the latest is sent: a burst of stale reminders helps nobody."""
+        now = workflow.now()
+        due = [p for p in self._pending() if p.at <= now]
+        overdue_kind = self._inp.policy.overdue.kind
+        for group in (
+            [p for p in due if p.kind != overdue_kind],
+            [p for p in due if p.kind == overdue_kind],
+        ):
+            if not group:
+                continue
+            *stale, latest = group
+            for p in stale:
+                self._record_skip(p, f"superseded by {latest.kind} (sent late)")
+            if latest.kind == overdue_kind and self._p.state is LoanState.ACTIVE:
+                self._p.state = LoanState.OVERDUE
+            key = latest.key(self._p.due_at)
+            await self._notify_borrower_and_manager(latest, key, manager=latest.manager_copy)
+            self._p.done_keys.append(key)
+
+    # ------------------------------------------------------------------ sending
+
+    async def _notify_borrower_and_manager(
+        self, point: PlannedPoint, key: str, *, manager: bool, planned_at: datetime | None = None
+    ) -> None:
+        extra = {"alert_number": point.occurrence} if point.kind == self._inp.policy.overdue.kind else {}
+        sends = [
+            self._notify(
+                kind=point.kind, role=Role.BORROWER, subscriber_id=self._inp.borrower_id,
+                notification_id=key, planned_at=planned_at or point.at, extra=extra,
+            )
+        ]
+        if manager and self._inp.manager_id:
+            sends.append(
+                self._notify(
+                    kind=point.kind, role=Role.MANAGER, subscriber_id=self._inp.manager_id,
+                    notification_id=f"{key}/manager", planned_at=planned_at or point.at, extra=extra,
+                )
+            )
+        await asyncio.gather(*sends)
+
+    async def _notify(
+        self,
+        *,
+        kind: str,
+        role: Role,
+        subscriber_id: str,
+        notification_id: str,
+        planned_at: datetime,
+        extra: dict[str, object],
+    ) -> None:
+        request = DeliveryRequest(
+            workflow_id=workflow.info().workflow_id,
+            notification_id=notification_id,
+            kind=kind,
+            role=role,
+            subscriber_id=subscriber_id,
+            subject_type="loan",
+            subject_id=self._inp.loan_id,
+            scheduled_at=planned_at,
+            data=self._template_data(extra),
+        )
+        record = NotificationRecord(
+            notification_id=notification_id, kind=kind, role=role,
+            planned_at=planned_at, fired_at=workflow.now(),
+        )
+        self._p.records.append(record)
+        try:
+            plan = await workflow.execute_activity(
+                PLAN_DELIVERY,
+                request,
+                result_type=DeliveryPlan,
+                start_to_close_timeout=PLAN_START_TO_CLOSE,
+                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+                retry_policy=PLAN_RETRY,
+                summary=f"{kind} → {role.value} {subscriber_id}",
+            )
+        except ActivityError as err:
+            record.skipped_reason = f"could not plan delivery: {err.cause or err}"
+            return
+        record.channels = {d.channel.value: d.status for d in plan.decisions}
+        results = await asyncio.gather(
+            *(self._deliver(request, d.channel, d.idempotency_key) for d in plan.to_send)
+        )
+        for channel, status in results:
+            record.channels[channel] = status
+
+    async def _deliver(
+        self, request: DeliveryRequest, channel: Channel, key: str
+    ) -> tuple[str, DeliveryStatus]:
+        try:
+            result = await workflow.execute_activity(
+                DELIVER,
+                ChannelSend(request=request, channel=channel, idempotency_key=key),
+                result_type=ChannelResult,
+                start_to_close_timeout=SEND_START_TO_CLOSE,
+                schedule_to_close_timeout=SEND_SCHEDULE_TO_CLOSE,
+                retry_policy=SEND_RETRY,
+                summary=f"{request.kind} via {channel.value}",
+            )
+            return channel.value, result.status
+        except ActivityError as err:
+            permanent = isinstance(err.cause, ApplicationError) and err.cause.non_retryable
+            workflow.logger.warning("delivery %s failed: %s", key, err.cause)
+            return channel.value, (
+                DeliveryStatus.PERMANENTLY_FAILED if permanent else DeliveryStatus.FAILED
+            )
+
+    def _template_data(self, extra: dict[str, object]) -> dict[str, object]:
+        return {
+            "loan_id": self._inp.loan_id,
+            "item": self._inp.item,
+            "borrower_id": self._inp.borrower_id,
+            "manager_id": self._inp.manager_id,
+            "borrowed_at": _iso(self._inp.borrowed_at),
+            "due_at": _iso(self._p.due_at),
+            "returned_at": _iso(self._p.returned_at),
+            "late_by_seconds": None,
+            "alert_number": None,
+            "max_alerts": self._inp.policy.overdue.max_alerts,
+            **extra,
+        }
+
+    # ------------------------------------------------------------------ visibility
+
+    def _late_by(self) -> timedelta | None:
+        if self._p.returned_at is None:
+            return None
+        late = self._p.returned_at - self._p.due_at
+        return late if late > timedelta(0) else None
+
+    def _publish(self, point: PlannedPoint | None) -> None:
+        """Search attributes and the UI's current details, upserted only when they change."""
+        current = workflow.info().typed_search_attributes
+        wanted: list[SearchAttributeUpdate] = []
+        if current.get(LOAN_STATUS) != self._p.state.value:
+            wanted.append(LOAN_STATUS.value_set(self._p.state.value))
+        if current.get(DUE_AT) != self._p.due_at:
+            wanted.append(DUE_AT.value_set(self._p.due_at))
+        if current.get(BORROWER_ID) != self._inp.borrower_id:
+            wanted.append(BORROWER_ID.value_set(self._inp.borrower_id))
+        next_at = point.at if point else None
+        if current.get(NEXT_REMINDER_AT) != next_at:
+            wanted.append(
+                NEXT_REMINDER_AT.value_set(next_at) if next_at else NEXT_REMINDER_AT.value_unset()
+            )
+        if wanted:
+            workflow.upsert_search_attributes(wanted)
+        nxt = f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC" if point else "no reminder pending"
+        workflow.set_current_details(
+            f"**{self._p.state.value}** · {self._inp.item} · due {self._p.due_at:%Y-%m-%d %H:%M} UTC · {nxt}"
+        )
+
+    def _status(self) -> LoanStatus:
+        point = None if self._closing or self._finished else self._next_point()
+        late = self._late_by()
+        return LoanStatus(
+            loan_id=self._inp.loan_id,
+            state=self._p.state,
+            borrower_id=self._inp.borrower_id,
+            manager_id=self._inp.manager_id,
+            item=self._inp.item,
+            borrowed_at=self._inp.borrowed_at,
+            due_at=self._p.due_at,
+            timezone=self._p.timezone,
+            policy=self._inp.policy.name,
+            loan_class=self._inp.policy.classify(self._p.due_at - self._inp.borrowed_at).name,
+            next_reminder=NextReminder(kind=point.kind, at=point.at) if point else None,
+            returned_at=self._p.returned_at,
+            late_by_seconds=int(late.total_seconds()) if late else None,
+            extensions=self._p.extensions,
+            notifications=list(self._p.records),
+        )
