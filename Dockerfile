@@ -16,13 +16,9 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-# README* is optional: pyproject.toml names README.md as the long description.
-COPY pyproject.toml README* ./
-COPY herald/ ./herald/
-COPY workflows/ ./workflows/
-COPY activities/ ./activities/
-COPY starter/ ./starter/
-COPY worker.py ./
+# The whole context, as filtered by .dockerignore: pyproject.toml decides what goes
+# into the wheel, so a new package needs no change here.
+COPY . .
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # --- runtime -------------------------------------------------------------------------

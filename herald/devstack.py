@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -17,7 +18,10 @@ import sys
 from pathlib import Path
 
 from herald.settings import Settings
+from herald.store import Store, migrate
 from herald.temporal import connect, register_search_attributes, search_attribute_types
+
+log = logging.getLogger("herald.dev")
 
 STARTUP_TIMEOUT_S = 60
 
@@ -85,6 +89,9 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
         )
     try:
         await _wait_for_server(settings, proc)
+        store = Store.from_url(settings.resolved_database_url)
+        await asyncio.to_thread(migrate, store.engine)
+        store.close()
         stop = asyncio.Event()
         print(
             "\nHerald dev stack is up\n"
@@ -99,7 +106,9 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
         if demo:
             from herald.demo import run_demo
 
-            tasks.append(asyncio.create_task(run_demo(settings, follow=True)))
+            demo_task = asyncio.create_task(run_demo(settings, follow=True))
+            demo_task.add_done_callback(_report_failure)
+            tasks.append(demo_task)
         await tasks[0]
         for t in tasks[1:]:
             t.cancel()
@@ -109,6 +118,11 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
     finally:
         _stop_process(proc)
         print("Herald dev stack stopped.", flush=True)
+
+
+def _report_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("demo failed: %s", task.exception())
 
 
 def _stop_process(proc: subprocess.Popen[bytes]) -> None:

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -25,6 +28,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import (
+    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -229,9 +233,9 @@ class Herald:
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 search_attributes=TypedSearchAttributes(
                     [
-                        LOAN_STATUS.value_set("ACTIVE"),
-                        DUE_AT.value_set(due),
-                        BORROWER_ID.value_set(borrower_id),
+                        SearchAttributePair(LOAN_STATUS, "ACTIVE"),
+                        SearchAttributePair(DUE_AT, due),
+                        SearchAttributePair(BORROWER_ID, borrower_id),
                     ]
                 ),
                 static_summary=f"Loan {loan_id}: {item[:60]} for {borrower_id}",
@@ -315,18 +319,26 @@ class Herald:
         return contact
 
     async def _running(self, loan_id: str) -> WorkflowHandle[Any, Any]:
+        """The loan's handle if its workflow runs; a clear error if unknown or ended."""
         _check_id(loan_id, "loan id")
-        handle = self.client.get_workflow_handle(loan_workflow_id(loan_id))
+        workflow_id = loan_workflow_id(loan_id)
         try:
-            desc = await handle.describe()
+            # The raw call: only the status is needed, no search attribute decoding.
+            resp = await self.client.workflow_service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace=self.client.namespace,
+                    execution=WorkflowExecution(workflow_id=workflow_id),
+                )
+            )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise NotFound(f"no loan {loan_id!r}") from None
             raise
-        if desc.status is None or desc.status.name != "RUNNING":
-            state = desc.search_attributes.get(LOAN_STATUS.name, [desc.status.name if desc.status else "?"])
-            raise InvalidInput(f"loan {loan_id} is no longer running ({state[0] if state else '?'})")
-        return handle
+        status = resp.workflow_execution_info.status
+        if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
+            name = WorkflowExecutionStatus.Name(status).removeprefix("WORKFLOW_EXECUTION_STATUS_")
+            raise InvalidInput(f"loan {loan_id} is no longer running (workflow {name.lower()})")
+        return self.client.get_workflow_handle(workflow_id)
 
     async def _update(self, handle: WorkflowHandle[Any, Any], name: str, arg: Any) -> LoanStatus:
         try:

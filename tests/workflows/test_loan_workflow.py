@@ -1,0 +1,291 @@
+"""The loan workflow on the time-skipping server, with the real delivery activities, a real
+SMTP server (aiosmtpd) and an SQLite database: days pass in seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from herald.contracts import LoanState, LoanStatus
+from herald.errors import InvalidInput
+from herald.settings import Settings
+from herald.store import Store, migrate
+from starter.client import Herald, loan_workflow_id
+from tests.conftest import eventually
+from tests.smtp_server import SmtpServer
+from worker import build_worker
+
+PARIS = ZoneInfo("Europe/Paris")
+HISTORIES = Path(__file__).parent.parent / "histories"
+BORROWER_EMAIL = "camille@example.org"
+MANAGER_EMAIL = "sam@example.com"
+
+
+@dataclass
+class Desk:
+    env: WorkflowEnvironment
+    herald: Herald
+    store: Store
+    smtp: SmtpServer
+
+    async def now(self) -> datetime:
+        return (await self.env.get_current_time()).astimezone(UTC)
+
+    def rows(self, loan_id: str) -> list[dict[str, Any]]:
+        from herald.store import delivery_as_dict
+
+        return [delivery_as_dict(r) for r in self.store.list_deliveries(subject_id=loan_id)]
+
+    def sent(self, loan_id: str, role: str = "borrower") -> list[str]:
+        return [
+            r["notification_id"].split("@")[0]
+            for r in self.rows(loan_id)
+            if r["status"] == "sent" and r["role"] == role and r["channel"] == "email"
+        ]
+
+    async def status(self, loan_id: str) -> LoanStatus:
+        return await self.herald.loan_status(loan_id)
+
+
+@pytest.fixture
+async def desk(ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path) -> AsyncIterator[Desk]:
+    settings = Settings(
+        task_queue=f"loans-{uuid.uuid4().hex[:8]}",
+        database_url=f"sqlite:///{tmp_path / 'herald.db'}",
+        email_provider="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_starttls=False,
+        email_from="Prêts <prets@example.org>",
+    )
+    store = Store.from_url(settings.resolved_database_url)
+    migrate(store.engine)
+    herald = Herald(ts_env.client, store, settings)
+    await herald.upsert_subscriber(
+        "camille", name="Camille Martin", email=BORROWER_EMAIL, locale="fr", timezone="Europe/Paris"
+    )
+    await herald.upsert_subscriber(
+        "sam", name="Sam Lee", email=MANAGER_EMAIL, locale="en", timezone="America/New_York"
+    )
+    async with build_worker(ts_env.client, settings, store):
+        yield Desk(ts_env, herald, store, smtp)
+    store.close()
+
+
+def local_afternoon(now: datetime, days: int) -> datetime:
+    """14:00 in Paris, ``days`` calendar days after ``now``: clear of the 08:00 reminders."""
+    day = now.astimezone(PARIS).date() + timedelta(days=days)
+    return datetime.combine(day, time(14, 0), tzinfo=PARIS).astimezone(UTC)
+
+
+async def start(desk: Desk, loan_id: str, due_in: timedelta | int, **kw: Any) -> datetime:
+    """Start a loan due ``due_in`` from now, or at 14:00 Paris ``due_in`` days from now."""
+    now = await desk.now()
+    due = local_afternoon(now, due_in) if isinstance(due_in, int) else now + due_in
+    await desk.herald.start_loan(
+        loan_id, borrower_id="camille", item="Perceuse Bosch", due_at=due, borrowed_at=now, **kw
+    )
+    return due
+
+
+async def test_long_loan_full_life(desk: Desk) -> None:
+    """J-2, J-1, due day, three overdue alerts (manager copied from the 2nd), then return."""
+    due = await start(desk, "L-full", 5, manager_id="sam")
+    await eventually(lambda: desk.sent("L-full") == ["loan.created"])
+
+    await desk.env.sleep(due - await desk.now() + timedelta(days=3, hours=12))
+    await eventually(lambda: len(desk.sent("L-full")) == 7)
+    assert desk.sent("L-full") == [
+        "loan.created",
+        "loan.reminder_j2",
+        "loan.reminder_j1",
+        "loan.due_today",
+        "loan.overdue",
+        "loan.overdue#2",
+        "loan.overdue#3",
+    ]
+    await eventually(lambda: len(desk.sent("L-full", role="manager")) == 2)
+    assert desk.sent("L-full", role="manager") == ["loan.overdue#2", "loan.overdue#3"]
+    status = await desk.status("L-full")
+    assert status.state is LoanState.OVERDUE
+    assert status.next_reminder is None
+
+    # Each reminder was scheduled at 08:00 in the borrower's zone, the first alert 15 min late.
+    rows = {r["notification_id"].split("@")[0]: r for r in desk.rows("L-full") if r["role"] == "borrower"}
+    for kind in ("loan.reminder_j2", "loan.reminder_j1", "loan.due_today", "loan.overdue#2"):
+        local = datetime.fromisoformat(rows[kind]["scheduled_at"]).astimezone(PARIS)
+        assert (local.hour, local.minute) == (8, 0), kind
+    assert datetime.fromisoformat(rows["loan.overdue"]["scheduled_at"]) == due + timedelta(minutes=15)
+
+    # The manager's copy is their own message, in their own language.
+    manager_mail = desk.smtp.handler.to(MANAGER_EMAIL)
+    assert len(manager_mail) == 2
+    assert "Camille Martin" in manager_mail[0].part("plain")
+    borrower_overdue = [m for m in desk.smtp.handler.to(BORROWER_EMAIL) if "RETARD" in m.subject.upper()]
+    assert borrower_overdue and manager_mail[0].subject != borrower_overdue[0].subject
+    assert "overdue" in manager_mail[0].subject.lower()
+
+    final = await desk.herald.return_loan("L-full")
+    assert final is not None and final.state is LoanState.RETURNED
+    assert final.late_by_seconds and final.late_by_seconds > 3 * 86400
+    await eventually(lambda: desk.sent("L-full")[-1] == "loan.returned")
+    thanks = desk.smtp.handler.to(BORROWER_EMAIL)[-1]
+    assert "retard" in thanks.part("plain")
+    # Multipart: HTML and text alternatives, both in French.
+    assert thanks.message.get_content_type() == "multipart/alternative"
+    assert "<html" in thanks.part("html")
+
+    handle = desk.herald.client.get_workflow_handle(loan_workflow_id("L-full"))
+    history = await handle.fetch_history()
+    print(f"\nfull loan life history: {len(history.events)} events")
+    if os.environ.get("HERALD_RECORD_HISTORIES"):
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / "loan_full_life.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    assert len(history.events) < 400
+
+
+async def test_return_before_first_reminder_stops_everything(desk: Desk) -> None:
+    await start(desk, "L-early", 6)
+    await eventually(lambda: desk.sent("L-early") == ["loan.created"])
+    final = await desk.herald.return_loan("L-early")
+    assert final is not None
+    assert final.state is LoanState.RETURNED and final.late_by_seconds is None
+    await desk.env.sleep(timedelta(days=10))
+    assert desk.sent("L-early") == ["loan.created", "loan.returned"]
+    thanks = desk.smtp.handler.to(BORROWER_EMAIL)[-1]
+    assert "à temps" in thanks.part("plain")
+    assert "de retard" not in thanks.part("plain")
+
+
+async def test_extension_after_j2_replans_without_resending(desk: Desk) -> None:
+    due = await start(desk, "L-ext", 5)
+    # Sleep past J-2 (08:00 local two days before) but not to J-1.
+    j1 = datetime.combine(due.astimezone(PARIS).date() - timedelta(days=1), time(8), tzinfo=PARIS)
+    await desk.env.sleep(j1 - await desk.now() - timedelta(hours=2))
+    await eventually(lambda: desk.sent("L-ext") == ["loan.created", "loan.reminder_j2"])
+
+    new_due = due + timedelta(days=4)
+    status = await desk.herald.extend_loan("L-ext", due_at=new_due)
+    assert status.due_at == new_due and status.extensions == 1
+    assert status.next_reminder is not None and status.next_reminder.kind == "loan.reminder_j2"
+
+    await desk.env.sleep(new_due - await desk.now() - timedelta(hours=1))
+    await eventually(lambda: len(desk.sent("L-ext")) == 5)
+    sent_ids = [r["notification_id"] for r in desk.rows("L-ext") if r["status"] == "sent"]
+    # The first J-2 belongs to the old due date; the new date has its own J-2, J-1, due day.
+    assert [i.split("@")[0] for i in sent_ids] == [
+        "loan.created", "loan.reminder_j2", "loan.reminder_j2", "loan.reminder_j1", "loan.due_today",
+    ]
+    assert len(set(sent_ids)) == len(sent_ids)
+    # The old J-1 and due-day points never went out.
+    old_key = f"{due:%Y%m%dT%H%M%SZ}"
+    assert not any(old_key in i for i in sent_ids[2:])
+
+    # An extension must be later and in the future.
+    with pytest.raises(InvalidInput, match="not later"):
+        await desk.herald.extend_loan("L-ext", due_at=new_due - timedelta(hours=1))
+    await desk.herald.cancel_loan("L-ext")
+
+
+async def test_duplicate_start_sends_nothing_twice(desk: Desk) -> None:
+    now = await desk.now()
+    due = now + timedelta(days=1, hours=12)
+    first = await desk.herald.start_loan("L-dup", borrower_id="camille", item="Visseuse", due_at=due, borrowed_at=now)
+    second = await desk.herald.start_loan("L-dup", borrower_id="camille", item="Visseuse", due_at=due, borrowed_at=now)
+    assert first.created and not second.created
+    assert first.run_id == second.run_id
+    await eventually(lambda: desk.sent("L-dup") == ["loan.created"])
+    await desk.herald.cancel_loan("L-dup")
+    status = await desk.herald.client.get_workflow_handle(loan_workflow_id("L-dup"), result_type=LoanStatus).result()
+    assert status.state is LoanState.CANCELLED
+    assert len([m for m in desk.smtp.handler.to(BORROWER_EMAIL) if "Visseuse" in m.part("plain")]) == 1
+
+
+async def test_preferences_are_read_when_each_notice_is_due(desk: Desk) -> None:
+    await desk.herald.upsert_subscriber("noa", name="Noa", email="noa@example.org", phone="+33612345678")
+    now = await desk.now()
+    due = local_afternoon(now, 5)
+    await desk.herald.start_loan("L-prefs", borrower_id="noa", item="Laser", due_at=due, borrowed_at=now)
+    await eventually(lambda: desk.sent("L-prefs") == ["loan.created"])
+    # Switched off after the start: J-2 is skipped with its reason, J-1 is not.
+    await desk.herald.set_preferences("noa", reminders={"loan.reminder_j2": False})
+    await desk.env.sleep(due - now - timedelta(hours=12))
+    await eventually(lambda: "loan.reminder_j1" in desk.sent("L-prefs"))
+    j2 = [r for r in desk.rows("L-prefs") if r["kind"] == "loan.reminder_j2"]
+    assert {r["status"] for r in j2} == {"skipped"}
+    assert any("loan.reminder_j2 switched off" in (r["error"] or "") for r in j2)
+    # SMS is off by default: logged as skipped, with the reason.
+    sms = [r for r in desk.rows("L-prefs") if r["channel"] == "sms"]
+    assert sms and all(r["status"] == "skipped" for r in sms)
+
+    # E-mail off too: the mandatory return notice still reaches a channel the person has.
+    await desk.herald.set_preferences("noa", email=False)
+    await desk.herald.return_loan("L-prefs")
+    returned = [r for r in desk.rows("L-prefs") if r["kind"] == "loan.returned"]
+    by_channel = {r["channel"]: r for r in returned}
+    assert by_channel["email"]["status"] == "sent"
+    assert by_channel["sms"]["status"] == "skipped"
+    assert by_channel["sms"]["error"] == "no sms provider configured"
+
+
+async def test_permanent_smtp_refusal_does_not_stop_later_reminders(desk: Desk) -> None:
+    desk.smtp.handler.refuse(BORROWER_EMAIL, "550 5.1.1 Mailbox unavailable", times=1)
+    due = await start(desk, "L-550", timedelta(hours=30))
+    row = await eventually(
+        lambda: [r for r in desk.rows("L-550") if r["kind"] == "loan.created" and r["channel"] == "email"
+                 and r["status"] == "permanently_failed"]
+    )
+    assert row[0]["attempts"] == 1
+    assert "550 5.1.1 Mailbox unavailable" in row[0]["error"]
+    status = await desk.status("L-550")
+    assert status.notifications[0].channels["email"] == "permanently_failed"
+    # The next reminder (moyen terme: J-1 08:00 local, then 2 h before) still goes out.
+    await desk.env.sleep(due - await desk.now() - timedelta(hours=1))
+    await eventually(lambda: "loan.reminder_2h" in desk.sent("L-550"))
+    assert desk.smtp.handler.rcpt_attempts[BORROWER_EMAIL] >= 2
+    await desk.herald.cancel_loan("L-550")
+
+
+async def test_transient_smtp_failure_is_retried_until_it_succeeds(desk: Desk) -> None:
+    desk.smtp.handler.refuse(BORROWER_EMAIL, "451 4.3.0 Try again later", times=2)
+    await start(desk, "L-451", timedelta(hours=10))
+    rows = await eventually(
+        lambda: [r for r in desk.rows("L-451") if r["kind"] == "loan.created" and r["status"] == "sent"],
+        timeout=60,
+    )
+    assert rows[0]["attempts"] == 3
+    assert rows[0]["error"] is None
+    assert len(desk.smtp.handler.to(BORROWER_EMAIL)) == 1
+    await desk.herald.cancel_loan("L-451")
+
+
+async def test_invalid_input_starts_nothing(desk: Desk) -> None:
+    now = await desk.now()
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"due_at": datetime(2030, 1, 1, 10, 0)}, "no time zone"),
+        ({"due_at": datetime(2020, 1, 1, tzinfo=UTC)}, "in the past"),
+        ({"due_at": now + timedelta(days=2), "borrowed_at": now + timedelta(days=3)}, "not after"),
+        ({"due_at": now + timedelta(days=2), "borrower_id": "nobody"}, "unknown borrower"),
+        ({"due_at": now + timedelta(days=2), "manager_id": "ghost"}, "unknown manager"),
+        ({"due_at": now + timedelta(days=2), "item": "  "}, "item"),
+    ]
+    for overrides, message in cases:
+        kw: dict[str, Any] = {"borrower_id": "camille", "item": "Scie", **overrides}
+        with pytest.raises(InvalidInput, match=message):
+            await desk.herald.start_loan("L-bad", **kw)
+    await desk.herald.upsert_subscriber("mute", name="No contact")
+    with pytest.raises(InvalidInput, match="no e-mail, phone"):
+        await desk.herald.start_loan("L-bad", borrower_id="mute", item="Scie", due_at=now + timedelta(days=2))
+    with pytest.raises(Exception, match="(?i)not found|no loan"):
+        await desk.herald.loan_status("L-bad")
+    assert desk.rows("L-bad") == []
