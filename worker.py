@@ -19,7 +19,7 @@ from herald.channels import Provider, build_providers
 from herald.kinds import Channel
 from herald.settings import Settings, load_settings
 from herald.store import Store, migrate
-from herald.temporal import connect
+from herald.temporal import WORKFLOW_RUNNER, connect
 from workflows import WORKFLOWS
 
 log = logging.getLogger("herald.worker")
@@ -47,6 +47,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=settings.max_concurrent_activities,
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        workflow_runner=WORKFLOW_RUNNER,
     )
 
 

@@ -10,11 +10,18 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from herald.search_attributes import ALL_KEYS
 from herald.settings import Settings
 
 DATA_CONVERTER: DataConverter = pydantic_data_converter
+
+# Herald's own modules are deterministic (pure policy, models); passing them through the
+# sandbox keeps real ``zoneinfo`` objects in the policy code and imports them only once.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("herald")
+)
 
 
 

@@ -145,13 +145,19 @@ async def test_long_loan_full_life(desk: Desk) -> None:
     assert thanks.message.get_content_type() == "multipart/alternative"
     assert "<html" in thanks.part("html")
 
-    handle = desk.herald.client.get_workflow_handle(loan_workflow_id("L-full"))
+    events = await record_history(desk, "L-full", "loan_full_life")
+    print(f"\nfull loan life history: {events} events")
+    assert events < 400
+
+
+async def record_history(desk: Desk, loan_id: str, name: str) -> int:
+    """The history's length; with HERALD_RECORD_HISTORIES=1 also saved for the replay test."""
+    handle = desk.herald.client.get_workflow_handle(loan_workflow_id(loan_id))
     history = await handle.fetch_history()
-    print(f"\nfull loan life history: {len(history.events)} events")
     if os.environ.get("HERALD_RECORD_HISTORIES"):
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "loan_full_life.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
-    assert len(history.events) < 400
+        (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    return len(history.events)
 
 
 async def test_return_before_first_reminder_stops_everything(desk: Desk) -> None:
@@ -163,6 +169,7 @@ async def test_return_before_first_reminder_stops_everything(desk: Desk) -> None
     await desk.env.sleep(timedelta(days=10))
     assert desk.sent("L-early") == ["loan.created", "loan.returned"]
     thanks = desk.smtp.handler.to(BORROWER_EMAIL)[-1]
+    await record_history(desk, "L-early", "loan_returned_early")
     assert "à temps" in thanks.part("plain")
     assert "de retard" not in thanks.part("plain")
 
@@ -195,6 +202,8 @@ async def test_extension_after_j2_replans_without_resending(desk: Desk) -> None:
     with pytest.raises(InvalidInput, match="not later"):
         await desk.herald.extend_loan("L-ext", due_at=new_due - timedelta(hours=1))
     await desk.herald.cancel_loan("L-ext")
+    await desk.herald.client.get_workflow_handle(loan_workflow_id("L-ext")).result()
+    await record_history(desk, "L-ext", "loan_extended_cancelled")
 
 
 async def test_duplicate_start_sends_nothing_twice(desk: Desk) -> None:

@@ -1,0 +1,66 @@
+"""Replay recorded loan histories with today's workflow code.
+
+A change that would break loans already running (a new activity before an old one, a timer
+removed...) fails here, before deploy. Change the logic of a running workflow type through
+``workflow.patched``; record new histories with ``HERALD_RECORD_HISTORIES=1`` when you add
+behaviour (see the README).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from herald.contracts import LoanInput, LoanStatus
+from herald.temporal import DATA_CONVERTER, WORKFLOW_RUNNER
+from workflows import WORKFLOWS
+from workflows.loan import LoanWorkflow
+
+HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(f"replay-{path.stem}", json.loads(path.read_text()))
+
+
+def test_histories_are_recorded() -> None:
+    names = {p.stem for p in HISTORIES}
+    assert {"loan_full_life", "loan_returned_early", "loan_extended_cancelled"} <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
+    )
+    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+@workflow.defn(name="LoanWorkflow")
+class LoanWorkflowWithoutConfirmation(LoanWorkflow):
+    """An unguarded change: the confirmation no longer goes out first."""
+
+    @workflow.run
+    async def run(self, inp: LoanInput) -> LoanStatus:
+        self._p.created_notified = True
+        return await super().run(inp)
+
+
+async def test_unguarded_change_fails_the_replay() -> None:
+    """Proves the replay test can fail: the changed code issues different commands."""
+    replayer = Replayer(
+        workflows=[LoanWorkflowWithoutConfirmation],
+        data_converter=DATA_CONVERTER,
+        workflow_runner=WORKFLOW_RUNNER,
+    )
+    result = await replayer.replay_workflow(
+        load(next(p for p in HISTORIES if p.stem == "loan_full_life")), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
