@@ -40,6 +40,6 @@ def check_locale(value: str) -> str:
 def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a region such as "Europe"
         raise InvalidInput(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris") from None
     return value

@@ -30,8 +30,8 @@ class PointSpec(BaseModel):
     @model_validator(mode="after")
     def _one_way_of_timing(self) -> PointSpec:
         relative = self.before is not None
-        calendar = self.days_before is not None and self.at_local is not None
-        if relative == calendar:
+        calendar_parts = (self.days_before is not None) + (self.at_local is not None)
+        if not ((relative and calendar_parts == 0) or (not relative and calendar_parts == 2)):
             raise ValueError(
                 f"reminder {self.kind!r}: give either 'before' or both 'days_before' and 'at_local'"
             )

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -310,5 +311,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
+def entrypoint() -> NoReturn:
+    """The ``herald`` console script.
+
+    Exits with ``os._exit`` once output is flushed: the Temporal client's native threads can
+    outlive interpreter teardown and abort it (temporalio/sdk-python#300), which would turn
+    a successful command into a crash. All work and cleanup is done by then.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entrypoint()

@@ -34,7 +34,8 @@ class OutboxProvider:
         digest = hashlib.sha256(message.key.encode()).hexdigest()[:12]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         safe_to = re.sub(r"[^A-Za-z0-9@.+_-]", "_", message.to)
-        existing = list(self.directory.glob(f"*-{digest}.*"))
+        # A ``.tmp`` left by a crash mid-write is not a delivered message.
+        existing = [p for p in self.directory.glob(f"*-{digest}.*") if p.suffix != ".tmp"]
         if existing:
             return Receipt(provider=self.name, message_id=existing[0].name)
         if message.channel is Channel.EMAIL:
@@ -56,6 +57,5 @@ class ConsoleProvider:
     channels: ClassVar[frozenset[Channel]] = frozenset(Channel)
 
     def send(self, message: OutgoingMessage) -> Receipt:
-        body = message.text if message.channel is Channel.EMAIL else message.text
-        log.info("[%s → %s] %s\n%s", message.channel.value, message.to, message.subject, body)
+        log.info("[%s → %s] %s\n%s", message.channel.value, message.to, message.subject, message.text)
         return Receipt(provider=self.name, message_id=None)
