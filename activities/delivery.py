@@ -71,7 +71,9 @@ def loan_context(
         "due_at": format_datetime(due_at, tz, loc),
         "due_time": format_time(due_at, tz),
         "returned_at": format_datetime(returned_at, tz, loc) if returned_at else None,
-        "late_by": format_duration(late_seconds, loc) if late_seconds and late_seconds > 0 else None,
+        "late_by": format_duration(late_seconds, loc)
+        if late_seconds and late_seconds > 0
+        else None,
         "alert_number": data.get("alert_number"),
         "max_alerts": data.get("max_alerts"),
     }
@@ -151,7 +153,10 @@ class DeliveryActivities:
             receipt = provider.send(message)
         except TransientSendError as err:
             self.store.update_delivery(
-                key, status=DeliveryStatus.FAILED.value, attempts=attempt, error=err.reason,
+                key,
+                status=DeliveryStatus.FAILED.value,
+                attempts=attempt,
+                error=err.reason,
                 provider=self._provider_name(send.channel),
             )
             log.warning("transient failure %s (attempt %d): %s", key, attempt, err.reason)
@@ -163,8 +168,11 @@ class DeliveryActivities:
         except (PermanentSendError, TemplateError) as err:
             reason = err.reason if isinstance(err, PermanentSendError) else str(err)
             self.store.update_delivery(
-                key, status=DeliveryStatus.PERMANENTLY_FAILED.value, attempts=attempt,
-                error=reason, provider=self._provider_name(send.channel),
+                key,
+                status=DeliveryStatus.PERMANENTLY_FAILED.value,
+                attempts=attempt,
+                error=reason,
+                provider=self._provider_name(send.channel),
             )
             log.warning("permanent failure %s: %s", key, reason)
             raise ApplicationError(reason, type=PERMANENT_ERROR, non_retryable=True) from None
@@ -199,16 +207,28 @@ class DeliveryActivities:
             raise PermanentSendError(f"unknown subscriber {request.subscriber_id!r}")
         address = recipient_address or contact.address(send.channel)
         if not address:
-            raise PermanentSendError(f"subscriber {contact.id!r} has no {send.channel.value} address")
-        rendered = self.renderer.render(request.kind, contact.locale, self._context(request, contact))
+            raise PermanentSendError(
+                f"subscriber {contact.id!r} has no {send.channel.value} address"
+            )
+        rendered = self.renderer.render(
+            request.kind, contact.locale, self._context(request, contact)
+        )
         if send.channel is Channel.EMAIL:
             return OutgoingMessage(
-                channel=send.channel, to=address, subject=rendered.subject,
-                text=rendered.text, html=rendered.html, key=send.idempotency_key,
+                channel=send.channel,
+                to=address,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                key=send.idempotency_key,
             )
         return OutgoingMessage(
-            channel=send.channel, to=address, subject=rendered.subject,
-            text=rendered.short, html=None, key=send.idempotency_key,
+            channel=send.channel,
+            to=address,
+            subject=rendered.subject,
+            text=rendered.short,
+            html=None,
+            key=send.idempotency_key,
         )
 
     def _context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
@@ -233,8 +253,11 @@ class DeliveryActivities:
         if request.subject_type == "loan":
             borrower_id = request.data.get("borrower_id")
             borrower = (
-                contact if borrower_id == contact.id
-                else self.store.get_contact(borrower_id) if borrower_id else None
+                contact
+                if borrower_id == contact.id
+                else self.store.get_contact(borrower_id)
+                if borrower_id
+                else None
             )
             context["loan"] = loan_context(request.data, contact, borrower, request.scheduled_at)
         return context

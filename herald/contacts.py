@@ -41,5 +41,7 @@ def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a region such as "Europe"
-        raise InvalidInput(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris") from None
+        raise InvalidInput(
+            f"unknown time zone {value!r}: use an IANA name such as Europe/Paris"
+        ) from None
     return value

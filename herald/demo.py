@@ -22,23 +22,38 @@ async def run_demo(settings: Settings, *, follow: bool = True) -> int:
     herald = await Herald.connect(settings.model_copy(update={"policy": "demo"}))
     try:
         await herald.upsert_subscriber(
-            "demo-camille", name="Camille Martin", email="camille@example.org",
-            phone="+33612345678", locale="fr", timezone="Europe/Paris",
+            "demo-camille",
+            name="Camille Martin",
+            email="camille@example.org",
+            phone="+33612345678",
+            locale="fr",
+            timezone="Europe/Paris",
         )
         await herald.upsert_subscriber(
-            "demo-jordan", name="Jordan Lee", email="jordan@example.com",
-            locale="en", timezone="America/New_York",
+            "demo-jordan",
+            name="Jordan Lee",
+            email="jordan@example.com",
+            locale="en",
+            timezone="America/New_York",
         )
         await herald.upsert_subscriber(
-            "demo-manager", name="Sam Responsable", email="manager@example.org",
-            locale="fr", timezone="Europe/Paris",
+            "demo-manager",
+            name="Sam Responsable",
+            email="manager@example.org",
+            locale="fr",
+            timezone="Europe/Paris",
         )
         await herald.set_preferences("demo-camille", sms=True)
         now = datetime.now(UTC)
         run = now.strftime("%H%M%S")
         loans = [
             (f"demo-{run}-long", "demo-camille", "Caméra Sony FX3 📷", now + timedelta(minutes=3)),
-            (f"demo-{run}-late", "demo-jordan", "Tripod Manfrotto", now + timedelta(minutes=2, seconds=30)),
+            (
+                f"demo-{run}-late",
+                "demo-jordan",
+                "Tripod Manfrotto",
+                now + timedelta(minutes=2, seconds=30),
+            ),
             (f"demo-{run}-short", "demo-camille", "Micro Zoom H5", now + timedelta(seconds=90)),
         ]
         for loan_id, borrower, item, due in loans:
@@ -71,4 +86,3 @@ async def run_demo(settings: Settings, *, follow: bool = True) -> int:
         return 0
     finally:
         herald.close()
-

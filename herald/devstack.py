@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from herald.settings import Settings
 from herald.store import Store, migrate
@@ -39,15 +40,25 @@ def temporal_binary() -> str:
 
 def dev_server_command(data_dir: Path, *, port: int, ui_port: int, namespace: str) -> list[str]:
     cmd = [
-        temporal_binary(), "server", "start-dev",
-        "--db-filename", str(data_dir / "temporal.db"),
-        "--sqlite-pragma", "journal_mode=wal",
-        "--sqlite-pragma", "synchronous=normal",
-        "--ip", "127.0.0.1",
-        "--port", str(port),
-        "--ui-port", str(ui_port),
-        "--namespace", namespace,
-        "--log-level", "warn",
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(data_dir / "temporal.db"),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--namespace",
+        namespace,
+        "--log-level",
+        "warn",
     ]
     for name, kind in search_attribute_types().items():
         cmd += ["--search-attribute", f"{name}={kind}"]
@@ -84,8 +95,12 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
     log_path = data_dir / "temporal.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            dev_server_command(data_dir, port=port, ui_port=ui_port, namespace=settings.temporal_namespace),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            dev_server_command(
+                data_dir, port=port, ui_port=ui_port, namespace=settings.temporal_namespace
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         await _wait_for_server(settings, proc)
@@ -102,7 +117,7 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
-        tasks = [asyncio.create_task(run_worker(settings, stop=stop))]
+        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(run_worker(settings, stop=stop))]
         if demo:
             from herald.demo import run_demo
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from herald.settings import Settings
-from herald.store import Store, is_migrated, migrate as migrate_store
+from herald.store import Store, is_migrated
+from herald.store import migrate as migrate_store
 from herald.temporal import connect, missing_search_attributes, register_search_attributes
 
 
@@ -42,14 +43,18 @@ async def doctor(settings: Settings) -> int:
             "or start one (herald dev)"
         )
     else:
-        print(f"ok: Temporal at {settings.temporal_address}, namespace {settings.temporal_namespace}")
+        print(
+            f"ok: Temporal at {settings.temporal_address}, namespace {settings.temporal_namespace}"
+        )
         try:
             missing = await missing_search_attributes(client)
         except Exception as err:  # noqa: BLE001
             problems.append(f"cannot list search attributes: {err}")
         else:
             if missing:
-                problems.append(f"search attributes missing: {', '.join(missing)}; run 'herald setup'")
+                problems.append(
+                    f"search attributes missing: {', '.join(missing)}; run 'herald setup'"
+                )
             else:
                 print("ok: search attributes registered")
     store = Store.from_url(settings.resolved_database_url)
@@ -60,7 +65,9 @@ async def doctor(settings: Settings) -> int:
         else:
             problems.append(f"database {url} not migrated; run 'herald migrate'")
     except Exception as err:  # noqa: BLE001
-        problems.append(f"database {url} unreachable ({type(err).__name__}); check HERALD_DATABASE_URL")
+        problems.append(
+            f"database {url} unreachable ({type(err).__name__}); check HERALD_DATABASE_URL"
+        )
     finally:
         store.close()
     for p in problems:

@@ -22,12 +22,32 @@ _DAYS = {
 }
 _MONTHS = {
     "fr": (
-        "janvier", "février", "mars", "avril", "mai", "juin",
-        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
     ),
     "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ),
 }
 _UNITS = {
@@ -122,7 +142,9 @@ class Renderer:
                 f"template {_where(err, name)}: undefined variable: {err.message}"
             ) from None
         except Exception as err:  # a template bug of any kind is permanent, never retried
-            raise TemplateError(f"template {_where(err, name)}: {type(err).__name__}: {err}") from None
+            raise TemplateError(
+                f"template {_where(err, name)}: {type(err).__name__}: {err}"
+            ) from None
 
     def render(self, kind: str, locale: str, context: dict[str, Any]) -> Rendered:
         base = f"{language(locale)}/{kind}"

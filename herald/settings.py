@@ -26,9 +26,7 @@ class Settings(BaseSettings):
     temporal_address: str = Field(
         "localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS")
     )
-    temporal_namespace: str = Field(
-        "default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE")
-    )
+    temporal_namespace: str = Field("default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE"))
     task_queue: str = DEFAULT_TASK_QUEUE
 
     # Storage
@@ -68,7 +66,9 @@ class Settings(BaseSettings):
     max_concurrent_activities: int = 20
     log_level: str = "INFO"
 
-    @field_validator("database_url", "smtp_username", "email_reply_to", "brand_logo_url", mode="before")
+    @field_validator(
+        "database_url", "smtp_username", "email_reply_to", "brand_logo_url", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

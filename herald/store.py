@@ -35,9 +35,11 @@ class Contact:
     timezone: str
 
     def address(self, channel: Channel) -> str | None:
-        return {Channel.EMAIL: self.email, Channel.SMS: self.phone, Channel.WHATSAPP: self.whatsapp}[
-            channel
-        ]
+        return {
+            Channel.EMAIL: self.email,
+            Channel.SMS: self.phone,
+            Channel.WHATSAPP: self.whatsapp,
+        }[channel]
 
     @property
     def display_name(self) -> str:
@@ -191,7 +193,9 @@ class Store:
         """Insert a row per decision unless its idempotency key already has one."""
         for d in decisions:
             with self.session() as s:
-                if s.scalar(select(Delivery.id).where(Delivery.idempotency_key == d.idempotency_key)):
+                if s.scalar(
+                    select(Delivery.id).where(Delivery.idempotency_key == d.idempotency_key)
+                ):
                     continue
                 s.add(
                     Delivery(

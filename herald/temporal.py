@@ -24,7 +24,6 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 )
 
 
-
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,

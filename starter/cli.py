@@ -35,7 +35,9 @@ def parse_instant(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"invalid date-time {value!r}: use ISO 8601, e.g. 2026-12-01T10:00:00+01:00") from None
+        raise InvalidInput(
+            f"invalid date-time {value!r}: use ISO 8601, e.g. 2026-12-01T10:00:00+01:00"
+        ) from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"date-time {value!r} has no time zone offset (add +01:00 or Z)")
     return parsed
@@ -53,7 +55,9 @@ def _reminder_toggles(values: Sequence[str]) -> dict[str, bool]:
             raise InvalidInput(f"--reminder takes KIND=on|off, got {item!r}")
         kind = kind if "." in kind else f"loan.{kind}"
         if kind not in OPTIONAL_KINDS:
-            raise InvalidInput(f"unknown reminder {kind!r}: choose among {', '.join(OPTIONAL_KINDS)}")
+            raise InvalidInput(
+                f"unknown reminder {kind!r}: choose among {', '.join(OPTIONAL_KINDS)}"
+            )
         toggles[kind] = state == "on"
     return toggles
 
@@ -63,14 +67,21 @@ def _print_json(doc: Any) -> None:
 
 
 def _print_status(status: LoanStatus) -> None:
-    print(f"loan {status.loan_id}: {status.state.value} ({status.loan_class}, policy {status.policy})")
+    print(
+        f"loan {status.loan_id}: {status.state.value} ({status.loan_class}, policy {status.policy})"
+    )
     print(f"  item:      {status.item}")
-    print(f"  borrower:  {status.borrower_id}" + (f"  manager: {status.manager_id}" if status.manager_id else ""))
+    print(
+        f"  borrower:  {status.borrower_id}"
+        + (f"  manager: {status.manager_id}" if status.manager_id else "")
+    )
     print(f"  due:       {status.due_at.isoformat()} (zone {status.timezone})")
     if status.next_reminder:
         print(f"  next:      {status.next_reminder.kind} at {status.next_reminder.at.isoformat()}")
     if status.returned_at:
-        late = f", {status.late_by_seconds // 60} min late" if status.late_by_seconds else ", on time"
+        late = (
+            f", {status.late_by_seconds // 60} min late" if status.late_by_seconds else ", on time"
+        )
         print(f"  returned:  {status.returned_at.isoformat()}{late}")
     for rec in status.notifications:
         outcome = rec.skipped_reason or ", ".join(f"{c}={s.value}" for c, s in rec.channels.items())
@@ -81,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="herald", description="Durable notifications on Temporal.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    dev = sub.add_parser("dev", help="run the embedded stack: Temporal dev server, migrations, worker")
+    dev = sub.add_parser(
+        "dev", help="run the embedded stack: Temporal dev server, migrations, worker"
+    )
     dev.add_argument("--port", type=int, default=7233)
     dev.add_argument("--ui-port", type=int, default=8233)
     dev.add_argument("--demo", action="store_true", help="also start the demo loans")
@@ -121,9 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     pshow.add_argument("id")
     pshow.add_argument("--json", action="store_true")
 
-    loan = sub.add_parser("loan", help="start, return, extend, cancel, inspect loans").add_subparsers(
-        dest="action", required=True, parser_class=_Parser
-    )
+    loan = sub.add_parser(
+        "loan", help="start, return, extend, cancel, inspect loans"
+    ).add_subparsers(dest="action", required=True, parser_class=_Parser)
     ls = loan.add_parser("start")
     ls.add_argument("loan_id")
     ls.add_argument("--borrower", required=True)
@@ -135,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     lr = loan.add_parser("return")
     lr.add_argument("loan_id")
     lr.add_argument("--at")
-    lr.add_argument("--no-wait", action="store_true", help="record the return without waiting for a worker")
+    lr.add_argument(
+        "--no-wait", action="store_true", help="record the return without waiting for a worker"
+    )
     lr.add_argument("--json", action="store_true")
     le = loan.add_parser("extend")
     le.add_argument("loan_id")
@@ -200,9 +215,13 @@ async def _prefs(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(doc)
         else:
-            kinds = " ".join(f"{k}={'on' if prefs.kind_enabled(k) else 'off'}" for k in OPTIONAL_KINDS)
-            print(f"{args.id}: email={'on' if prefs.email else 'off'} sms={'on' if prefs.sms else 'off'} "
-                  f"whatsapp={'on' if prefs.whatsapp else 'off'} {kinds}")
+            kinds = " ".join(
+                f"{k}={'on' if prefs.kind_enabled(k) else 'off'}" for k in OPTIONAL_KINDS
+            )
+            print(
+                f"{args.id}: email={'on' if prefs.email else 'off'} sms={'on' if prefs.sms else 'off'} "
+                f"whatsapp={'on' if prefs.whatsapp else 'off'} {kinds}"
+            )
         return EXIT_OK
 
     return await _with_client(go)
@@ -298,7 +317,9 @@ async def _dispatch(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings_level = "INFO" if args.command in ("dev", "worker") else "WARNING"
-    logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         return asyncio.run(_dispatch(args))
     except (InvalidInput, NotFound) as err:

@@ -103,9 +103,15 @@ class Herald:
         self.policy = policy or load_policy(settings.policy)
 
     @classmethod
-    async def connect(cls, settings: Settings | None = None, *, client: Client | None = None) -> Herald:
+    async def connect(
+        cls, settings: Settings | None = None, *, client: Client | None = None
+    ) -> Herald:
         settings = settings or load_settings()
-        return cls(client or await connect(settings), Store.from_url(settings.resolved_database_url), settings)
+        return cls(
+            client or await connect(settings),
+            Store.from_url(settings.resolved_database_url),
+            settings,
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -295,7 +301,9 @@ class Herald:
         except WorkflowQueryFailedError as err:
             raise HeraldError(f"status of loan {loan_id} failed: {err}") from None
         except TimeoutError:
-            raise HeraldError(f"no worker answered within {WORKER_WAIT.seconds}s: is one running?") from None
+            raise HeraldError(
+                f"no worker answered within {WORKER_WAIT.seconds}s: is one running?"
+            ) from None
 
     async def deliveries(self, loan_id: str | None = None) -> list[dict[str, Any]]:
         rows = await asyncio.to_thread(
@@ -347,7 +355,9 @@ class Herald:
                 WORKER_WAIT.total_seconds(),
             )
         except WorkflowUpdateFailedError as err:
-            raise InvalidInput(str(err.cause.message if hasattr(err.cause, "message") else err.cause)) from None
+            raise InvalidInput(
+                str(err.cause.message if hasattr(err.cause, "message") else err.cause)
+            ) from None
         except TimeoutError:
             raise HeraldError(
                 f"no worker answered within {WORKER_WAIT.seconds}s: is one running? "

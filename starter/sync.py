@@ -34,7 +34,9 @@ class SyncHerald:
     def __init__(self, settings: Settings | None = None, *, timeout: float = 60.0) -> None:
         self._timeout = timeout
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="herald-client", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="herald-client", daemon=True
+        )
         self._thread.start()
         self._herald: Herald = self._call(Herald.connect(settings))
 

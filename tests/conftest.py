@@ -35,7 +35,9 @@ def installed_binary(name: str) -> str:
     return found
 
 
-async def eventually(check: Callable[[], object], timeout: float = 20.0, interval: float = 0.1) -> object:
+async def eventually(
+    check: Callable[[], object], timeout: float = 20.0, interval: float = 0.1
+) -> object:
     """Poll ``check`` until it returns a truthy value (activities run asynchronously)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -94,7 +96,8 @@ async def add_search_attributes(env: WorkflowEnvironment) -> None:
         AddSearchAttributesRequest(
             namespace=env.client.namespace,
             search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in ALL_KEYS
+                key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                for key in ALL_KEYS
             },
         )
     )

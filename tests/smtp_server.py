@@ -56,7 +56,9 @@ class RecordingHandler:
         with self.lock:
             return [m for m in self.messages if m.to.lower() == address.lower()]
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
         with self.lock:
             key = address.lower()
             self.rcpt_attempts[key] = self.rcpt_attempts.get(key, 0) + 1

@@ -8,6 +8,7 @@ activities. Nothing here does I/O.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
@@ -40,7 +41,9 @@ with workflow.unsafe.imports_passed_through():
 # Reading the directory and writing the log: retried for a day before the workflow moves on.
 PLAN_START_TO_CLOSE = timedelta(seconds=30)
 PLAN_SCHEDULE_TO_CLOSE = timedelta(hours=24)
-PLAN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
+PLAN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
 
 # A provider call: a transient failure is retried with backoff for up to six hours.
 SEND_START_TO_CLOSE = timedelta(seconds=60)
@@ -65,7 +68,9 @@ class LoanWorkflow:
     @workflow.init
     def __init__(self, inp: LoanInput) -> None:
         self._inp = inp
-        self._p: LoanProgress = inp.progress or LoanProgress(due_at=inp.due_at, timezone=inp.timezone)
+        self._p: LoanProgress = inp.progress or LoanProgress(
+            due_at=inp.due_at, timezone=inp.timezone
+        )
         self._return: ReturnInput | None = None
         self._cancelled = False
         self._finished = False
@@ -80,7 +85,9 @@ class LoanWorkflow:
             self._replan()
         if not self._p.created_notified:
             await self._notify_borrower_and_manager(
-                PlannedPoint(kind="loan.created", at=inp.borrowed_at), CREATED_KEY, manager=False,
+                PlannedPoint(kind="loan.created", at=inp.borrowed_at),
+                CREATED_KEY,
+                manager=False,
                 planned_at=workflow.now(),
             )
             self._p.created_notified = True
@@ -92,7 +99,10 @@ class LoanWorkflow:
             point = self._next_point()
             self._publish(point)
             version = self._version
-            changed = lambda: self._closing or self._version != version  # noqa: E731
+
+            def changed(version: int = version) -> bool:
+                return self._closing or self._version != version
+
             if point is None:
                 await workflow.wait_condition(changed)
                 continue
@@ -205,7 +215,8 @@ class LoanWorkflow:
     def _pending(self) -> list[PlannedPoint]:
         done = set(self._p.done_keys)
         return [
-            p for p in self._p.plan
+            p
+            for p in self._p.plan
             if p.skipped_reason is None and p.key(self._p.due_at) not in done
         ]
 
@@ -218,8 +229,11 @@ class LoanWorkflow:
         self._p.done_keys.append(key)
         self._p.records.append(
             NotificationRecord(
-                notification_id=key, kind=point.kind, role=Role.BORROWER,
-                planned_at=point.at, skipped_reason=reason,
+                notification_id=key,
+                kind=point.kind,
+                role=Role.BORROWER,
+                planned_at=point.at,
+                skipped_reason=reason,
             )
         )
 
@@ -249,18 +263,30 @@ class LoanWorkflow:
     async def _notify_borrower_and_manager(
         self, point: PlannedPoint, key: str, *, manager: bool, planned_at: datetime | None = None
     ) -> None:
-        extra = {"alert_number": point.occurrence} if point.kind == self._inp.policy.overdue.kind else {}
+        extra = (
+            {"alert_number": point.occurrence}
+            if point.kind == self._inp.policy.overdue.kind
+            else {}
+        )
         sends = [
             self._notify(
-                kind=point.kind, role=Role.BORROWER, subscriber_id=self._inp.borrower_id,
-                notification_id=key, planned_at=planned_at or point.at, extra=extra,
+                kind=point.kind,
+                role=Role.BORROWER,
+                subscriber_id=self._inp.borrower_id,
+                notification_id=key,
+                planned_at=planned_at or point.at,
+                extra=extra,
             )
         ]
         if manager and self._inp.manager_id:
             sends.append(
                 self._notify(
-                    kind=point.kind, role=Role.MANAGER, subscriber_id=self._inp.manager_id,
-                    notification_id=f"{key}/manager", planned_at=planned_at or point.at, extra=extra,
+                    kind=point.kind,
+                    role=Role.MANAGER,
+                    subscriber_id=self._inp.manager_id,
+                    notification_id=f"{key}/manager",
+                    planned_at=planned_at or point.at,
+                    extra=extra,
                 )
             )
         await asyncio.gather(*sends)
@@ -273,7 +299,7 @@ class LoanWorkflow:
         subscriber_id: str,
         notification_id: str,
         planned_at: datetime,
-        extra: dict[str, object],
+        extra: Mapping[str, object],
     ) -> None:
         request = DeliveryRequest(
             workflow_id=workflow.info().workflow_id,
@@ -287,8 +313,11 @@ class LoanWorkflow:
             data=self._template_data(extra),
         )
         record = NotificationRecord(
-            notification_id=notification_id, kind=kind, role=role,
-            planned_at=planned_at, fired_at=workflow.now(),
+            notification_id=notification_id,
+            kind=kind,
+            role=role,
+            planned_at=planned_at,
+            fired_at=workflow.now(),
         )
         self._p.records.append(record)
         try:
@@ -332,7 +361,7 @@ class LoanWorkflow:
                 DeliveryStatus.PERMANENTLY_FAILED if permanent else DeliveryStatus.FAILED
             )
 
-    def _template_data(self, extra: dict[str, object]) -> dict[str, object]:
+    def _template_data(self, extra: Mapping[str, object]) -> dict[str, object]:
         return {
             "loan_id": self._inp.loan_id,
             "item": self._inp.item,
@@ -372,7 +401,11 @@ class LoanWorkflow:
             )
         if wanted:
             workflow.upsert_search_attributes(wanted)
-        nxt = f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC" if point else "no reminder pending"
+        nxt = (
+            f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC"
+            if point
+            else "no reminder pending"
+        )
         workflow.set_current_details(
             f"**{self._p.state.value}** · {self._inp.item} · due {self._p.due_at:%Y-%m-%d %H:%M} UTC · {nxt}"
         )

@@ -37,7 +37,9 @@ def build_providers(settings: Settings) -> dict[Channel, Provider]:
                 port=settings.smtp_port,
                 sender=settings.email_from,
                 username=settings.smtp_username,
-                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                password=settings.smtp_password.get_secret_value()
+                if settings.smtp_password
+                else None,
                 starttls=settings.smtp_starttls,
                 use_ssl=settings.smtp_ssl,
                 timeout=settings.smtp_timeout,

@@ -43,7 +43,9 @@ class OutboxProvider:
             payload = bytes(build_email(message, sender=self.sender))
         else:
             path = self.directory / f"{stamp}-{message.channel.value}-{safe_to}-{digest}.txt"
-            payload = f"To: {message.to}\nChannel: {message.channel.value}\n\n{message.text}\n".encode()
+            payload = (
+                f"To: {message.to}\nChannel: {message.channel.value}\n\n{message.text}\n".encode()
+            )
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_bytes(payload)
         os.replace(tmp, path)  # readers never see half a message
@@ -57,5 +59,7 @@ class ConsoleProvider:
     channels: ClassVar[frozenset[Channel]] = frozenset(Channel)
 
     def send(self, message: OutgoingMessage) -> Receipt:
-        log.info("[%s → %s] %s\n%s", message.channel.value, message.to, message.subject, message.text)
+        log.info(
+            "[%s → %s] %s\n%s", message.channel.value, message.to, message.subject, message.text
+        )
         return Receipt(provider=self.name, message_id=None)

@@ -36,12 +36,16 @@ def classify_smtp_error(err: Exception) -> TransientSendError | PermanentSendErr
         reason = f"recipient refused: {_reply(code, msg)}"
         return PermanentSendError(reason) if code >= 500 else TransientSendError(reason)
     if isinstance(err, smtplib.SMTPAuthenticationError):
-        return TransientSendError(f"SMTP authentication failed: {_reply(err.smtp_code, err.smtp_error)}")
+        return TransientSendError(
+            f"SMTP authentication failed: {_reply(err.smtp_code, err.smtp_error)}"
+        )
     if isinstance(err, smtplib.SMTPConnectError):
         return TransientSendError(f"SMTP connect failed: {_reply(err.smtp_code, err.smtp_error)}")
     if isinstance(err, smtplib.SMTPResponseException):
         reason = _reply(err.smtp_code, err.smtp_error)
-        return PermanentSendError(reason) if 500 <= err.smtp_code < 600 else TransientSendError(reason)
+        return (
+            PermanentSendError(reason) if 500 <= err.smtp_code < 600 else TransientSendError(reason)
+        )
     if isinstance(err, smtplib.SMTPException | OSError):
         return TransientSendError(f"SMTP connection problem: {type(err).__name__}: {err}")
     raise err

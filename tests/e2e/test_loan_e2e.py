@@ -76,7 +76,9 @@ class Cli:
         self.env = env
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([HERALD, *args], env=self.env, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [HERALD, *args], env=self.env, capture_output=True, text=True, timeout=60
+        )
 
     def ok(self, *args: str) -> str:
         proc = self.run(*args)
@@ -126,26 +128,76 @@ def stack(
 
 async def test_loan_life_through_cli_and_worker_process(stack: Cli, smtp: SmtpServer) -> None:
     borrower, manager = "alice@example.org", "boss@example.com"
-    stack.ok("subscriber", "upsert", "alice", "--name", "Alice Durand", "--email", borrower,
-             "--locale", "fr", "--timezone", "Europe/Paris")
-    stack.ok("subscriber", "upsert", "boss", "--name", "Jo Boss", "--email", manager,
-             "--locale", "en", "--timezone", "America/New_York")
+    stack.ok(
+        "subscriber",
+        "upsert",
+        "alice",
+        "--name",
+        "Alice Durand",
+        "--email",
+        borrower,
+        "--locale",
+        "fr",
+        "--timezone",
+        "Europe/Paris",
+    )
+    stack.ok(
+        "subscriber",
+        "upsert",
+        "boss",
+        "--name",
+        "Jo Boss",
+        "--email",
+        manager,
+        "--locale",
+        "en",
+        "--timezone",
+        "America/New_York",
+    )
     loan = f"E1-{uuid.uuid4().hex[:6]}"
     due = datetime.now(UTC) + timedelta(seconds=12)
-    started = stack.json("loan", "start", loan, "--borrower", "alice", "--item", "Caméra 📷",
-                         "--due", due.isoformat(), "--manager", "boss")
+    started = stack.json(
+        "loan",
+        "start",
+        loan,
+        "--borrower",
+        "alice",
+        "--item",
+        "Caméra 📷",
+        "--due",
+        due.isoformat(),
+        "--manager",
+        "boss",
+    )
     assert started["workflow_id"] == f"loan-{loan}" and started["created"] is True
-    again = stack.json("loan", "start", loan, "--borrower", "alice", "--item", "Caméra 📷",
-                       "--due", due.isoformat())
+    again = stack.json(
+        "loan",
+        "start",
+        loan,
+        "--borrower",
+        "alice",
+        "--item",
+        "Caméra 📷",
+        "--due",
+        due.isoformat(),
+    )
     assert again["created"] is False
 
     # created, J-1, 2 h, overdue #1 and #2 to the borrower; the manager's copy of #2.
-    await eventually(lambda: len(smtp.handler.to(borrower)) >= 5 and smtp.handler.to(manager), timeout=60)
+    await eventually(
+        lambda: len(smtp.handler.to(borrower)) >= 5 and smtp.handler.to(manager), timeout=60
+    )
     status = stack.json("loan", "status", loan)
     assert status["state"] == "OVERDUE"
     assert status["next_reminder"] is None
     kinds = [n["kind"] for n in status["notifications"] if n["role"] == "borrower"]
-    assert kinds == ["loan.created", "loan.reminder_j1", "loan.reminder_2h", "loan.overdue", "loan.overdue"]
+    assert kinds == [
+        "loan.created",
+        "loan.reminder_j1",
+        "loan.reminder_2h",
+        "loan.overdue",
+        "loan.overdue",
+    ]
 
     final = stack.json("loan", "return", loan)
     assert final["state"] == "RETURNED" and final["late_by_seconds"] > 0
@@ -164,8 +216,17 @@ async def test_loan_life_through_cli_and_worker_process(stack: Cli, smtp: SmtpSe
     email_rows = [r for r in rows if r["channel"] == "email"]
     assert len(email_rows) == 7
     for r in email_rows:
-        assert {"loan_id", "kind", "channel", "status", "recipient", "scheduled_at", "sent_at",
-                "attempts", "error"} <= r.keys()
+        assert {
+            "loan_id",
+            "kind",
+            "channel",
+            "status",
+            "recipient",
+            "scheduled_at",
+            "sent_at",
+            "attempts",
+            "error",
+        } <= r.keys()
         assert r["loan_id"] == loan and r["status"] == "sent" and r["attempts"] == 1
         assert r["sent_at"] >= r["scheduled_at"][:19]
     assert {r["recipient"] for r in email_rows} == {borrower, manager}
@@ -173,7 +234,9 @@ async def test_loan_life_through_cli_and_worker_process(stack: Cli, smtp: SmtpSe
     assert sms and {r["status"] for r in sms} == {"skipped"}
 
     # Ended loans refuse changes with a clear reason.
-    proc = stack.run("loan", "extend", loan, "--due", (datetime.now(UTC) + timedelta(days=1)).isoformat())
+    proc = stack.run(
+        "loan", "extend", loan, "--due", (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    )
     assert proc.returncode == 2 and "no longer running" in proc.stderr
 
 
@@ -181,11 +244,46 @@ async def test_cli_refuses_bad_input_and_starts_nothing(stack: Cli) -> None:
     stack.ok("subscriber", "upsert", "bob", "--email", "bob@example.org")
     future = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     bad: list[tuple[list[str], str]] = [
-        (["loan", "start", "B1", "--borrower", "bob", "--item", "x", "--due", "2020-01-01T00:00:00Z"], "in the past"),
-        (["loan", "start", "B1", "--borrower", "bob", "--item", "x", "--due", "2031-01-01T10:00"], "no time zone"),
-        (["loan", "start", "B1", "--borrower", "bob", "--item", "x", "--due", "tomorrow"], "ISO 8601"),
-        (["loan", "start", "B1", "--borrower", "ghost", "--item", "x", "--due", future], "unknown borrower"),
-        (["loan", "start", "B 1", "--borrower", "bob", "--item", "x", "--due", future], "invalid loan id"),
+        (
+            [
+                "loan",
+                "start",
+                "B1",
+                "--borrower",
+                "bob",
+                "--item",
+                "x",
+                "--due",
+                "2020-01-01T00:00:00Z",
+            ],
+            "in the past",
+        ),
+        (
+            [
+                "loan",
+                "start",
+                "B1",
+                "--borrower",
+                "bob",
+                "--item",
+                "x",
+                "--due",
+                "2031-01-01T10:00",
+            ],
+            "no time zone",
+        ),
+        (
+            ["loan", "start", "B1", "--borrower", "bob", "--item", "x", "--due", "tomorrow"],
+            "ISO 8601",
+        ),
+        (
+            ["loan", "start", "B1", "--borrower", "ghost", "--item", "x", "--due", future],
+            "unknown borrower",
+        ),
+        (
+            ["loan", "start", "B 1", "--borrower", "bob", "--item", "x", "--due", future],
+            "invalid loan id",
+        ),
         (["subscriber", "upsert", "carl", "--email", "not-an-email"], "invalid e-mail"),
         (["subscriber", "upsert", "carl", "--phone", "12"], "invalid phone"),
         (["subscriber", "upsert", "carl", "--timezone", "Mars/Olympus"], "unknown time zone"),
@@ -209,11 +307,20 @@ def test_herald_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
     port, ui_port = free_port(), free_port()
     env = {**os.environ, "HERALD_DATA_DIR": str(tmp_path / ".herald")}
-    for key in ("TEMPORAL_ADDRESS", "HERALD_DATABASE_URL", "HERALD_EMAIL_PROVIDER", "HERALD_TASK_QUEUE"):
+    for key in (
+        "TEMPORAL_ADDRESS",
+        "HERALD_DATABASE_URL",
+        "HERALD_EMAIL_PROVIDER",
+        "HERALD_TASK_QUEUE",
+    ):
         env.pop(key, None)
     proc = subprocess.Popen(
         [HERALD, "dev", "--port", str(port), "--ui-port", str(ui_port)],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         banner: list[str] = []

@@ -9,9 +9,9 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -58,7 +58,9 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path) -> AsyncIterator[Desk]:
+async def desk(
+    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path
+) -> AsyncIterator[Desk]:
     settings = Settings(
         task_queue=f"loans-{uuid.uuid4().hex[:8]}",
         database_url=f"sqlite:///{tmp_path / 'herald.db'}",
@@ -121,17 +123,25 @@ async def test_long_loan_full_life(desk: Desk) -> None:
     assert status.next_reminder is None
 
     # Each reminder was scheduled at 08:00 in the borrower's zone, the first alert 15 min late.
-    rows = {r["notification_id"].split("@")[0]: r for r in desk.rows("L-full") if r["role"] == "borrower"}
+    rows = {
+        r["notification_id"].split("@")[0]: r
+        for r in desk.rows("L-full")
+        if r["role"] == "borrower"
+    }
     for kind in ("loan.reminder_j2", "loan.reminder_j1", "loan.due_today", "loan.overdue#2"):
         local = datetime.fromisoformat(rows[kind]["scheduled_at"]).astimezone(PARIS)
         assert (local.hour, local.minute) == (8, 0), kind
-    assert datetime.fromisoformat(rows["loan.overdue"]["scheduled_at"]) == due + timedelta(minutes=15)
+    assert datetime.fromisoformat(rows["loan.overdue"]["scheduled_at"]) == due + timedelta(
+        minutes=15
+    )
 
     # The manager's copy is their own message, in their own language.
     manager_mail = desk.smtp.handler.to(MANAGER_EMAIL)
     assert len(manager_mail) == 2
     assert "Camille Martin" in manager_mail[0].part("plain")
-    borrower_overdue = [m for m in desk.smtp.handler.to(BORROWER_EMAIL) if "RETARD" in m.subject.upper()]
+    borrower_overdue = [
+        m for m in desk.smtp.handler.to(BORROWER_EMAIL) if "RETARD" in m.subject.upper()
+    ]
     assert borrower_overdue and manager_mail[0].subject != borrower_overdue[0].subject
     assert "overdue" in manager_mail[0].subject.lower()
 
@@ -191,7 +201,11 @@ async def test_extension_after_j2_replans_without_resending(desk: Desk) -> None:
     sent_ids = [r["notification_id"] for r in desk.rows("L-ext") if r["status"] == "sent"]
     # The first J-2 belongs to the old due date; the new date has its own J-2, J-1, due day.
     assert [i.split("@")[0] for i in sent_ids] == [
-        "loan.created", "loan.reminder_j2", "loan.reminder_j2", "loan.reminder_j1", "loan.due_today",
+        "loan.created",
+        "loan.reminder_j2",
+        "loan.reminder_j2",
+        "loan.reminder_j1",
+        "loan.due_today",
     ]
     assert len(set(sent_ids)) == len(sent_ids)
     # The old J-1 and due-day points never went out.
@@ -209,22 +223,34 @@ async def test_extension_after_j2_replans_without_resending(desk: Desk) -> None:
 async def test_duplicate_start_sends_nothing_twice(desk: Desk) -> None:
     now = await desk.now()
     due = now + timedelta(days=1, hours=12)
-    first = await desk.herald.start_loan("L-dup", borrower_id="camille", item="Visseuse", due_at=due, borrowed_at=now)
-    second = await desk.herald.start_loan("L-dup", borrower_id="camille", item="Visseuse", due_at=due, borrowed_at=now)
+    first = await desk.herald.start_loan(
+        "L-dup", borrower_id="camille", item="Visseuse", due_at=due, borrowed_at=now
+    )
+    second = await desk.herald.start_loan(
+        "L-dup", borrower_id="camille", item="Visseuse", due_at=due, borrowed_at=now
+    )
     assert first.created and not second.created
     assert first.run_id == second.run_id
     await eventually(lambda: desk.sent("L-dup") == ["loan.created"])
     await desk.herald.cancel_loan("L-dup")
-    status = await desk.herald.client.get_workflow_handle(loan_workflow_id("L-dup"), result_type=LoanStatus).result()
+    status = await desk.herald.client.get_workflow_handle(
+        loan_workflow_id("L-dup"), result_type=LoanStatus
+    ).result()
     assert status.state is LoanState.CANCELLED
-    assert len([m for m in desk.smtp.handler.to(BORROWER_EMAIL) if "Visseuse" in m.part("plain")]) == 1
+    assert (
+        len([m for m in desk.smtp.handler.to(BORROWER_EMAIL) if "Visseuse" in m.part("plain")]) == 1
+    )
 
 
 async def test_preferences_are_read_when_each_notice_is_due(desk: Desk) -> None:
-    await desk.herald.upsert_subscriber("noa", name="Noa", email="noa@example.org", phone="+33612345678")
+    await desk.herald.upsert_subscriber(
+        "noa", name="Noa", email="noa@example.org", phone="+33612345678"
+    )
     now = await desk.now()
     due = local_afternoon(now, 5)
-    await desk.herald.start_loan("L-prefs", borrower_id="noa", item="Laser", due_at=due, borrowed_at=now)
+    await desk.herald.start_loan(
+        "L-prefs", borrower_id="noa", item="Laser", due_at=due, borrowed_at=now
+    )
     await eventually(lambda: desk.sent("L-prefs") == ["loan.created"])
     # Switched off after the start: J-2 is skipped with its reason, J-1 is not.
     await desk.herald.set_preferences("noa", reminders={"loan.reminder_j2": False})
@@ -251,8 +277,13 @@ async def test_permanent_smtp_refusal_does_not_stop_later_reminders(desk: Desk) 
     desk.smtp.handler.refuse(BORROWER_EMAIL, "550 5.1.1 Mailbox unavailable", times=1)
     due = await start(desk, "L-550", timedelta(hours=30))
     row = await eventually(
-        lambda: [r for r in desk.rows("L-550") if r["kind"] == "loan.created" and r["channel"] == "email"
-                 and r["status"] == "permanently_failed"]
+        lambda: [
+            r
+            for r in desk.rows("L-550")
+            if r["kind"] == "loan.created"
+            and r["channel"] == "email"
+            and r["status"] == "permanently_failed"
+        ]
     )
     assert row[0]["attempts"] == 1
     assert "550 5.1.1 Mailbox unavailable" in row[0]["error"]
@@ -269,7 +300,9 @@ async def test_transient_smtp_failure_is_retried_until_it_succeeds(desk: Desk) -
     desk.smtp.handler.refuse(BORROWER_EMAIL, "451 4.3.0 Try again later", times=2)
     await start(desk, "L-451", timedelta(hours=10))
     rows = await eventually(
-        lambda: [r for r in desk.rows("L-451") if r["kind"] == "loan.created" and r["status"] == "sent"],
+        lambda: [
+            r for r in desk.rows("L-451") if r["kind"] == "loan.created" and r["status"] == "sent"
+        ],
         timeout=60,
     )
     assert rows[0]["attempts"] == 3
@@ -294,7 +327,9 @@ async def test_invalid_input_starts_nothing(desk: Desk) -> None:
             await desk.herald.start_loan("L-bad", **kw)
     await desk.herald.upsert_subscriber("mute", name="No contact")
     with pytest.raises(InvalidInput, match="no e-mail, phone"):
-        await desk.herald.start_loan("L-bad", borrower_id="mute", item="Scie", due_at=now + timedelta(days=2))
+        await desk.herald.start_loan(
+            "L-bad", borrower_id="mute", item="Scie", due_at=now + timedelta(days=2)
+        )
     with pytest.raises(Exception, match="(?i)not found|no loan"):
         await desk.herald.loan_status("L-bad")
     assert desk.rows("L-bad") == []

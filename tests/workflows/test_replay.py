@@ -60,7 +60,8 @@ async def test_unguarded_change_fails_the_replay() -> None:
         workflow_runner=WORKFLOW_RUNNER,
     )
     result = await replayer.replay_workflow(
-        load(next(p for p in HISTORIES if p.stem == "loan_full_life")), raise_on_replay_failure=False
+        load(next(p for p in HISTORIES if p.stem == "loan_full_life")),
+        raise_on_replay_failure=False,
     )
     assert result.replay_failure is not None
     assert "nondetermin" in str(result.replay_failure).lower()
