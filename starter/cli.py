@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from herald.contracts import LoanStatus
 from herald.errors import InvalidInput, NotFound
-from herald.kinds import OPTIONAL_KINDS
+from herald.kinds import KINDS, OPTIONAL_KINDS
 from herald.settings import load_settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
@@ -54,6 +54,11 @@ def _reminder_toggles(values: Sequence[str]) -> dict[str, bool]:
         if not sep or state not in ("on", "off"):
             raise InvalidInput(f"--reminder takes KIND=on|off, got {item!r}")
         kind = kind if "." in kind else f"loan.{kind}"
+        if kind in KINDS and kind not in OPTIONAL_KINDS:
+            raise InvalidInput(
+                f"{kind} cannot be switched off: confirmations, overdue alerts and return notices "
+                "always reach at least one channel"
+            )
         if kind not in OPTIONAL_KINDS:
             raise InvalidInput(
                 f"unknown reminder {kind!r}: choose among {', '.join(OPTIONAL_KINDS)}"

@@ -287,7 +287,9 @@ async def test_cli_refuses_bad_input_and_starts_nothing(stack: Cli) -> None:
         (["subscriber", "upsert", "carl", "--email", "not-an-email"], "invalid e-mail"),
         (["subscriber", "upsert", "carl", "--phone", "12"], "invalid phone"),
         (["subscriber", "upsert", "carl", "--timezone", "Mars/Olympus"], "unknown time zone"),
-        (["prefs", "set", "bob", "--reminder", "loan.overdue=off"], "unknown reminder"),
+        (["prefs", "set", "bob", "--reminder", "loan.overdue=off"], "cannot be switched off"),
+        (["prefs", "set", "bob", "--reminder", "loan.bogus=off"], "unknown reminder"),
+        (["prefs", "set", "bob", "--sms", "maybe"], "invalid choice"),
         (["loan", "status", "B1"], "no loan"),
         (["loan", "frobnicate"], "invalid choice"),
     ]

@@ -299,14 +299,17 @@ async def test_permanent_smtp_refusal_does_not_stop_later_reminders(desk: Desk) 
 async def test_transient_smtp_failure_is_retried_until_it_succeeds(desk: Desk) -> None:
     desk.smtp.handler.refuse(BORROWER_EMAIL, "451 4.3.0 Try again later", times=2)
     await start(desk, "L-451", timedelta(hours=10))
+    await eventually(lambda: desk.smtp.handler.rcpt_attempts.get(BORROWER_EMAIL, 0) >= 1)
+    # The retry backoff (5 s, then 10 s) passes on the skipped clock.
+    await desk.env.sleep(timedelta(minutes=1))
     rows = await eventually(
         lambda: [
             r for r in desk.rows("L-451") if r["kind"] == "loan.created" and r["status"] == "sent"
-        ],
-        timeout=60,
+        ]
     )
     assert rows[0]["attempts"] == 3
     assert rows[0]["error"] is None
+    assert desk.smtp.handler.rcpt_attempts[BORROWER_EMAIL] == 3
     assert len(desk.smtp.handler.to(BORROWER_EMAIL)) == 1
     await desk.herald.cancel_loan("L-451")
 
@@ -333,3 +336,32 @@ async def test_invalid_input_starts_nothing(desk: Desk) -> None:
     with pytest.raises(Exception, match="(?i)not found|no loan"):
         await desk.herald.loan_status("L-bad")
     assert desk.rows("L-bad") == []
+
+
+async def test_points_already_past_when_planned_are_skipped_not_sent(desk: Desk) -> None:
+    """A long loan registered late (borrowed 4 days ago, due tomorrow): its J-2 is already past
+    when planned, so it shows in the status as skipped and is never sent."""
+    now = await desk.now()
+    due = local_afternoon(now, 1)
+    await desk.herald.start_loan(
+        "L-late-reg",
+        borrower_id="camille",
+        item="Scie",
+        due_at=due,
+        borrowed_at=now - timedelta(days=4),
+    )
+    await eventually(lambda: desk.sent("L-late-reg") == ["loan.created"])
+    status = await desk.status("L-late-reg")
+    assert status.loan_class == "long terme"
+    j2 = [n for n in status.notifications if n.kind == "loan.reminder_j2"]
+    assert (
+        len(j2) == 1
+        and j2[0].skipped_reason == "already past when planned"
+        and j2[0].fired_at is None
+    )
+    assert status.next_reminder is not None and status.next_reminder.kind != "loan.reminder_j2"
+    await desk.env.sleep(due - await desk.now() - timedelta(minutes=30))
+    await eventually(lambda: "loan.due_today" in desk.sent("L-late-reg"))
+    assert "loan.reminder_j2" not in desk.sent("L-late-reg")
+    assert not [r for r in desk.rows("L-late-reg") if r["kind"] == "loan.reminder_j2"]
+    await desk.herald.cancel_loan("L-late-reg")
