@@ -36,8 +36,8 @@ def ensure_environment() -> None:
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("installing Herald and its test tools (first run only)", flush=True)
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test]"])
+    run([str(PYTHON), "-m", "pip", "install", "-qq", "--upgrade", "pip"])
+    run([str(PYTHON), "-m", "pip", "install", "-qq", "-e", f"{ROOT}[test]"])
     MARKER.write_text(wanted)
 
 

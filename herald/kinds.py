@@ -10,10 +10,18 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     WHATSAPP = "whatsapp"
+    IN_APP = "in_app"
 
 
-# Order used when a mandatory notice needs a fallback channel.
+# Channels that reach a person outside the application, in the order a mandatory notice
+# falls back on when the person's toggles would silence it.
 CHANNEL_ORDER: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)
+
+# Every channel, in the order they are planned and logged.
+ALL_CHANNELS: tuple[Channel, ...] = (*CHANNEL_ORDER, Channel.IN_APP)
+
+# Hard limits of the channels: longer messages are refused, never cut.
+MAX_LENGTH: dict[Channel, int] = {Channel.SMS: 1600, Channel.WHATSAPP: 4096}
 
 
 @dataclass(frozen=True)

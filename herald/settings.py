@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-EmailProviderName = Literal["smtp", "outbox", "console"]
-TextProviderName = Literal["none", "outbox", "console"]
+from herald.kinds import Channel
+
+# Which providers can serve which channel ("none": the channel is off).
+PROVIDERS_BY_CHANNEL: dict[Channel, tuple[str, ...]] = {
+    Channel.EMAIL: ("smtp", "ses", "outbox", "console"),
+    Channel.SMS: ("twilio", "sns", "outbox", "console", "none"),
+    Channel.WHATSAPP: ("twilio", "meta", "outbox", "console", "none"),
+    Channel.IN_APP: ("database", "none"),
+}
+
+# A comma-separated list in the environment: HERALD_SMS_PROVIDERS=twilio,sns
+ProviderList = Annotated[list[str] | None, NoDecode]
 
 DEFAULT_TASK_QUEUE = "herald"
 
@@ -33,10 +43,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".herald")
     database_url: str | None = None
 
-    # Channels
-    email_provider: EmailProviderName = "outbox"
-    sms_provider: TextProviderName = "none"
-    whatsapp_provider: TextProviderName = "none"
+    # Channels: one provider each, or a failover chain (``*_providers``) that overrides it.
+    email_provider: str = "outbox"
+    sms_provider: str = "none"
+    whatsapp_provider: str = "none"
+    in_app_provider: str = "database"
+    email_providers: ProviderList = None
+    sms_providers: ProviderList = None
+    whatsapp_providers: ProviderList = None
+    # Attempts on the first provider of a chain before the next one is tried too.
+    failover_after_attempts: int = Field(default=2, ge=1)
     outbox_dir: Path | None = None
 
     smtp_host: str = "localhost"
@@ -48,6 +64,42 @@ class Settings(BaseSettings):
     smtp_timeout: float = 30.0
     email_from: str = "Herald <herald@localhost>"
     email_reply_to: str | None = None
+    # List-Unsubscribe target; {subscriber_id} is replaced, e.g. https://app/prefs/{subscriber_id}
+    email_list_unsubscribe: str | None = None
+
+    # AWS (region, credentials and endpoints come from boto3's standard configuration:
+    # AWS_REGION, AWS_ACCESS_KEY_ID..., AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SNS)
+    ses_configuration_set: str | None = None
+    sns_sender_id: str | None = None
+    sns_sms_type: Literal["Transactional", "Promotional"] = "Transactional"
+
+    # Twilio (SMS and WhatsApp)
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None  # SMS sender: +E.164 number or a Messaging Service SID (MG...)
+    twilio_whatsapp_from: str | None = None  # WhatsApp sender, +E.164
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    # Meta WhatsApp Cloud API
+    meta_access_token: SecretStr | None = None
+    meta_phone_number_id: str | None = None
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_api_version: str = "v21.0"
+
+    # WhatsApp templates per kind (JSON file); kinds without one are sent as free text.
+    whatsapp_templates: Path | None = None
+
+    # Sends per second per provider, enforced by Temporal on the channel's task queue.
+    smtp_rate_limit: float | None = None
+    ses_rate_limit: float | None = None
+    sns_rate_limit: float | None = None
+    twilio_rate_limit: float | None = None
+    meta_rate_limit: float | None = None
+
+    # Estimated cost of one SMS segment per provider, recorded with each SMS.
+    twilio_sms_segment_cost: float = 0.0795
+    sns_sms_segment_cost: float = 0.0735
+    sms_cost_currency: str = "USD"
 
     # Policy and people
     # A built-in policy name (default, demo) or the path of a JSON policy file.
@@ -67,11 +119,56 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @field_validator(
-        "database_url", "smtp_username", "email_reply_to", "brand_logo_url", mode="before"
+        "database_url",
+        "smtp_username",
+        "email_reply_to",
+        "email_list_unsubscribe",
+        "brand_logo_url",
+        "twilio_account_sid",
+        "twilio_from",
+        "twilio_whatsapp_from",
+        "meta_phone_number_id",
+        "sns_sender_id",
+        "ses_configuration_set",
+        "smtp_rate_limit",
+        "ses_rate_limit",
+        "sns_rate_limit",
+        "twilio_rate_limit",
+        "meta_rate_limit",
+        "whatsapp_templates",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("email_providers", "sms_providers", "whatsapp_providers", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            names = [n.strip() for n in value.split(",") if n.strip()]
+            return names or None
+        return value
+
+    @model_validator(mode="after")
+    def _known_providers(self) -> Settings:
+        for channel, allowed in PROVIDERS_BY_CHANNEL.items():
+            chain = self.provider_chain(channel)
+            for name in chain:
+                if name not in allowed:
+                    raise ValueError(
+                        f"unknown {channel.value} provider {name!r}: choose among {', '.join(allowed)}"
+                    )
+            if "none" in chain:
+                raise ValueError(f"{channel.value}: 'none' cannot be part of a provider chain")
+        return self
+
+    def provider_chain(self, channel: Channel) -> list[str]:
+        """The providers for ``channel`` in failover order; empty when the channel is off."""
+        chain = getattr(self, f"{channel.value}_providers", None) or [
+            getattr(self, f"{channel.value}_provider")
+        ]
+        return [] if chain == ["none"] else list(chain)
 
     @cached_property
     def resolved_database_url(self) -> str:
