@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -17,7 +18,8 @@ from temporalio.worker import Worker
 
 from activities import DeliveryActivities
 from herald.channels import Provider, build_providers
-from herald.kinds import Channel
+from herald.contracts import channel_task_queue
+from herald.kinds import ALL_CHANNELS, Channel
 from herald.settings import Settings, load_settings
 from herald.store import Store, migrate
 from herald.temporal import WORKFLOW_RUNNER, connect
@@ -29,27 +31,66 @@ log = logging.getLogger("herald.worker")
 MAX_CACHED_WORKFLOWS = 1000
 
 
-def build_worker(
+def rate_limit(settings: Settings, chain: list[Provider]) -> float | None:
+    """Sends per second allowed on a channel: the limit of its first provider, if any."""
+    return getattr(settings, f"{chain[0].name}_rate_limit", None) if chain else None
+
+
+def build_workers(
     client: Client,
     settings: Settings,
     store: Store,
-    providers: dict[Channel, Provider] | None = None,
+    providers: dict[Channel, list[Provider]] | None = None,
     executor: ThreadPoolExecutor | None = None,
-) -> Worker:
-    delivery = DeliveryActivities(
-        store, build_providers(settings) if providers is None else providers, settings
-    )
+) -> list[Worker]:
+    """The main worker (workflows, planning) and one delivery worker per channel queue."""
+    providers = build_providers(settings) if providers is None else providers
+    delivery = DeliveryActivities(store, providers, settings)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
-        activities=[delivery.plan_delivery, delivery.deliver],
-        activity_executor=executor,
-        max_concurrent_activities=settings.max_concurrent_activities,
-        max_cached_workflows=MAX_CACHED_WORKFLOWS,
-        workflow_runner=WORKFLOW_RUNNER,
-    )
+    workers = [
+        Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WORKFLOWS,
+            # deliver stays here too for loans that ran before the per-channel queues.
+            activities=[delivery.plan_delivery, delivery.deliver],
+            activity_executor=executor,
+            max_concurrent_activities=settings.max_concurrent_activities,
+            max_cached_workflows=MAX_CACHED_WORKFLOWS,
+            workflow_runner=WORKFLOW_RUNNER,
+        )
+    ]
+    for channel in ALL_CHANNELS:
+        workers.append(
+            Worker(
+                client,
+                task_queue=channel_task_queue(settings.task_queue, channel),
+                activities=[delivery.deliver],
+                activity_executor=executor,
+                max_concurrent_activities=settings.max_concurrent_activities,
+                # Enforced by the server across every worker polling this queue.
+                max_task_queue_activities_per_second=rate_limit(
+                    settings, providers.get(channel, [])
+                ),
+            )
+        )
+    return workers
+
+
+@contextlib.asynccontextmanager
+async def running_workers(
+    client: Client,
+    settings: Settings,
+    store: Store,
+    providers: dict[Channel, list[Provider]] | None = None,
+    executor: ThreadPoolExecutor | None = None,
+) -> AsyncIterator[list[Worker]]:
+    """Run every worker of :func:`build_workers` until the block exits."""
+    workers = build_workers(client, settings, store, providers, executor)
+    async with contextlib.AsyncExitStack() as stack:
+        for w in workers:
+            await stack.enter_async_context(w)
+        yield workers
 
 
 async def run_worker(
@@ -74,11 +115,10 @@ async def run_worker(
         settings.temporal_address,
         settings.temporal_namespace,
         settings.task_queue,
-        {c.value: p.name for c, p in providers.items()},
+        {c.value: [p.name for p in chain] for c, chain in providers.items()},
     )
     with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:
-        worker = build_worker(client, settings, store, providers, executor)
-        async with worker:
+        async with running_workers(client, settings, store, providers, executor):
             await stop.wait()
             log.info("stopping worker")
     store.close()

@@ -20,8 +20,12 @@ from herald.channels import (
     OutgoingMessage,
     PermanentSendError,
     Provider,
+    Receipt,
     TransientSendError,
+    WhatsAppTemplate,
 )
+from herald.channels.segments import count_sms
+from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
     ChannelDecision,
     ChannelResult,
@@ -31,7 +35,7 @@ from herald.contracts import (
     DeliveryStatus,
 )
 from herald.db import utcnow
-from herald.kinds import Channel, kind_info
+from herald.kinds import MAX_LENGTH, Channel, kind_info
 from herald.preferences import choose_channels
 from herald.rendering import Renderer, TemplateError, format_datetime, format_duration, format_time
 from herald.settings import Settings
@@ -85,7 +89,7 @@ class DeliveryActivities:
     def __init__(
         self,
         store: Store,
-        providers: dict[Channel, Provider],
+        providers: dict[Channel, list[Provider]],
         settings: Settings,
         renderer: Renderer | None = None,
     ) -> None:
@@ -93,6 +97,9 @@ class DeliveryActivities:
         self.providers = providers
         self.settings = settings
         self.renderer = renderer or Renderer()
+        self.whatsapp_templates: dict[str, TemplateSpec] = load_whatsapp_templates(
+            settings.whatsapp_templates
+        )
 
     # ---------------------------------------------------------------- plan
 
@@ -144,20 +151,12 @@ class DeliveryActivities:
                 sent_at=row.sent_at,
             )
         attempt = activity.info().attempt
-        request = send.request
         try:
             message = self._compose(send, recipient_address=row.recipient)
-            provider = self.providers.get(send.channel)
-            if provider is None:
-                raise PermanentSendError(f"no {send.channel.value} provider configured")
-            receipt = provider.send(message)
+            receipt = self._send_through_chain(send.channel, message, key, attempt)
         except TransientSendError as err:
             self.store.update_delivery(
-                key,
-                status=DeliveryStatus.FAILED.value,
-                attempts=attempt,
-                error=err.reason,
-                provider=self._provider_name(send.channel),
+                key, status=DeliveryStatus.FAILED.value, attempts=attempt, error=err.reason
             )
             log.warning("transient failure %s (attempt %d): %s", key, attempt, err.reason)
             raise ApplicationError(
@@ -168,11 +167,7 @@ class DeliveryActivities:
         except (PermanentSendError, TemplateError) as err:
             reason = err.reason if isinstance(err, PermanentSendError) else str(err)
             self.store.update_delivery(
-                key,
-                status=DeliveryStatus.PERMANENTLY_FAILED.value,
-                attempts=attempt,
-                error=reason,
-                provider=self._provider_name(send.channel),
+                key, status=DeliveryStatus.PERMANENTLY_FAILED.value, attempts=attempt, error=reason
             )
             log.warning("permanent failure %s: %s", key, reason)
             raise ApplicationError(reason, type=PERMANENT_ERROR, non_retryable=True) from None
@@ -185,8 +180,9 @@ class DeliveryActivities:
             provider_message_id=receipt.message_id,
             sent_at=sent_at,
             error=None,
+            **self._sms_cost(send.channel, message.text, receipt.provider),
         )
-        log.info("sent %s %s via %s", request.kind, send.channel.value, receipt.provider)
+        log.info("sent %s %s via %s", send.request.kind, send.channel.value, receipt.provider)
         return ChannelResult(
             channel=send.channel,
             status=DeliveryStatus.SENT,
@@ -195,9 +191,60 @@ class DeliveryActivities:
             sent_at=sent_at,
         )
 
-    def _provider_name(self, channel: Channel) -> str | None:
-        provider = self.providers.get(channel)
-        return provider.name if provider else None
+    def _send_through_chain(
+        self, channel: Channel, message: OutgoingMessage, key: str, attempt: int
+    ) -> Receipt:
+        """Try the channel's providers in order.
+
+        The first provider alone is tried for the first ``failover_after_attempts`` attempts
+        of a transient failure (Temporal's backoff in between); after that, each attempt
+        walks the whole chain. A provider's own permanent failure (auth, unverified sender,
+        region not enabled) moves on at once; a recipient's (invalid number, opted out)
+        stops the chain: no other provider would do better.
+        """
+        chain = self.providers.get(channel) or []
+        if not chain:
+            raise PermanentSendError(f"no {channel.value} provider configured")
+        walk_chain = attempt > self.settings.failover_after_attempts
+        transient: list[TransientSendError] = []
+        failures: list[str] = []
+        for index, provider in enumerate(chain):
+            try:
+                return provider.send(message)
+            except (TransientSendError, PermanentSendError) as err:
+                failures.append(f"{provider.name}: {err.reason}")
+                self.store.record_provider_error(
+                    key, provider=provider.name, attempt=attempt, code=err.code, error=err.reason
+                )
+                if isinstance(err, PermanentSendError):
+                    if err.recipient_fault:
+                        raise PermanentSendError(
+                            "; ".join(failures), recipient_fault=True, code=err.code
+                        ) from err
+                    continue
+                transient.append(err)
+                if index == 0 and not walk_chain:
+                    break
+        if transient:
+            delays = [e.retry_after for e in transient if e.retry_after]
+            raise TransientSendError(
+                "; ".join(failures), retry_after=min(delays) if delays else None
+            )
+        raise PermanentSendError("; ".join(failures), recipient_fault=False)
+
+    def _sms_cost(self, channel: Channel, text: str, provider: str) -> dict[str, Any]:
+        if channel is not Channel.SMS:
+            return {}
+        count = count_sms(text)
+        unit_cost = getattr(self.settings, f"{provider}_sms_segment_cost", None)
+        return {
+            "segments": count.segments,
+            "encoding": count.encoding,
+            "cost_estimate": round(count.segments * unit_cost, 4)
+            if unit_cost is not None
+            else None,
+            "cost_currency": self.settings.sms_cost_currency if unit_cost is not None else None,
+        }
 
     def _compose(self, send: ChannelSend, *, recipient_address: str | None) -> OutgoingMessage:
         request = send.request
@@ -210,25 +257,61 @@ class DeliveryActivities:
             raise PermanentSendError(
                 f"subscriber {contact.id!r} has no {send.channel.value} address"
             )
-        rendered = self.renderer.render(
-            request.kind, contact.locale, self._context(request, contact)
-        )
+        context = self._context(request, contact)
+        rendered = self.renderer.render(request.kind, contact.locale, context)
+        kind = kind_info(request.kind)
+        common: dict[str, Any] = {
+            "channel": send.channel,
+            "to": address,
+            "subject": rendered.subject,
+            "key": send.idempotency_key,
+            "kind": request.kind,
+            "priority": kind.priority,
+        }
         if send.channel is Channel.EMAIL:
+            headers = {}
+            if self.settings.email_list_unsubscribe:
+                target = self.settings.email_list_unsubscribe.replace("{subscriber_id}", contact.id)
+                headers["List-Unsubscribe"] = f"<{target}>"
+                if target.startswith("https://"):
+                    headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             return OutgoingMessage(
-                channel=send.channel,
-                to=address,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                key=send.idempotency_key,
+                text=rendered.text, html=rendered.html, headers=headers, **common
             )
+        limit = MAX_LENGTH.get(send.channel)
+        if limit is not None and len(rendered.short) > limit:
+            raise PermanentSendError(
+                f"message of {len(rendered.short)} characters is over the {send.channel.value} "
+                f"limit of {limit}: refused rather than cut",
+                recipient_fault=True,
+            )
+        template = None
+        if send.channel is Channel.WHATSAPP:
+            template = self._whatsapp_template(request.kind, contact.locale, context)
         return OutgoingMessage(
-            channel=send.channel,
-            to=address,
-            subject=rendered.subject,
             text=rendered.short,
             html=None,
-            key=send.idempotency_key,
+            template=template,
+            link=request.data.get("link"),
+            **common,
+        )
+
+    def _whatsapp_template(
+        self, kind: str, locale: str, context: dict[str, Any]
+    ) -> WhatsAppTemplate | None:
+        spec = self.whatsapp_templates.get(kind)
+        if spec is None:
+            return None
+        language = spec.language.get(locale) or next(iter(spec.language.values()))
+        parameters = tuple(
+            self.renderer.render_string(p, context, where=f"WhatsApp template {spec.name}")
+            for p in spec.parameters
+        )
+        return WhatsAppTemplate(
+            name=spec.name,
+            language=language,
+            parameters=parameters,
+            twilio_content_sid=spec.twilio_content_sid,
         )
 
     def _context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:

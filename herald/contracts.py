@@ -164,3 +164,11 @@ class ChannelResult(BaseModel):
 # Activity names, so workflows call them without importing I/O code into the sandbox.
 PLAN_DELIVERY = "plan_delivery"
 DELIVER = "deliver"
+
+# Deliveries run on one task queue per channel, so each channel's sends-per-second limit is
+# enforced by Temporal on that queue, for every worker together.
+CHANNEL_QUEUES_PATCH = "channel-task-queues"
+
+
+def channel_task_queue(base: str, channel: Channel) -> str:
+    return f"{base}-{channel.value}"

@@ -31,18 +31,20 @@ class Kind:
     # Mandatory notices reach at least one channel the person has, whatever their toggles.
     mandatory: bool
     description: str
+    # urgent, high, medium or low: shown by the in-app inbox.
+    priority: str = "medium"
 
 
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("loan.created", "#1d4ed8", True, "confirmation when the loan is created"),
-        Kind("loan.reminder_2h", "#ea580c", False, "two hours before the due time"),
-        Kind("loan.reminder_j2", "#2563eb", False, "08:00 local, two days before"),
-        Kind("loan.reminder_j1", "#f97316", False, "08:00 local, the day before"),
-        Kind("loan.due_today", "#dc2626", False, "08:00 local, on the due day"),
-        Kind("loan.overdue", "#7f1d1d", True, "after the due time, repeated"),
-        Kind("loan.returned", "#16a34a", True, "thank-you when the material is back"),
+        Kind("loan.created", "#1d4ed8", True, "confirmation when the loan is created", "medium"),
+        Kind("loan.reminder_2h", "#ea580c", False, "two hours before the due time", "high"),
+        Kind("loan.reminder_j2", "#2563eb", False, "08:00 local, two days before", "medium"),
+        Kind("loan.reminder_j1", "#f97316", False, "08:00 local, the day before", "high"),
+        Kind("loan.due_today", "#dc2626", False, "08:00 local, on the due day", "high"),
+        Kind("loan.overdue", "#7f1d1d", True, "after the due time, repeated", "urgent"),
+        Kind("loan.returned", "#16a34a", True, "thank-you when the material is back", "low"),
     )
 }
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from herald.kinds import CHANNEL_ORDER, Channel, Kind
+from herald.kinds import ALL_CHANNELS, CHANNEL_ORDER, Channel, Kind
 from herald.store import Contact, PreferenceSet
 
 NO_ADDRESS = {
     Channel.EMAIL: "no e-mail address",
     Channel.SMS: "no phone number",
     Channel.WHATSAPP: "no WhatsApp number",
+    Channel.IN_APP: "no inbox",
 }
 
 
@@ -31,11 +32,12 @@ def choose_channels(
     """One choice per channel, with the reason for each channel not used.
 
     A mandatory notice (confirmation, overdue, return) that the person's toggles would
-    silence still goes to the first channel they can be reached on.
+    silence still goes to the first channel that reaches them outside the application
+    (e-mail, SMS, WhatsApp): the in-app inbox alone does not count, it may never be opened.
     """
     kind_muted = not kind.mandatory and not prefs.kind_enabled(kind.name)
     choices: list[ChannelChoice] = []
-    for channel in CHANNEL_ORDER:
+    for channel in ALL_CHANNELS:
         address = contact.address(channel)
         if channel not in configured:
             reason = f"no {channel.value} provider configured"
@@ -49,9 +51,9 @@ def choose_channels(
             reason = None
         choices.append(ChannelChoice(channel, reason is None, address, reason))
 
-    if kind.mandatory and not any(c.send for c in choices):
+    if kind.mandatory and not any(c.send for c in choices if c.channel in CHANNEL_ORDER):
         for i, c in enumerate(choices):
-            if c.channel in configured and c.address:
+            if c.channel in CHANNEL_ORDER and c.channel in configured and c.address:
                 choices[i] = ChannelChoice(
                     c.channel, True, c.address, "mandatory notice: sent despite preferences"
                 )

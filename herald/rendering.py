@@ -146,6 +146,15 @@ class Renderer:
                 f"template {_where(err, name)}: {type(err).__name__}: {err}"
             ) from None
 
+    def render_string(self, source: str, context: dict[str, Any], *, where: str) -> str:
+        """One expression or short template (e.g. a WhatsApp template parameter)."""
+        try:
+            return self.env.from_string(source).render(context).strip()
+        except jinja2.UndefinedError as err:
+            raise TemplateError(f"{where}: undefined variable: {err.message}") from None
+        except Exception as err:  # a broken parameter is permanent, never retried
+            raise TemplateError(f"{where}: {type(err).__name__}: {err}") from None
+
     def render(self, kind: str, locale: str, context: dict[str, Any]) -> Rendered:
         base = f"{language(locale)}/{kind}"
         subject = " ".join(self._render(f"{base}.txt", context, block="subject").split())

@@ -13,12 +13,19 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from herald.contracts import ChannelDecision, DeliveryRequest, DeliveryStatus
-from herald.db import Delivery, Preferences, Subscriber, make_engine, utcnow
+from herald.db import (
+    Delivery,
+    InboxNotification,
+    Preferences,
+    Subscriber,
+    make_engine,
+    utcnow,
+)
 from herald.kinds import Channel
 
 
@@ -35,10 +42,12 @@ class Contact:
     timezone: str
 
     def address(self, channel: Channel) -> str | None:
+        """Where ``channel`` reaches this person; the in-app inbox is addressed by their id."""
         return {
             Channel.EMAIL: self.email,
             Channel.SMS: self.phone,
             Channel.WHATSAPP: self.whatsapp,
+            Channel.IN_APP: self.id,
         }[channel]
 
     @property
@@ -52,11 +61,15 @@ class PreferenceSet:
     sms: bool = False
     whatsapp: bool = False
     kinds: dict[str, bool] = field(default_factory=dict)
+    in_app: bool = True
 
     def channel_enabled(self, channel: Channel) -> bool:
-        return {Channel.EMAIL: self.email, Channel.SMS: self.sms, Channel.WHATSAPP: self.whatsapp}[
-            channel
-        ]
+        return {
+            Channel.EMAIL: self.email,
+            Channel.SMS: self.sms,
+            Channel.WHATSAPP: self.whatsapp,
+            Channel.IN_APP: self.in_app,
+        }[channel]
 
     def kind_enabled(self, kind: str) -> bool:
         return self.kinds.get(kind, True)
@@ -166,6 +179,7 @@ class Store:
                 sms=row.sms_enabled,
                 whatsapp=row.whatsapp_enabled,
                 kinds=dict(row.kinds or {}),
+                in_app=row.in_app_enabled,
             )
 
     def set_preferences(
@@ -233,6 +247,18 @@ class Store:
                 setattr(row, k, v)
             row.updated_at = utcnow()
 
+    def record_provider_error(
+        self, idempotency_key: str, *, provider: str, attempt: int, code: str | None, error: str
+    ) -> None:
+        """Append one provider's failure to the row's history (kept even once sent)."""
+        with self.session() as s, s.begin():
+            row = s.scalar(select(Delivery).where(Delivery.idempotency_key == idempotency_key))
+            if row is None:
+                raise LookupError(f"no delivery row for {idempotency_key}")
+            entry = {"provider": provider, "attempt": attempt, "code": code, "error": error}
+            row.provider_errors = [*(row.provider_errors or []), entry]
+            row.updated_at = utcnow()
+
     def list_deliveries(
         self,
         *,
@@ -249,6 +275,108 @@ class Store:
             q = q.limit(limit)
         with self.session() as s:
             return list(s.scalars(q))
+
+    # ------------------------------------------------------------ in-app inbox
+
+    def add_inbox(
+        self,
+        *,
+        delivery_key: str,
+        subscriber_id: str,
+        kind: str,
+        title: str,
+        body: str,
+        priority: str,
+        link: str | None,
+    ) -> int:
+        """Insert the notification once per delivery key; returns its id."""
+        with self.session() as s:
+            existing = s.scalar(
+                select(InboxNotification.id).where(InboxNotification.delivery_key == delivery_key)
+            )
+            if existing is not None:
+                return existing
+            row = InboxNotification(
+                delivery_key=delivery_key,
+                subscriber_id=subscriber_id,
+                kind=kind,
+                title=title,
+                body=body,
+                priority=priority,
+                link=link,
+            )
+            s.add(row)
+            try:
+                s.commit()
+            except IntegrityError:  # a concurrent attempt inserted it first
+                s.rollback()
+                found = s.scalar(
+                    select(InboxNotification.id).where(
+                        InboxNotification.delivery_key == delivery_key
+                    )
+                )
+                assert found is not None
+                return found
+            return row.id
+
+    def list_inbox(
+        self, subscriber_id: str, *, page: int = 1, page_size: int = 20, unread_only: bool = False
+    ) -> list[InboxNotification]:
+        """Unread first, then newest first; pages start at 1."""
+        q = (
+            select(InboxNotification)
+            .where(InboxNotification.subscriber_id == subscriber_id)
+            .order_by(
+                InboxNotification.read_at.is_not(None),
+                InboxNotification.created_at.desc(),
+                InboxNotification.id.desc(),
+            )
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        if unread_only:
+            q = q.where(InboxNotification.read_at.is_(None))
+        with self.session() as s:
+            return list(s.scalars(q))
+
+    def count_unread(self, subscriber_id: str) -> int:
+        with self.session() as s:
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(InboxNotification)
+                    .where(
+                        InboxNotification.subscriber_id == subscriber_id,
+                        InboxNotification.read_at.is_(None),
+                    )
+                )
+                or 0
+            )
+
+    def mark_read(self, subscriber_id: str, notification_ids: list[int] | None = None) -> int:
+        """Mark some (or all) of a person's unread notifications read; returns how many."""
+        q = update(InboxNotification).where(
+            InboxNotification.subscriber_id == subscriber_id, InboxNotification.read_at.is_(None)
+        )
+        if notification_ids is not None:
+            q = q.where(InboxNotification.id.in_(notification_ids))
+        with self.session() as s, s.begin():
+            return int(s.execute(q.values(read_at=utcnow())).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def inbox_as_dict(row: InboxNotification) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "subscriber_id": row.subscriber_id,
+        "kind": row.kind,
+        "title": row.title,
+        "body": row.body,
+        "priority": row.priority,
+        "link": row.link,
+        "created_at": row.created_at.isoformat(),
+        "read": row.read_at is not None,
+        "read_at": row.read_at.isoformat() if row.read_at else None,
+    }
 
 
 def delivery_as_dict(row: Delivery) -> dict[str, Any]:
@@ -277,7 +405,20 @@ def delivery_as_dict(row: Delivery) -> dict[str, Any]:
         "sent_at": iso(row.sent_at),
         "provider_message_id": row.provider_message_id,
         "error": row.error,
+        "provider_errors": row.provider_errors or [],
+        "segments": row.segments,
+        "encoding": row.encoding,
+        "cost_estimate": row.cost_estimate,
+        "cost_currency": row.cost_currency,
     }
 
 
-__all__ = ["Contact", "DeliveryStatus", "PreferenceSet", "Store", "delivery_as_dict", "migrate"]
+__all__ = [
+    "Contact",
+    "DeliveryStatus",
+    "PreferenceSet",
+    "Store",
+    "delivery_as_dict",
+    "inbox_as_dict",
+    "migrate",
+]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from herald.kinds import CHANNEL_ORDER, KINDS, OPTIONAL_KINDS, Channel
+from herald.kinds import ALL_CHANNELS, CHANNEL_ORDER, KINDS, OPTIONAL_KINDS, Channel
 from herald.preferences import ChannelChoice, choose_channels
 from herald.store import Contact, PreferenceSet
 
-ALL = frozenset(Channel)
+# The external channels; the in-app inbox has tests of its own below.
+ALL = frozenset(CHANNEL_ORDER)
 EMAIL, SMS, WHATSAPP = Channel.EMAIL, Channel.SMS, Channel.WHATSAPP
 MANDATORY = ("loan.created", "loan.overdue", "loan.returned")
 ALL_ON = PreferenceSet(email=True, sms=True, whatsapp=True)
@@ -38,12 +39,13 @@ def choose(
     configured: frozenset[Channel] | set[Channel] = ALL,
 ) -> dict[Channel, ChannelChoice]:
     choices = choose_channels(KINDS[kind], who or contact(), prefs or PreferenceSet(), configured)
-    assert [c.channel for c in choices] == list(CHANNEL_ORDER)  # one choice per channel
+    assert [c.channel for c in choices] == list(ALL_CHANNELS)  # one choice per channel
     for c in choices:
         assert (c.reason is None) or isinstance(c.reason, str)
         if c.send:
             assert c.address
-    return {c.channel: c for c in choices}
+    # Tests of the external channels leave the in-app inbox unconfigured and out of view.
+    return {c.channel: c for c in choices if c.channel in configured or c.channel in CHANNEL_ORDER}
 
 
 def sent(choices: dict[Channel, ChannelChoice]) -> list[Channel]:
@@ -206,3 +208,32 @@ def test_no_provider_configured_sends_nothing(kind: str) -> None:
     choices = choose(kind, prefs=ALL_ON, configured=frozenset())
     assert sent(choices) == []
     assert all(c.reason == f"no {ch.value} provider configured" for ch, c in choices.items())
+
+
+# ---------------------------------------------------------------- in-app inbox
+
+
+def test_in_app_is_on_by_default_beside_the_external_channels() -> None:
+    choices = choose("loan.reminder_j1", configured=frozenset(Channel))
+    assert sent(choices) == [EMAIL, Channel.IN_APP]
+    assert choices[Channel.IN_APP].address == "ada"
+
+
+def test_in_app_follows_its_toggle_and_the_kind_toggle() -> None:
+    off = choose(
+        "loan.reminder_j1", prefs=PreferenceSet(in_app=False), configured=frozenset(Channel)
+    )
+    assert off[Channel.IN_APP].reason == "in_app switched off in preferences"
+    muted = choose(
+        "loan.reminder_j1",
+        prefs=PreferenceSet(kinds={"loan.reminder_j1": False}),
+        configured=frozenset(Channel),
+    )
+    assert sent(muted) == []
+
+
+def test_in_app_alone_does_not_satisfy_a_mandatory_notice() -> None:
+    """Every external toggle off: the overdue alert still goes by e-mail, besides the inbox."""
+    choices = choose("loan.overdue", prefs=ALL_OFF, configured=frozenset(Channel))
+    assert sent(choices) == [EMAIL, Channel.IN_APP]
+    assert "mandatory" in (choices[EMAIL].reason or "")

@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
+        CHANNEL_QUEUES_PATCH,
         DELIVER,
         PLAN_DELIVERY,
         ChannelResult,
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         NotificationRecord,
         ReturnInput,
         Role,
+        channel_task_queue,
     )
     from herald.kinds import Channel
     from herald.policy import PlannedPoint, plan_loan
@@ -343,11 +345,18 @@ class LoanWorkflow:
     async def _deliver(
         self, request: DeliveryRequest, channel: Channel, key: str
     ) -> tuple[str, DeliveryStatus]:
+        # Loans started before per-channel queues replay on the main queue, as they ran.
+        task_queue = (
+            channel_task_queue(workflow.info().task_queue, channel)
+            if workflow.patched(CHANNEL_QUEUES_PATCH)
+            else None
+        )
         try:
             result = await workflow.execute_activity(
                 DELIVER,
                 ChannelSend(request=request, channel=channel, idempotency_key=key),
                 result_type=ChannelResult,
+                task_queue=task_queue,
                 start_to_close_timeout=SEND_START_TO_CLOSE,
                 schedule_to_close_timeout=SEND_SCHEDULE_TO_CLOSE,
                 retry_policy=SEND_RETRY,

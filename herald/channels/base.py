@@ -69,7 +69,9 @@ class TransientSendError(SendError):
 
 
 class PermanentSendError(SendError):
-    def __init__(self, reason: str, *, recipient_fault: bool = True, code: str | None = None) -> None:
+    def __init__(
+        self, reason: str, *, recipient_fault: bool = True, code: str | None = None
+    ) -> None:
         super().__init__(reason, code=code)
         self.recipient_fault = recipient_fault
 

@@ -48,7 +48,7 @@ def make_activities(
     provider = SmtpProvider(
         host="127.0.0.1", port=smtp.port, sender="prets@example.org", starttls=False
     )
-    return DeliveryActivities(store, {Channel.EMAIL: provider}, Settings(), renderer)
+    return DeliveryActivities(store, {Channel.EMAIL: [provider]}, Settings(), renderer)
 
 
 def request(
@@ -142,8 +142,16 @@ def test_permanent_failure_is_recorded_with_the_reply(store: Store, smtp: SmtpSe
     row = store.list_deliveries(subject_id="A1")[0]
     assert (
         row.status == "permanently_failed"
-        and row.error == "recipient refused: 550 5.1.1 User unknown"
+        and row.error == "smtp: recipient refused: 550 5.1.1 User unknown"
     )
+    assert row.provider_errors == [
+        {
+            "provider": "smtp",
+            "attempt": 1,
+            "code": None,
+            "error": "recipient refused: 550 5.1.1 User unknown",
+        }
+    ]
 
 
 def test_template_error_is_permanent_and_names_template_and_variable(

@@ -23,7 +23,7 @@ from herald.store import Store, migrate
 from starter.client import Herald, loan_workflow_id
 from tests.conftest import eventually
 from tests.smtp_server import SmtpServer
-from worker import build_worker
+from worker import running_workers
 
 PARIS = ZoneInfo("Europe/Paris")
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -79,7 +79,7 @@ async def desk(
     await herald.upsert_subscriber(
         "sam", name="Sam Lee", email=MANAGER_EMAIL, locale="en", timezone="America/New_York"
     )
-    async with build_worker(ts_env.client, settings, store):
+    async with running_workers(ts_env.client, settings, store):
         yield Desk(ts_env, herald, store, smtp)
     store.close()
 
@@ -164,9 +164,13 @@ async def record_history(desk: Desk, loan_id: str, name: str) -> int:
     """The history's length; with HERALD_RECORD_HISTORIES=1 also saved for the replay test."""
     handle = desk.herald.client.get_workflow_handle(loan_workflow_id(loan_id))
     history = await handle.fetch_history()
-    if os.environ.get("HERALD_RECORD_HISTORIES"):
+    # HERALD_RECORD_HISTORIES=1 writes NAME.json; any other value is a suffix (NAME.v2.json),
+    # so histories of earlier code stay beside the new ones.
+    tag = os.environ.get("HERALD_RECORD_HISTORIES")
+    if tag:
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+        filename = f"{name}.json" if tag == "1" else f"{name}.{tag}.json"
+        (HISTORIES / filename).write_text(json.dumps(json.loads(history.to_json()), indent=1))
     return len(history.events)
 
 
@@ -198,7 +202,11 @@ async def test_extension_after_j2_replans_without_resending(desk: Desk) -> None:
 
     await desk.env.sleep(new_due - await desk.now() - timedelta(hours=1))
     await eventually(lambda: len(desk.sent("L-ext")) == 5)
-    sent_ids = [r["notification_id"] for r in desk.rows("L-ext") if r["status"] == "sent"]
+    sent_ids = [
+        r["notification_id"]
+        for r in desk.rows("L-ext")
+        if r["status"] == "sent" and r["channel"] == "email"
+    ]
     # The first J-2 belongs to the old due date; the new date has its own J-2, J-1, due day.
     assert [i.split("@")[0] for i in sent_ids] == [
         "loan.created",

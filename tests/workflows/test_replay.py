@@ -30,7 +30,12 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_histories_are_recorded() -> None:
     names = {p.stem for p in HISTORIES}
-    assert {"loan_full_life", "loan_returned_early", "loan_extended_cancelled"} <= names
+    for version in ("", ".v2"):  # v2: per-channel delivery queues and the in-app inbox
+        assert {
+            f"loan_full_life{version}",
+            f"loan_returned_early{version}",
+            f"loan_extended_cancelled{version}",
+        } <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
