@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ps = prefs.add_parser("set")
     ps.add_argument("id")
-    for ch in ("email", "sms", "whatsapp"):
+    for ch in ("email", "sms", "whatsapp", "in-app"):
         ps.add_argument(f"--{ch}", choices=["on", "off"])
     ps.add_argument("--reminder", action="append", default=[], metavar="KIND=on|off")
     ps.add_argument("--json", action="store_true")
@@ -166,6 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
     lst = loan.add_parser("status")
     lst.add_argument("loan_id")
     lst.add_argument("--json", action="store_true")
+
+    inbox = sub.add_parser("inbox", help="a person's in-app notifications").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    il = inbox.add_parser("list", help="unread first, newest first")
+    il.add_argument("id")
+    il.add_argument("--page", type=int, default=1)
+    il.add_argument("--page-size", type=int, default=20)
+    il.add_argument("--unread", action="store_true", help="only unread notifications")
+    il.add_argument("--json", action="store_true")
+    ic = inbox.add_parser("count", help="how many are unread")
+    ic.add_argument("id")
+    ic.add_argument("--json", action="store_true")
+    ir = inbox.add_parser("read", help="mark notifications read")
+    ir.add_argument("id")
+    target = ir.add_mutually_exclusive_group(required=True)
+    target.add_argument("--notification", type=int, action="append", metavar="N")
+    target.add_argument("--all", action="store_true")
+    ir.add_argument("--json", action="store_true")
 
     d = sub.add_parser("deliveries", help="the delivery log")
     d.add_argument("--loan")
@@ -212,6 +231,7 @@ async def _prefs(args: argparse.Namespace) -> int:
                 email=_on_off(args.email),
                 sms=_on_off(args.sms),
                 whatsapp=_on_off(args.whatsapp),
+                in_app=_on_off(args.in_app),
                 reminders=_reminder_toggles(args.reminder),
             )
         else:
@@ -275,6 +295,32 @@ async def _loan(args: argparse.Namespace) -> int:
     return await _with_client(go)
 
 
+async def _inbox(args: argparse.Namespace) -> int:
+    async def go(h: Any) -> int:
+        if args.action == "list":
+            rows = await h.inbox(
+                args.id, page=args.page, page_size=args.page_size, unread_only=args.unread
+            )
+            if args.json:
+                _print_json(rows)
+            for r in [] if args.json else rows:
+                mark = " " if r["read"] else "*"
+                print(f"{mark} #{r['id']:<6} {r['created_at'][:16]} {r['priority']:7} {r['title']}")
+            return EXIT_OK
+        if args.action == "count":
+            count = await h.unread_count(args.id)
+            _print_json({"subscriber_id": args.id, "unread": count}) if args.json else print(count)
+            return EXIT_OK
+        changed = await h.mark_read(args.id, None if args.all else args.notification)
+        if args.json:
+            _print_json({"subscriber_id": args.id, "marked_read": changed})
+        else:
+            print(f"{changed} notification(s) marked read")
+        return EXIT_OK
+
+    return await _with_client(go)
+
+
 async def _deliveries(args: argparse.Namespace) -> int:
     async def go(h: Any) -> int:
         rows = await h.deliveries(args.loan)
@@ -315,6 +361,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "prefs": _prefs,
         "loan": _loan,
         "deliveries": _deliveries,
+        "inbox": _inbox,
     }[args.command]
     return await handler(args)
 

@@ -48,7 +48,7 @@ from herald.kinds import OPTIONAL_KINDS, Channel
 from herald.policy import LoanPolicy, load_policy
 from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS
 from herald.settings import Settings, load_settings
-from herald.store import Contact, PreferenceSet, Store, delivery_as_dict
+from herald.store import Contact, PreferenceSet, Store, delivery_as_dict, inbox_as_dict
 from herald.temporal import connect
 from workflows.loan import LoanWorkflow
 
@@ -168,6 +168,7 @@ class Herald:
         sms: bool | None = None,
         whatsapp: bool | None = None,
         reminders: dict[str, bool] | None = None,
+        in_app: bool | None = None,
     ) -> PreferenceSet:
         """Channel toggles and per-kind toggles; read by the worker when each notice falls due."""
         await self.get_subscriber(subscriber_id)
@@ -178,7 +179,12 @@ class Herald:
                 )
         channels = {
             ch: on
-            for ch, on in ((Channel.EMAIL, email), (Channel.SMS, sms), (Channel.WHATSAPP, whatsapp))
+            for ch, on in (
+                (Channel.EMAIL, email),
+                (Channel.SMS, sms),
+                (Channel.WHATSAPP, whatsapp),
+                (Channel.IN_APP, in_app),
+            )
             if on is not None
         }
         return await asyncio.to_thread(
@@ -312,6 +318,34 @@ class Herald:
             subject_id=loan_id,
         )
         return [delivery_as_dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ in-app inbox
+
+    async def inbox(
+        self, subscriber_id: str, *, page: int = 1, page_size: int = 20, unread_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """A person's in-app notifications, unread first, newest first; pages start at 1."""
+        await self.get_subscriber(subscriber_id)
+        if page < 1 or not 1 <= page_size <= 200:
+            raise InvalidInput("page starts at 1 and page size is between 1 and 200")
+        rows = await asyncio.to_thread(
+            self.store.list_inbox,
+            subscriber_id,
+            page=page,
+            page_size=page_size,
+            unread_only=unread_only,
+        )
+        return [inbox_as_dict(r) for r in rows]
+
+    async def unread_count(self, subscriber_id: str) -> int:
+        await self.get_subscriber(subscriber_id)
+        return await asyncio.to_thread(self.store.count_unread, subscriber_id)
+
+    async def mark_read(self, subscriber_id: str, notification_ids: list[int] | None = None) -> int:
+        """Mark the given notifications read, or all of them when ``notification_ids`` is None;
+        returns how many changed."""
+        await self.get_subscriber(subscriber_id)
+        return await asyncio.to_thread(self.store.mark_read, subscriber_id, notification_ids)
 
     # ------------------------------------------------------------------ helpers
 

@@ -80,3 +80,12 @@ class SyncHerald:
 
     def deliveries(self, loan_id: str | None = None) -> list[dict[str, Any]]:
         return self._call(self._herald.deliveries(loan_id))
+
+    def inbox(self, subscriber_id: str, **options: Any) -> list[dict[str, Any]]:
+        return self._call(self._herald.inbox(subscriber_id, **options))
+
+    def unread_count(self, subscriber_id: str) -> int:
+        return self._call(self._herald.unread_count(subscriber_id))
+
+    def mark_read(self, subscriber_id: str, notification_ids: list[int] | None = None) -> int:
+        return self._call(self._herald.mark_read(subscriber_id, notification_ids))

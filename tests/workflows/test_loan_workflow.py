@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -57,31 +58,44 @@ class Desk:
         return await self.herald.loan_status(loan_id)
 
 
-@pytest.fixture
-async def desk(
-    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path
+@asynccontextmanager
+async def open_desk(
+    env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[Desk]:
+    """A loan desk: settings (SMTP by default), a migrated SQLite store, two people and the
+    workers running against the time-skipping server."""
     settings = Settings(
-        task_queue=f"loans-{uuid.uuid4().hex[:8]}",
-        database_url=f"sqlite:///{tmp_path / 'herald.db'}",
-        email_provider="smtp",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        smtp_starttls=False,
-        email_from="Prêts <prets@example.org>",
+        **{
+            "task_queue": f"loans-{uuid.uuid4().hex[:8]}",
+            "database_url": f"sqlite:///{tmp_path / 'herald.db'}",
+            "email_provider": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "smtp_starttls": False,
+            "email_from": "Prêts <prets@example.org>",
+            **overrides,
+        }
     )
     store = Store.from_url(settings.resolved_database_url)
     migrate(store.engine)
-    herald = Herald(ts_env.client, store, settings)
+    herald = Herald(env.client, store, settings)
     await herald.upsert_subscriber(
         "camille", name="Camille Martin", email=BORROWER_EMAIL, locale="fr", timezone="Europe/Paris"
     )
     await herald.upsert_subscriber(
         "sam", name="Sam Lee", email=MANAGER_EMAIL, locale="en", timezone="America/New_York"
     )
-    async with running_workers(ts_env.client, settings, store):
-        yield Desk(ts_env, herald, store, smtp)
+    async with running_workers(env.client, settings, store):
+        yield Desk(env, herald, store, smtp)
     store.close()
+
+
+@pytest.fixture
+async def desk(
+    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path
+) -> AsyncIterator[Desk]:
+    async with open_desk(ts_env, smtp, tmp_path) as d:
+        yield d
 
 
 def local_afternoon(now: datetime, days: int) -> datetime:
