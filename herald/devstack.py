@@ -88,7 +88,8 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
     overrides: dict[str, object] = {"temporal_address": f"127.0.0.1:{port}"}
     # In dev every channel lands in the outbox unless configured otherwise.
     for channel in ("sms", "whatsapp"):
-        if not os.environ.get(f"HERALD_{channel.upper()}_PROVIDER"):
+        configured = (f"HERALD_{channel.upper()}_PROVIDER", f"HERALD_{channel.upper()}_PROVIDERS")
+        if not any(os.environ.get(name) for name in configured):
             overrides[f"{channel}_provider"] = "outbox"
     settings = settings.model_copy(update=overrides)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from herald.channels import build_provider
+from herald.kinds import ALL_CHANNELS
 from herald.settings import Settings
 from herald.store import Store, is_migrated
 from herald.store import migrate as migrate_store
@@ -70,6 +72,14 @@ async def doctor(settings: Settings) -> int:
         )
     finally:
         store.close()
+    for channel in ALL_CHANNELS:
+        for name in settings.provider_chain(channel):
+            try:
+                build_provider(name, channel, settings)
+            except Exception as err:  # noqa: BLE001 - reported, not raised
+                problems.append(f"{channel.value} provider {name}: {err}")
+            else:
+                print(f"ok: {channel.value} provider {name} configured")
     for p in problems:
         print(f"problem: {p}")
     return 1 if problems else 0

@@ -5,7 +5,8 @@
 | connection refused, reset, timeout, server disconnected | transient | the server may come back |
 | 4xx reply (421, 450, 451, 452...) | transient | the server asks to try later |
 | authentication refused (535...) | transient | a provider-side setting: retried until ops fix it |
-| 5xx reply to MAIL, RCPT or DATA (550, 553, 554...) | permanent | the server refuses this message |
+| 5xx reply to RCPT or DATA (550, 553, 554...) | permanent (recipient) | the server refuses this recipient or message |
+| 5xx reply to MAIL FROM | permanent (provider) | our sender is refused: configuration; a chain tries the next provider |
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def classify_smtp_error(err: Exception) -> TransientSendError | PermanentSendErr
         )
     if isinstance(err, smtplib.SMTPConnectError):
         return TransientSendError(f"SMTP connect failed: {_reply(err.smtp_code, err.smtp_error)}")
+    if isinstance(err, smtplib.SMTPSenderRefused) and 500 <= err.smtp_code < 600:
+        # Our own sender address refused by our relay: configuration, so a failover chain
+        # tries its next provider.
+        return PermanentSendError(
+            f"sender refused: {_reply(err.smtp_code, err.smtp_error)}", recipient_fault=False
+        )
     if isinstance(err, smtplib.SMTPResponseException):
         reason = _reply(err.smtp_code, err.smtp_error)
         return (

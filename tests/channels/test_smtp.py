@@ -408,3 +408,12 @@ def test_repr_never_shows_the_password() -> None:
     assert PASSWORD not in str(p)
     assert "smtp.example.org:587" in repr(p)
     assert "prets" in repr(p)
+
+
+def test_sender_refused_is_the_providers_fault_and_recipient_refused_is_not() -> None:
+    sender = classify_smtp_error(smtplib.SMTPSenderRefused(553, b"5.7.1 Sender not allowed", "x@y"))
+    assert isinstance(sender, PermanentSendError) and sender.recipient_fault is False
+    rcpt = classify_smtp_error(
+        smtplib.SMTPRecipientsRefused({"a@b.c": (550, b"5.1.1 No such user")})
+    )
+    assert isinstance(rcpt, PermanentSendError) and rcpt.recipient_fault is True
