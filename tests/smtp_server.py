@@ -44,6 +44,8 @@ class RecordingHandler:
     messages: list[Received] = field(default_factory=list)
     refusals: dict[str, _Refusal] = field(default_factory=dict)
     rcpt_attempts: dict[str, int] = field(default_factory=dict)
+    # When set, MAIL FROM is answered with this reply (e.g. "553 5.7.1 Sender rejected").
+    refuse_sender: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refuse(self, address: str, reply: str, times: int | None = None) -> None:
@@ -55,6 +57,15 @@ class RecordingHandler:
     def to(self, address: str) -> list[Received]:
         with self.lock:
             return [m for m in self.messages if m.to.lower() == address.lower()]
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: Any
+    ) -> str:
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
@@ -104,3 +115,4 @@ class SmtpServer:
             self.handler.messages.clear()
             self.handler.refusals.clear()
             self.handler.rcpt_attempts.clear()
+            self.handler.refuse_sender = None

@@ -23,6 +23,13 @@ from herald.kinds import Channel
 from herald.rendering import Renderer
 from herald.settings import Settings
 from herald.store import Store, migrate
+from tests.fakes.aws import (  # noqa: F401  (fixtures)
+    Aws,
+    aws_fixture,
+    aws_proxy_fixture,
+    moto_server_fixture,
+    ses_error,
+)
 from tests.fakes.meta_graph import (  # noqa: F401  (fixture)
     PHONE_NUMBER_ID,
     TOKEN,
@@ -298,3 +305,73 @@ def test_email_carries_list_unsubscribe_when_configured(
     assert mail.message["List-Unsubscribe"] == "<https://prets.example.org/prefs/zoe>"
     assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail.message["Reply-To"] == "pret@example.org"
+
+
+def test_sms_fails_over_from_twilio_to_sns(
+    tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph, aws: Aws
+) -> None:
+    """Twilio refuses for its own reason (region not enabled): SNS delivers at once."""
+    twilio_api.fail(PHONE, 21408, 400, "Permission to send an SMS has not been enabled")
+    s = settings(tmp_path, twilio_api, meta_graph, sms_providers=["twilio", "sns"])
+    result = deliver(make(store, s), Channel.SMS)
+    assert result.provider == "sns"
+    [sms] = aws.moto.sent_sms()
+    assert sms.phone_number == PHONE and "Caméra à rendre, Prêt n°4 ✨" in sms.message
+    r = row(store, "sms")
+    assert r.provider == "sns" and r.provider_message_id == sms.message_id
+    assert r.cost_estimate == pytest.approx(r.segments * s.sns_sms_segment_cost)
+    assert [(e["provider"], e["code"]) for e in r.provider_errors] == [("twilio", "21408")]
+
+
+def test_email_fails_over_from_smtp_to_ses(
+    tmp_path: Path,
+    store: Store,
+    smtp: SmtpServer,
+    twilio_api: FakeTwilio,
+    meta_graph: FakeGraph,
+    aws: Aws,
+) -> None:
+    """The relay refuses our sender (a provider fault): SES sends the same MIME message."""
+    aws.moto.client("sesv2").create_email_identity(EmailIdentity="example.org")
+    s = settings(
+        tmp_path,
+        twilio_api,
+        meta_graph,
+        email_providers=["smtp", "ses"],
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_starttls=False,
+        email_from="Prêts <prets@example.org>",
+    )
+    smtp.handler.refuse_sender = "553 5.7.1 Sender address rejected: not owned by user"
+    result = deliver(make(store, s), Channel.EMAIL)
+    assert result.provider == "ses"
+    [mail] = aws.moto.sent_emails()
+    assert set(mail.destinations) == {"zoe@example.org"}  # moto lists Destination and To both
+    assert "Caméra à rendre, Prêt n°4 ✨" in mail.part("plain")
+    assert "<html" in mail.part("html")
+    r = row(store, "email")
+    assert [e["provider"] for e in r.provider_errors] == ["smtp"]
+    assert "sender refused: 553" in r.provider_errors[0]["error"]
+
+
+def test_ses_throttling_is_transient_with_its_retry_after(
+    tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph, aws: Aws
+) -> None:
+    aws.moto.client("sesv2").create_email_identity(EmailIdentity="example.org")
+    aws.proxy.fail_next(
+        ses_error(
+            "TooManyRequestsException", 429, "Maximum sending rate exceeded.", retry_after="3"
+        )
+    )
+    s = settings(
+        tmp_path, twilio_api, meta_graph, email_provider="ses", email_from="prets@example.org"
+    )
+    with pytest.raises(ApplicationError) as err:
+        deliver(make(store, s), Channel.EMAIL)
+    assert not err.value.non_retryable
+    assert (
+        err.value.next_retry_delay is not None and err.value.next_retry_delay.total_seconds() == 3
+    )
+    assert deliver(make(store, s), Channel.EMAIL, attempt=2).provider == "ses"
+    assert row(store, "email").attempts == 2
