@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     @field_validator(
         "database_url",
         "smtp_username",
+        "smtp_password",
+        "twilio_auth_token",
+        "meta_access_token",
         "email_reply_to",
         "email_list_unsubscribe",
         "brand_logo_url",
