@@ -233,6 +233,22 @@ async def test_loan_life_through_cli_and_worker_process(stack: Cli, smtp: SmtpSe
     sms = [r for r in rows if r["channel"] == "sms"]
     assert sms and {r["status"] for r in sms} == {"skipped"}
 
+    # The in-app inbox got every notice too: newest first, all unread, then read.
+    inbox = stack.json("inbox", "list", "alice")
+    assert [n["kind"] for n in inbox][:2] == ["loan.returned", "loan.overdue"]
+    assert len(inbox) == 6 and not any(n["read"] for n in inbox)
+    assert stack.json("inbox", "count", "alice") == {"subscriber_id": "alice", "unread": 6}
+    stack.json("inbox", "read", "alice", "--notification", str(inbox[0]["id"]))
+    assert (
+        stack.json("inbox", "list", "alice", "--unread", "--page-size", "10")[0]["id"]
+        == inbox[1]["id"]
+    )
+    assert stack.json("inbox", "read", "alice", "--all") == {
+        "subscriber_id": "alice",
+        "marked_read": 5,
+    }
+    assert stack.json("inbox", "count", "alice")["unread"] == 0
+
     # Ended loans refuse changes with a clear reason.
     proc = stack.run(
         "loan", "extend", loan, "--due", (datetime.now(UTC) + timedelta(days=1)).isoformat()
