@@ -30,28 +30,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import boto3
 from botocore.exceptions import ClientError
 
-from herald.channels.base import (
-    OutgoingMessage,
-    PermanentSendError,
-    Receipt,
-    TransientSendError,
-)
-
-# Helpers shared by the AWS providers live beside the SES provider.
-from herald.channels.ses import (
+from herald.channels.aws import (
     AWS_AUTH_CODES,
     AWS_SERVICE_TROUBLE_CODES,
     AWS_THROTTLING_CODES,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
+    aws_client,
     classify_sdk_error,
-    client_config,
     describe,
     error_parts,
     retry_after_seconds,
+)
+from herald.channels.base import (
+    OutgoingMessage,
+    PermanentSendError,
+    Receipt,
+    TransientSendError,
 )
 from herald.kinds import Channel
 
@@ -120,18 +117,14 @@ class SnsProvider:
         client: Any = None,
     ) -> None:
         self.sms_type, self.sender_id = sms_type, sender_id
-        # One client for the provider's lifetime: clients are thread-safe, sessions are not.
-        if client is None:
-            client = boto3.session.Session(region_name=region).client(
-                "sns",
-                endpoint_url=endpoint_url,
-                config=client_config(
-                    connect_timeout=connect_timeout,
-                    read_timeout=read_timeout,
-                    max_pool_connections=max_pool_connections,
-                ),
-            )
-        self.client = client
+        self.client = client or aws_client(
+            "sns",
+            region=region,
+            endpoint_url=endpoint_url,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SnsProvider:

@@ -23,6 +23,7 @@ from botocore.exceptions import (
 )
 
 from herald.channels import build_provider
+from herald.channels.aws import retry_after_seconds
 from herald.channels.base import (
     OutgoingMessage,
     PermanentSendError,
@@ -30,7 +31,7 @@ from herald.channels.base import (
     TransientSendError,
 )
 from herald.channels.email import message_id
-from herald.channels.ses import SesProvider, classify_ses_error, retry_after_seconds
+from herald.channels.ses import SesProvider, classify_ses_error
 from herald.kinds import Channel
 from herald.settings import load_settings
 from tests.fakes.aws import (  # noqa: F401  (fixtures)
