@@ -16,6 +16,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from herald.admin_templates import AdminTemplateRenderer
 from herald.channels import (
     OutgoingMessage,
     PermanentSendError,
@@ -27,16 +28,19 @@ from herald.channels import (
 from herald.channels.segments import count_sms
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
+    RECIPIENTS_PAGE,
     ChannelDecision,
     ChannelResult,
     ChannelSend,
     DeliveryPlan,
     DeliveryRequest,
     DeliveryStatus,
+    RecipientsPage,
+    RecipientsPageInput,
 )
 from herald.db import utcnow
 from herald.kinds import MAX_LENGTH, Channel, kind_info
-from herald.preferences import choose_channels
+from herald.preferences import Route, choose_channels
 from herald.rendering import Renderer, TemplateError, format_datetime, format_duration, format_time
 from herald.settings import Settings
 from herald.store import Contact, Store
@@ -100,6 +104,7 @@ class DeliveryActivities:
         self.whatsapp_templates: dict[str, TemplateSpec] = load_whatsapp_templates(
             settings.whatsapp_templates
         )
+        self.admin_templates = AdminTemplateRenderer()
 
     # ---------------------------------------------------------------- plan
 
@@ -120,7 +125,8 @@ class DeliveryActivities:
             ]
         else:
             prefs = self.store.get_preferences(request.subscriber_id)
-            for choice in choose_channels(kind, contact, prefs, frozenset(self.providers)):
+            route = self._route(request)
+            for choice in choose_channels(kind, contact, prefs, frozenset(self.providers), route):
                 decisions.append(
                     ChannelDecision(
                         channel=choice.channel,
@@ -266,7 +272,7 @@ class DeliveryActivities:
             "subject": rendered.subject,
             "key": send.idempotency_key,
             "kind": request.kind,
-            "priority": kind.priority,
+            "priority": request.priority or kind.priority,
         }
         if send.channel is Channel.EMAIL:
             headers = {}
@@ -343,4 +349,85 @@ class DeliveryActivities:
                 else None
             )
             context["loan"] = loan_context(request.data, contact, borrower, request.scheduled_at)
+        elif request.subject_type == "repair":
+            context["repair"] = self._repair_context(request, contact)
+        elif request.subject_type == "staff":
+            context["notice"] = self._notice_context(request, contact, context)
+        elif request.subject_type == "system":
+            context["failure"] = dict(request.data)
         return context
+
+    def _route(self, request: DeliveryRequest) -> Route | None:
+        if request.channels:
+            return Route(request.priority or "requested", tuple(request.channels))
+        if request.priority:
+            channels = self.settings.priority_routes.get(request.priority)
+            if channels is None:
+                raise ApplicationError(
+                    f"unknown priority {request.priority!r}: the routing table has "
+                    f"{', '.join(self.settings.priority_routes)}",
+                    non_retryable=True,
+                )
+            return Route(request.priority, tuple(channels))
+        return None
+
+    def _name(self, subscriber_id: str | None) -> str | None:
+        if not subscriber_id:
+            return None
+        contact = self.store.get_contact(subscriber_id)
+        return contact.display_name if contact else subscriber_id
+
+    def _repair_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
+        d = request.data
+        unassigned = d.get("unassigned_seconds")
+        return {
+            "id": d["repair_id"],
+            "title": d["title"],
+            "status": d["status"],
+            "customer_id": d["customer_id"],
+            "customer_name": self._name(d["customer_id"]) or d["customer_id"],
+            "technician_id": d.get("technician_id"),
+            "technician_name": self._name(d.get("technician_id")),
+            "previous_technician_name": self._name(d.get("previous_technician_id")),
+            "reason": d.get("reason"),
+            "batch_id": d.get("batch_id"),
+            "batch_size": d.get("batch_size"),
+            "reward_name": d.get("reward_name"),
+            "reward_points": d.get("reward_points"),
+            "unassigned_for": format_duration(unassigned, contact.locale) if unassigned else None,
+            "alert_number": d.get("alert_number"),
+            "event_at": format_datetime(request.scheduled_at, contact.timezone, contact.locale),
+            "link": d.get("link"),
+        }
+
+    def _notice_context(
+        self, request: DeliveryRequest, contact: Contact, base: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The admin's template, read and rendered in the sandbox when the notice is sent."""
+        name = request.data["template"]
+        context = {
+            **request.data.get("context", {}),
+            "recipient": base["recipient"],
+            "brand": base["brand"],
+        }
+        notice = self.admin_templates.render(
+            name, self.store.get_template(name, contact.locale), context
+        )
+        return {
+            "title": notice.title,
+            "body": notice.body,
+            "short": notice.short,
+            "priority": request.priority or "medium",
+            "link": request.data.get("link"),
+        }
+
+    @activity.defn(name=RECIPIENTS_PAGE)
+    def recipients_page(self, page: RecipientsPageInput) -> RecipientsPage:
+        """One page of the distinct recipients of a notice: named people and group members,
+        in id order (keyset paging, so a group of any size is walked in bounded steps)."""
+        ids: set[str] = {u for u in page.user_ids if page.after is None or u > page.after}
+        for group in page.group_names:
+            ids.update(self.store.group_members(group, after=page.after, limit=page.limit))
+        ordered = sorted(ids)[: page.limit]
+        full = len(ordered) == page.limit
+        return RecipientsPage(ids=ordered, next_after=ordered[-1] if full else None)

@@ -6,7 +6,7 @@ Add fields with defaults only, so histories of running loans keep decoding.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,10 @@ class DeliveryStatus(StrEnum):
 class Role(StrEnum):
     BORROWER = "borrower"
     MANAGER = "manager"
+    CUSTOMER = "customer"
+    TECHNICIAN = "technician"
+    STAFF = "staff"
+    ADMIN = "admin"
 
 
 # ---------------------------------------------------------------- loan workflow
@@ -129,6 +133,10 @@ class DeliveryRequest(BaseModel):
     scheduled_at: AwareDatetime
     # Facts the templates show (loan item, due time, lateness...); JSON-safe values only.
     data: dict[str, Any] = {}
+    # Routed notifications: the priority picks the channels from the routing table.
+    priority: str | None = None
+    # Only these channels (e.g. a staff alert sent over WhatsApp), intersected with preferences.
+    channels: list[Channel] | None = None
 
 
 class ChannelDecision(BaseModel):
@@ -172,3 +180,146 @@ CHANNEL_QUEUES_PATCH = "channel-task-queues"
 
 def channel_task_queue(base: str, channel: Channel) -> str:
     return f"{base}-{channel.value}"
+
+
+# ---------------------------------------------------------------- repairs
+
+
+class RepairState(StrEnum):
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    APPROVED = "APPROVED"
+    DENIED = "DENIED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CLOSED = "CLOSED"
+
+
+class RepairEventType(StrEnum):
+    APPROVED = "approved"
+    DENIED = "denied"
+    ASSIGNED = "assigned"
+    REASSIGNED = "reassigned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    BATCH_APPROVED = "batch_approved"
+    BATCH_DENIED = "batch_denied"
+    REWARD_REDEEMED = "reward_redeemed"
+    CLOSED = "closed"
+
+
+class RepairEvent(BaseModel):
+    """A status change reported by the repair app; ``event_id`` makes a retried webhook harmless."""
+
+    event_id: str
+    type: RepairEventType
+    technician_id: str | None = None
+    reason: str | None = None
+    batch_id: str | None = None
+    batch_size: int | None = None
+    reward_name: str | None = None
+    reward_points: int | None = None
+
+
+class RepairNotice(BaseModel):
+    """Who hears about an event, with which template and priority (the seed's table, as data)."""
+
+    recipient: str  # customer | technician | previous_technician
+    kind: str
+    priority: str
+
+
+class RepairPolicy(BaseModel):
+    notices: dict[RepairEventType | str, list[RepairNotice]]
+    unassigned_after: timedelta
+    unassigned_every: timedelta
+    managers_group: str
+
+
+class AppliedEvent(BaseModel):
+    event_id: str
+    type: RepairEventType
+    outcome: str  # applied | duplicate | refused
+    at: AwareDatetime
+    detail: str | None = None
+
+
+class RepairProgress(BaseModel):
+    state: RepairState = RepairState.PENDING_APPROVAL
+    technician_id: str | None = None
+    approved_at: AwareDatetime | None = None
+    unassigned_alerts: int = 0
+    events: list[AppliedEvent] = []
+    records: list[NotificationRecord] = []
+    created_notified: bool = False
+
+
+class RepairInput(BaseModel):
+    repair_id: str
+    title: str
+    customer_id: str
+    policy: RepairPolicy
+    technician_id: str | None = None
+    link: str | None = None
+    progress: RepairProgress | None = None
+
+
+class RepairStatus(BaseModel):
+    repair_id: str
+    title: str
+    state: RepairState
+    customer_id: str
+    technician_id: str | None
+    next_unassigned_alert_at: AwareDatetime | None
+    events: list[AppliedEvent]
+    notifications: list[NotificationRecord]
+
+
+# ---------------------------------------------------------------- staff alerts and groups
+
+
+class NotifyInput(BaseModel):
+    """One notice, from an admin template, to people and whole groups."""
+
+    request_id: str
+    template: str
+    user_ids: list[str] = []
+    group_names: list[str] = []
+    context: dict[str, Any] = {}
+    priority: str = "medium"
+    channels: list[Channel] | None = None
+    link: str | None = None
+    batch_size: int = 50
+    tech_admins_group: str = "technical-admins"
+    # Continue-as-new: where the recipient walk stands, and what was done so far.
+    after: str | None = None
+    batches_started: int = 0
+    totals: dict[str, int] = {}
+
+
+class NotifyBatchInput(BaseModel):
+    notify: NotifyInput
+    recipients: list[str]
+
+
+class NotifyResult(BaseModel):
+    request_id: str
+    recipients: int
+    batches: int
+    # delivery status -> count of (person, channel) deliveries
+    totals: dict[str, int]
+
+
+class RecipientsPageInput(BaseModel):
+    user_ids: list[str] = []
+    group_names: list[str] = []
+    after: str | None = None
+    limit: int = 1000
+
+
+class RecipientsPage(BaseModel):
+    ids: list[str]
+    # None when this was the last page
+    next_after: str | None
+
+
+RECIPIENTS_PAGE = "recipients_page"

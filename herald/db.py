@@ -76,10 +76,11 @@ class Preferences(Base):
     subscriber_id: Mapped[str] = mapped_column(
         String(200), ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
     )
-    email_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    sms_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    whatsapp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    in_app_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # None: never chosen by the person; the notification's kind decides (see preferences.py).
+    email_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    sms_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    whatsapp_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    in_app_enabled: Mapped[bool | None] = mapped_column(Boolean)
     # kind -> enabled, only for kinds the person changed
     kinds: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -161,3 +162,36 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Group(Base):
+    __tablename__ = "groups"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    description: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_name: Mapped[str] = mapped_column(
+        String(200), ForeignKey("groups.name", ondelete="CASCADE"), primary_key=True
+    )
+    subscriber_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AdminTemplate(Base):
+    """A template written by admins in the database, rendered in a sandbox."""
+
+    __tablename__ = "templates"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    short: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -45,11 +45,28 @@ KINDS: dict[str, Kind] = {
         Kind("loan.due_today", "#dc2626", False, "08:00 local, on the due day", "high"),
         Kind("loan.overdue", "#7f1d1d", True, "after the due time, repeated", "urgent"),
         Kind("loan.returned", "#16a34a", True, "thank-you when the material is back", "low"),
+        # Repairs: the priority comes from the repair event table, per notice.
+        Kind("repair.created", "#2563eb", False, "request received, pending approval"),
+        Kind("repair.approved", "#16a34a", False, "repair approved"),
+        Kind("repair.denied", "#b91c1c", False, "repair denied"),
+        Kind("repair.assigned", "#7c3aed", False, "repair assigned to a technician"),
+        Kind("repair.reassigned_away", "#64748b", False, "repair given to another technician"),
+        Kind("repair.in_progress", "#0891b2", False, "work started"),
+        Kind("repair.completed", "#16a34a", False, "repair completed"),
+        Kind("repair.batch_approved", "#16a34a", False, "a batch of repairs approved"),
+        Kind("repair.batch_denied", "#b91c1c", False, "a batch of repairs denied"),
+        Kind("repair.reward_redeemed", "#d97706", False, "a technician's reward redeemed"),
+        Kind("repair.unassigned", "#ea580c", False, "approved repair still without technician"),
+        # Staff alerts written by admins, and the alert about a notice that could not go out.
+        Kind("staff.notice", "#1f3a5f", False, "staff alert from an admin template"),
+        Kind("system.delivery_failed", "#7f1d1d", False, "a notice failed for good", "high"),
     )
 }
 
 # Kinds a subscriber may switch off one by one (``herald prefs set --reminder KIND=off``).
-OPTIONAL_KINDS: tuple[str, ...] = tuple(k.name for k in KINDS.values() if not k.mandatory)
+OPTIONAL_KINDS: tuple[str, ...] = tuple(
+    k.name for k in KINDS.values() if not k.mandatory and not k.name.startswith("system.")
+)
 
 
 def kind_info(name: str) -> Kind:

@@ -23,11 +23,20 @@ class ChannelChoice:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Route:
+    """The channels a priority uses (from the routing table in settings)."""
+
+    priority: str
+    channels: tuple[Channel, ...]
+
+
 def choose_channels(
     kind: Kind,
     contact: Contact,
     prefs: PreferenceSet,
     configured: frozenset[Channel] | set[Channel],
+    route: Route | None = None,
 ) -> list[ChannelChoice]:
     """One choice per channel, with the reason for each channel not used.
 
@@ -36,16 +45,20 @@ def choose_channels(
     (e-mail, SMS, WhatsApp): the in-app inbox alone does not count, it may never be opened.
     """
     kind_muted = not kind.mandatory and not prefs.kind_enabled(kind.name)
+    # A routed notification uses its route's channels unless the person switched one off.
+    default = True if route is not None else None
     choices: list[ChannelChoice] = []
     for channel in ALL_CHANNELS:
         address = contact.address(channel)
-        if channel not in configured:
+        if route is not None and channel not in route.channels:
+            reason = f"not used for {route.priority} priority"
+        elif channel not in configured:
             reason = f"no {channel.value} provider configured"
         elif not address:
             reason = NO_ADDRESS[channel]
         elif kind_muted:
             reason = f"{kind.name} switched off in preferences"
-        elif not prefs.channel_enabled(channel):
+        elif not prefs.channel_enabled(channel, default):
             reason = f"{channel.value} switched off in preferences"
         else:
             reason = None
@@ -58,4 +71,13 @@ def choose_channels(
                     c.channel, True, c.address, "mandatory notice: sent despite preferences"
                 )
                 break
+
+    # Routed notifications that would reach nobody still land in the in-app inbox.
+    if route is not None and not any(c.send for c in choices) and Channel.IN_APP in configured:
+        choices = [
+            ChannelChoice(c.channel, True, c.address, "reached no other channel: kept in the inbox")
+            if c.channel is Channel.IN_APP
+            else c
+            for c in choices
+        ]
     return choices

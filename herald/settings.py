@@ -6,6 +6,7 @@ everything else is ``HERALD_*``. Secrets are ``SecretStr`` so they never show in
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,6 +22,14 @@ PROVIDERS_BY_CHANNEL: dict[Channel, tuple[str, ...]] = {
     Channel.SMS: ("twilio", "sns", "outbox", "console", "none"),
     Channel.WHATSAPP: ("twilio", "meta", "outbox", "console", "none"),
     Channel.IN_APP: ("database", "none"),
+}
+
+# The RS Systems routing: which channels each priority uses (intersected with preferences).
+DEFAULT_PRIORITY_ROUTES: dict[str, tuple[Channel, ...]] = {
+    "urgent": (Channel.SMS, Channel.EMAIL, Channel.IN_APP),
+    "high": (Channel.SMS, Channel.IN_APP),
+    "medium": (Channel.EMAIL, Channel.IN_APP),
+    "low": (Channel.IN_APP,),
 }
 
 # A comma-separated list in the environment: HERALD_SMS_PROVIDERS=twilio,sns
@@ -113,6 +122,19 @@ class Settings(BaseSettings):
     brand_logo_url: str | None = None
     brand_color: str = "#1f3a5f"
     brand_footer: str = ""
+
+    # Priority routing (repairs, staff alerts): priority -> channels, as JSON in the environment.
+    priority_routes: dict[str, list[Channel]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_PRIORITY_ROUTES.items()}
+    )
+    # Who hears about a staff alert that could not be delivered for good.
+    tech_admins_group: str = "technical-admins"
+    # Who hears about an approved repair still without a technician, and when.
+    repair_managers_group: str = "repair-managers"
+    repair_unassigned_after: timedelta = timedelta(hours=4)
+    repair_unassigned_every: timedelta = timedelta(days=1)
+    # Recipients per child workflow when a notice fans out to a group.
+    fanout_batch_size: int = Field(default=50, ge=1, le=200)
 
     # Worker
     max_concurrent_activities: int = 20

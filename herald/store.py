@@ -13,13 +13,16 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, func, inspect, select, update
+from sqlalchemy import Engine, delete, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from herald.contracts import ChannelDecision, DeliveryRequest, DeliveryStatus
 from herald.db import (
+    AdminTemplate,
     Delivery,
+    Group,
+    GroupMember,
     InboxNotification,
     Preferences,
     Subscriber,
@@ -55,15 +58,27 @@ class Contact:
         return self.name or self.id
 
 
+# What a channel toggle means when the person never set it, for notifications that are not
+# routed by priority (loans): e-mail and the inbox on, paid or intrusive channels off.
+UNROUTED_DEFAULTS: dict[Channel, bool] = {
+    Channel.EMAIL: True,
+    Channel.SMS: False,
+    Channel.WHATSAPP: False,
+    Channel.IN_APP: True,
+}
+
+
 @dataclass(frozen=True)
 class PreferenceSet:
-    email: bool = True
-    sms: bool = False
-    whatsapp: bool = False
-    kinds: dict[str, bool] = field(default_factory=dict)
-    in_app: bool = True
+    """A person's toggles; ``None`` means never chosen, so the notification decides."""
 
-    def channel_enabled(self, channel: Channel) -> bool:
+    email: bool | None = None
+    sms: bool | None = None
+    whatsapp: bool | None = None
+    kinds: dict[str, bool] = field(default_factory=dict)
+    in_app: bool | None = None
+
+    def chosen(self, channel: Channel) -> bool | None:
         return {
             Channel.EMAIL: self.email,
             Channel.SMS: self.sms,
@@ -71,8 +86,31 @@ class PreferenceSet:
             Channel.IN_APP: self.in_app,
         }[channel]
 
+    def channel_enabled(self, channel: Channel, default: bool | None = None) -> bool:
+        """The person's choice, else ``default``, else the unrouted default."""
+        value = self.chosen(channel)
+        if value is not None:
+            return value
+        return UNROUTED_DEFAULTS[channel] if default is None else default
+
     def kind_enabled(self, kind: str) -> bool:
         return self.kinds.get(kind, True)
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    name: str
+    description: str | None
+    members: int
+
+
+@dataclass(frozen=True)
+class TemplateText:
+    name: str
+    locale: str
+    subject: str
+    body: str
+    short: str | None
 
 
 def alembic_config(url: str) -> Config:
@@ -275,6 +313,117 @@ class Store:
             q = q.limit(limit)
         with self.session() as s:
             return list(s.scalars(q))
+
+    # ------------------------------------------------------------ groups
+
+    def create_group(self, name: str, description: str | None = None) -> bool:
+        """Create the group if absent; returns whether it was created."""
+        with self.session() as s:
+            if s.get(Group, name) is not None:
+                return False
+            s.add(Group(name=name, description=description))
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return False
+            return True
+
+    def get_group(self, name: str) -> GroupInfo | None:
+        with self.session() as s:
+            row = s.get(Group, name)
+            if row is None:
+                return None
+            count = s.scalar(
+                select(func.count()).select_from(GroupMember).where(GroupMember.group_name == name)
+            )
+            return GroupInfo(row.name, row.description, int(count or 0))
+
+    def list_groups(self) -> list[GroupInfo]:
+        with self.session() as s:
+            counts = dict(
+                s.execute(
+                    select(GroupMember.group_name, func.count()).group_by(GroupMember.group_name)
+                ).all()
+            )
+            return [
+                GroupInfo(g.name, g.description, int(counts.get(g.name, 0)))
+                for g in s.scalars(select(Group).order_by(Group.name))
+            ]
+
+    def add_members(self, group: str, subscriber_ids: list[str]) -> int:
+        """Add people to a group (already members are left as they are); returns how many."""
+        with self.session() as s, s.begin():
+            present = set(
+                s.scalars(
+                    select(GroupMember.subscriber_id).where(
+                        GroupMember.group_name == group,
+                        GroupMember.subscriber_id.in_(subscriber_ids),
+                    )
+                )
+            )
+            new = [sid for sid in dict.fromkeys(subscriber_ids) if sid not in present]
+            s.add_all(GroupMember(group_name=group, subscriber_id=sid) for sid in new)
+            return len(new)
+
+    def remove_members(self, group: str, subscriber_ids: list[str]) -> int:
+        with self.session() as s, s.begin():
+            result = s.execute(
+                delete(GroupMember).where(
+                    GroupMember.group_name == group, GroupMember.subscriber_id.in_(subscriber_ids)
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def group_members(self, group: str, *, after: str | None = None, limit: int = 500) -> list[str]:
+        """One page of member ids in id order, after ``after`` (keyset paging: stable and cheap
+        on groups of any size)."""
+        q = select(GroupMember.subscriber_id).where(GroupMember.group_name == group)
+        if after is not None:
+            q = q.where(GroupMember.subscriber_id > after)
+        with self.session() as s:
+            return list(s.scalars(q.order_by(GroupMember.subscriber_id).limit(limit)))
+
+    def existing_subscribers(self, subscriber_ids: list[str]) -> set[str]:
+        with self.session() as s:
+            return set(s.scalars(select(Subscriber.id).where(Subscriber.id.in_(subscriber_ids))))
+
+    # ------------------------------------------------------------ admin templates
+
+    def upsert_template(
+        self, name: str, locale: str, *, subject: str, body: str, short: str | None
+    ) -> bool:
+        """Create or replace one template in one locale; returns whether it was created."""
+        with self.session() as s, s.begin():
+            row = s.get(AdminTemplate, (name, locale))
+            created = row is None
+            if row is None:
+                row = AdminTemplate(name=name, locale=locale, subject=subject, body=body)
+                s.add(row)
+            row.subject, row.body, row.short = subject, body, short
+            row.updated_at = utcnow()
+            return created
+
+    def get_template(self, name: str, locale: str) -> TemplateText | None:
+        """The template in ``locale``, else in any other locale, else None."""
+        with self.session() as s:
+            row = s.get(AdminTemplate, (name, locale)) or s.scalar(
+                select(AdminTemplate)
+                .where(AdminTemplate.name == name)
+                .order_by(AdminTemplate.locale)
+            )
+            if row is None:
+                return None
+            return TemplateText(row.name, row.locale, row.subject, row.body, row.short)
+
+    def list_templates(self) -> list[TemplateText]:
+        with self.session() as s:
+            return [
+                TemplateText(r.name, r.locale, r.subject, r.body, r.short)
+                for r in s.scalars(
+                    select(AdminTemplate).order_by(AdminTemplate.name, AdminTemplate.locale)
+                )
+            ]
 
     # ------------------------------------------------------------ in-app inbox
 

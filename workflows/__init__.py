@@ -1,7 +1,15 @@
 """Workflows: deterministic code only (timers, state, decisions)."""
 
 from workflows.loan import LoanWorkflow
+from workflows.repair import RepairWorkflow
+from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
 
-WORKFLOWS = [LoanWorkflow]
+WORKFLOWS = [LoanWorkflow, RepairWorkflow, StaffNotifyWorkflow, StaffBatchWorkflow]
 
-__all__ = ["WORKFLOWS", "LoanWorkflow"]
+__all__ = [
+    "WORKFLOWS",
+    "LoanWorkflow",
+    "RepairWorkflow",
+    "StaffBatchWorkflow",
+    "StaffNotifyWorkflow",
+]

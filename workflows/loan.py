@@ -12,19 +12,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import SearchAttributeUpdate
+
+from workflows.notifying import notify
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
-        CHANNEL_QUEUES_PATCH,
-        DELIVER,
-        PLAN_DELIVERY,
-        ChannelResult,
-        ChannelSend,
-        DeliveryPlan,
         DeliveryRequest,
-        DeliveryStatus,
         ExtendInput,
         LoanInput,
         LoanProgress,
@@ -34,28 +28,9 @@ with workflow.unsafe.imports_passed_through():
         NotificationRecord,
         ReturnInput,
         Role,
-        channel_task_queue,
     )
-    from herald.kinds import Channel
     from herald.policy import PlannedPoint, plan_loan
     from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS, NEXT_REMINDER_AT
-
-# Reading the directory and writing the log: retried for a day before the workflow moves on.
-PLAN_START_TO_CLOSE = timedelta(seconds=30)
-PLAN_SCHEDULE_TO_CLOSE = timedelta(hours=24)
-PLAN_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
-)
-
-# A provider call: a transient failure is retried with backoff for up to six hours.
-SEND_START_TO_CLOSE = timedelta(seconds=60)
-SEND_SCHEDULE_TO_CLOSE = timedelta(hours=6)
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=["PermanentSendError"],
-)
 
 CREATED_KEY = "loan.created"
 RETURNED_KEY = "loan.returned"
@@ -322,53 +297,7 @@ class LoanWorkflow:
             fired_at=workflow.now(),
         )
         self._p.records.append(record)
-        try:
-            plan = await workflow.execute_activity(
-                PLAN_DELIVERY,
-                request,
-                result_type=DeliveryPlan,
-                start_to_close_timeout=PLAN_START_TO_CLOSE,
-                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
-                retry_policy=PLAN_RETRY,
-                summary=f"{kind} → {role.value} {subscriber_id}",
-            )
-        except ActivityError as err:
-            record.skipped_reason = f"could not plan delivery: {err.cause or err}"
-            return
-        record.channels = {d.channel.value: d.status for d in plan.decisions}
-        results = await asyncio.gather(
-            *(self._deliver(request, d.channel, d.idempotency_key) for d in plan.to_send)
-        )
-        for channel, status in results:
-            record.channels[channel] = status
-
-    async def _deliver(
-        self, request: DeliveryRequest, channel: Channel, key: str
-    ) -> tuple[str, DeliveryStatus]:
-        # Loans started before per-channel queues replay on the main queue, as they ran.
-        task_queue = (
-            channel_task_queue(workflow.info().task_queue, channel)
-            if workflow.patched(CHANNEL_QUEUES_PATCH)
-            else None
-        )
-        try:
-            result = await workflow.execute_activity(
-                DELIVER,
-                ChannelSend(request=request, channel=channel, idempotency_key=key),
-                result_type=ChannelResult,
-                task_queue=task_queue,
-                start_to_close_timeout=SEND_START_TO_CLOSE,
-                schedule_to_close_timeout=SEND_SCHEDULE_TO_CLOSE,
-                retry_policy=SEND_RETRY,
-                summary=f"{request.kind} via {channel.value}",
-            )
-            return channel.value, result.status
-        except ActivityError as err:
-            permanent = isinstance(err.cause, ApplicationError) and err.cause.non_retryable
-            workflow.logger.warning("delivery %s failed: %s", key, err.cause)
-            return channel.value, (
-                DeliveryStatus.PERMANENTLY_FAILED if permanent else DeliveryStatus.FAILED
-            )
+        await notify(request, record)
 
     def _template_data(self, extra: Mapping[str, object]) -> dict[str, object]:
         return {

@@ -1,0 +1,136 @@
+"""Sending one notification from any workflow: plan the channels, then one delivery activity
+per channel, concurrently. Shared by loans, repairs and staff alerts so they all keep the
+same guarantees (delivery log, idempotency keys, retries, per-channel queues)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from herald.contracts import (
+        CHANNEL_QUEUES_PATCH,
+        DELIVER,
+        PLAN_DELIVERY,
+        RECIPIENTS_PAGE,
+        ChannelResult,
+        ChannelSend,
+        DeliveryPlan,
+        DeliveryRequest,
+        DeliveryStatus,
+        NotificationRecord,
+        RecipientsPage,
+        RecipientsPageInput,
+        channel_task_queue,
+    )
+    from herald.kinds import Channel
+
+# Reading the directory and writing the log: retried for a day before the workflow moves on.
+PLAN_START_TO_CLOSE = timedelta(seconds=30)
+PLAN_SCHEDULE_TO_CLOSE = timedelta(hours=24)
+PLAN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
+
+# A provider call: a transient failure is retried with backoff for up to six hours.
+SEND_START_TO_CLOSE = timedelta(seconds=60)
+SEND_SCHEDULE_TO_CLOSE = timedelta(hours=6)
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["PermanentSendError"],
+)
+
+MEMBERS_PAGE = 1000
+
+
+async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[str]:
+    """Send ``request`` on every channel it plans; fill ``record`` with each channel's outcome.
+
+    Returns the idempotency keys of deliveries that failed permanently.
+    """
+    try:
+        plan = await workflow.execute_activity(
+            PLAN_DELIVERY,
+            request,
+            result_type=DeliveryPlan,
+            start_to_close_timeout=PLAN_START_TO_CLOSE,
+            schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+            retry_policy=PLAN_RETRY,
+            summary=f"{request.kind} → {request.role.value} {request.subscriber_id}",
+        )
+    except ActivityError as err:
+        record.skipped_reason = f"could not plan delivery: {err.cause or err}"
+        return []
+    record.channels = {d.channel.value: d.status for d in plan.decisions}
+    results = await asyncio.gather(
+        *(_deliver(request, d.channel, d.idempotency_key) for d in plan.to_send)
+    )
+    failed: list[str] = []
+    for channel, key, status in results:
+        record.channels[channel] = status
+        if status is DeliveryStatus.PERMANENTLY_FAILED:
+            failed.append(key)
+    return failed
+
+
+async def _deliver(
+    request: DeliveryRequest, channel: Channel, key: str
+) -> tuple[str, str, DeliveryStatus]:
+    # Loans started before per-channel queues replay on the main queue, as they ran.
+    task_queue = (
+        channel_task_queue(workflow.info().task_queue, channel)
+        if workflow.patched(CHANNEL_QUEUES_PATCH)
+        else None
+    )
+    try:
+        result = await workflow.execute_activity(
+            DELIVER,
+            ChannelSend(request=request, channel=channel, idempotency_key=key),
+            result_type=ChannelResult,
+            task_queue=task_queue,
+            start_to_close_timeout=SEND_START_TO_CLOSE,
+            schedule_to_close_timeout=SEND_SCHEDULE_TO_CLOSE,
+            retry_policy=SEND_RETRY,
+            summary=f"{request.kind} via {channel.value}",
+        )
+        return channel.value, key, result.status
+    except ActivityError as err:
+        permanent = isinstance(err.cause, ApplicationError) and err.cause.non_retryable
+        workflow.logger.warning("delivery %s failed: %s", key, err.cause)
+        return (
+            channel.value,
+            key,
+            (DeliveryStatus.PERMANENTLY_FAILED if permanent else DeliveryStatus.FAILED),
+        )
+
+
+async def recipients_page(page: RecipientsPageInput) -> RecipientsPage:
+    return await workflow.execute_activity(
+        RECIPIENTS_PAGE,
+        page,
+        result_type=RecipientsPage,
+        start_to_close_timeout=PLAN_START_TO_CLOSE,
+        schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+        retry_policy=PLAN_RETRY,
+        summary=f"members of {', '.join(page.group_names) or 'users'}",
+    )
+
+
+async def group_members(group: str) -> list[str]:
+    """Every member of a (small) group, page by page: for managers and admins."""
+    members: list[str] = []
+    after: str | None = None
+    while True:
+        page = await recipients_page(
+            RecipientsPageInput(group_names=[group], after=after, limit=MEMBERS_PAGE)
+        )
+        members.extend(page.ids)
+        if page.next_after is None:
+            return members
+        after = page.next_after

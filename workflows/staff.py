@@ -1,0 +1,182 @@
+"""Staff alerts (Hanna): one admin template to named people and whole groups.
+
+``StaffNotifyWorkflow`` walks the recipients page by page and hands them out in batches to
+``StaffBatchWorkflow`` children, a few at a time, so no history grows with the group's
+size: a group of thousands is tens of children of a few hundred events each. A delivery
+that fails for good alerts the technical admins, once per failure; an alert about an alert
+is never sent, so failures cannot loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.workflow import ParentClosePolicy
+
+from workflows.notifying import group_members, notify, recipients_page
+
+with workflow.unsafe.imports_passed_through():
+    from herald.contracts import (
+        DeliveryRequest,
+        NotificationRecord,
+        NotifyBatchInput,
+        NotifyInput,
+        NotifyResult,
+        RecipientsPageInput,
+        Role,
+    )
+
+FAILURE_KIND = "system.delivery_failed"
+NOTICE_KIND = "staff.notice"
+PAGE_SIZE = 1000
+# Batches running at once: enough to keep workers busy, few enough to spread the load.
+MAX_RUNNING_BATCHES = 4
+BATCH_TIMEOUT = timedelta(days=1)
+
+
+@workflow.defn(name="StaffNotifyWorkflow")
+class StaffNotifyWorkflow:
+    @workflow.run
+    async def run(self, inp: NotifyInput) -> NotifyResult:
+        totals: Counter[str] = Counter(inp.totals)
+        after, batches = inp.after, inp.batches_started
+        # A list, not a set: iteration order must be the same on every replay.
+        running: list[asyncio.Task[dict[str, int]]] = []
+        while True:
+            page = await recipients_page(
+                RecipientsPageInput(
+                    user_ids=inp.user_ids, group_names=inp.group_names, after=after, limit=PAGE_SIZE
+                )
+            )
+            for start in range(0, len(page.ids), inp.batch_size):
+                chunk = page.ids[start : start + inp.batch_size]
+                if len(running) >= MAX_RUNNING_BATCHES:
+                    done, running = await workflow.wait(
+                        running, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in done:
+                        totals.update(task.result())
+                batches += 1
+                totals["recipients"] += len(chunk)
+                running.append(asyncio.create_task(self._batch(inp, chunk, batches)))
+            after = page.next_after
+            if after is None:
+                break
+            if workflow.info().is_continue_as_new_suggested():
+                for finished in workflow.as_completed(running):
+                    totals.update(await finished)
+                workflow.continue_as_new(
+                    inp.model_copy(
+                        update={"after": after, "batches_started": batches, "totals": dict(totals)}
+                    )
+                )
+        for finished in workflow.as_completed(running):
+            totals.update(await finished)
+        recipients = totals.pop("recipients", 0)
+        return NotifyResult(
+            request_id=inp.request_id, recipients=recipients, batches=batches, totals=dict(totals)
+        )
+
+    async def _batch(self, inp: NotifyInput, recipients: list[str], number: int) -> dict[str, int]:
+        return await workflow.execute_child_workflow(
+            StaffBatchWorkflow.run,
+            NotifyBatchInput(
+                notify=inp.model_copy(update={"user_ids": [], "group_names": []}),
+                recipients=recipients,
+            ),
+            id=f"{workflow.info().workflow_id}-batch-{number}",
+            execution_timeout=BATCH_TIMEOUT,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+            static_summary=f"{inp.template}: batch {number} of {len(recipients)}",
+        )
+
+
+@workflow.defn(name="StaffBatchWorkflow")
+class StaffBatchWorkflow:
+    @workflow.run
+    async def run(self, inp: NotifyBatchInput) -> dict[str, int]:
+        n = inp.notify
+        records: list[NotificationRecord] = []
+
+        async def one(subscriber_id: str) -> list[str]:
+            request = DeliveryRequest(
+                workflow_id=f"notify-{n.request_id}",
+                notification_id=f"{n.template}/{subscriber_id}",
+                kind=NOTICE_KIND,
+                role=Role.STAFF,
+                subscriber_id=subscriber_id,
+                subject_type="staff",
+                subject_id=n.request_id,
+                scheduled_at=workflow.now(),
+                priority=n.priority,
+                channels=n.channels,
+                data={"template": n.template, "context": n.context, "link": n.link},
+            )
+            record = NotificationRecord(
+                notification_id=request.notification_id,
+                kind=NOTICE_KIND,
+                role=Role.STAFF,
+                planned_at=workflow.now(),
+                fired_at=workflow.now(),
+            )
+            records.append(record)
+            failed = await notify(request, record)
+            return [f"{subscriber_id}|{key}" for key in failed]
+
+        failures = [
+            f for batch in await asyncio.gather(*(one(r) for r in inp.recipients)) for f in batch
+        ]
+        if failures:
+            await self._alert_admins(n, failures, records)
+        totals: Counter[str] = Counter()
+        for record in records:
+            totals.update(status.value for status in record.channels.values())
+        return dict(totals)
+
+    async def _alert_admins(
+        self, n: NotifyInput, failures: list[str], records: list[NotificationRecord]
+    ) -> None:
+        """One alert per failed delivery to each technical admin; never about an alert."""
+        admins = await group_members(n.tech_admins_group)
+        sends = []
+        for failure in failures:
+            subscriber_id, key = failure.split("|", 1)
+            channel = key.rsplit("|", 1)[-1]
+            for admin in admins:
+                request = DeliveryRequest(
+                    workflow_id=f"notify-{n.request_id}",
+                    notification_id=f"failed:{key}/{admin}",
+                    kind=FAILURE_KIND,
+                    role=Role.ADMIN,
+                    subscriber_id=admin,
+                    subject_type="system",
+                    subject_id=n.request_id,
+                    scheduled_at=workflow.now(),
+                    priority="high",
+                    data={
+                        "kind": NOTICE_KIND,
+                        "channel": channel,
+                        "recipient_id": subscriber_id,
+                        "recipient_name": subscriber_id,
+                        "provider": None,
+                        "error": "see the delivery log",
+                        "notification_id": key,
+                        "subject_id": n.request_id,
+                    },
+                )
+                record = NotificationRecord(
+                    notification_id=request.notification_id,
+                    kind=FAILURE_KIND,
+                    role=Role.ADMIN,
+                    planned_at=workflow.now(),
+                    fired_at=workflow.now(),
+                )
+                records.append(record)
+                # The result is ignored on purpose: a failed failure alert raises nothing more.
+                sends.append(notify(request, record))
+        await asyncio.gather(*sends)
