@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from herald.rendering import TemplateError
+from herald.rendering import TEMPLATE_BUGS, TemplateError
 from herald.store import TemplateText
 
 SHORT_LIMIT = 1000
@@ -43,7 +43,7 @@ class AdminTemplateRenderer:
             raise TemplateError(f"{where}: undefined variable: {err.message}") from None
         except jinja2.TemplateSyntaxError as err:
             raise TemplateError(f"{where} line {err.lineno}: {err.message}") from None
-        except Exception as err:  # an admin's broken template is permanent, never retried
+        except TEMPLATE_BUGS as err:  # an admin's broken template is permanent, never retried
             raise TemplateError(f"{where}: {type(err).__name__}: {err}") from None
 
     def check(self, source: str, where: str) -> None:

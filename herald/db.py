@@ -113,6 +113,8 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
+    # Why the channel was used despite the rules (mandatory notice, last-resort inbox).
+    note: Mapped[str | None] = mapped_column(Text)
     # SMS only: how the text was encoded, how many segments, and what that should cost.
     segments: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(8))

@@ -16,6 +16,17 @@ import jinja2
 
 FALLBACK_LOCALE = "fr"
 
+# What a broken template raises. Deliberately not ``Exception``: a cancellation delivered
+# into the rendering thread must stay a cancellation, not become a "template error".
+TEMPLATE_BUGS = (
+    jinja2.TemplateError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    LookupError,
+    ArithmeticError,
+)
+
 _DAYS = {
     "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -141,7 +152,7 @@ class Renderer:
             raise TemplateError(
                 f"template {_where(err, name)}: undefined variable: {err.message}"
             ) from None
-        except Exception as err:  # a template bug of any kind is permanent, never retried
+        except TEMPLATE_BUGS as err:  # a template bug is permanent, never retried
             raise TemplateError(
                 f"template {_where(err, name)}: {type(err).__name__}: {err}"
             ) from None
@@ -152,7 +163,7 @@ class Renderer:
             return self.env.from_string(source).render(context).strip()
         except jinja2.UndefinedError as err:
             raise TemplateError(f"{where}: undefined variable: {err.message}") from None
-        except Exception as err:  # a broken parameter is permanent, never retried
+        except TEMPLATE_BUGS as err:  # a broken parameter is permanent, never retried
             raise TemplateError(f"{where}: {type(err).__name__}: {err}") from None
 
     def render(self, kind: str, locale: str, context: dict[str, Any]) -> Rendered:

@@ -264,7 +264,8 @@ class Store:
                         status=d.status.value,
                         attempts=0,
                         scheduled_at=request.scheduled_at,
-                        error=d.reason,
+                        error=d.reason if d.status is DeliveryStatus.SKIPPED else None,
+                        note=d.reason if d.status is not DeliveryStatus.SKIPPED else None,
                     )
                 )
                 try:
@@ -554,6 +555,7 @@ def delivery_as_dict(row: Delivery) -> dict[str, Any]:
         "sent_at": iso(row.sent_at),
         "provider_message_id": row.provider_message_id,
         "error": row.error,
+        "note": row.note,
         "provider_errors": row.provider_errors or [],
         "segments": row.segments,
         "encoding": row.encoding,

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 from herald.contracts import LoanStatus
@@ -186,6 +187,77 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--all", action="store_true")
     ir.add_argument("--json", action="store_true")
 
+    repair = sub.add_parser(
+        "repair", help="start repairs and report their status changes"
+    ).add_subparsers(dest="action", required=True, parser_class=_Parser)
+    rs = repair.add_parser("start")
+    rs.add_argument("repair_id")
+    rs.add_argument("--title", required=True)
+    rs.add_argument("--customer", required=True)
+    rs.add_argument("--technician")
+    rs.add_argument("--link")
+    rs.add_argument("--json", action="store_true")
+    re_ = repair.add_parser(
+        "event", help="approved, denied, assigned, reassigned, in_progress, ..."
+    )
+    re_.add_argument("repair_id")
+    re_.add_argument("type")
+    re_.add_argument("--event-id", help="the app's id for this event: a retry is then harmless")
+    re_.add_argument("--technician")
+    re_.add_argument("--reason")
+    re_.add_argument("--batch-id")
+    re_.add_argument("--batch-size", type=int)
+    re_.add_argument("--reward")
+    re_.add_argument("--points", type=int)
+    re_.add_argument("--no-wait", action="store_true", help="send as a signal, without waiting")
+    re_.add_argument("--json", action="store_true")
+    rst = repair.add_parser("status")
+    rst.add_argument("repair_id")
+    rst.add_argument("--json", action="store_true")
+
+    group = sub.add_parser("group", help="groups of people to notify together").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    gc = group.add_parser("create")
+    gc.add_argument("name")
+    gc.add_argument("--description")
+    for verb in ("add", "remove"):
+        g = group.add_parser(verb)
+        g.add_argument("name")
+        g.add_argument("ids", nargs="+", metavar="ID")
+    gl = group.add_parser("list", help="all groups, or one group's members")
+    gl.add_argument("name", nargs="?")
+    gl.add_argument("--json", action="store_true")
+
+    template = sub.add_parser("template", help="admin templates for staff alerts").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    ts = template.add_parser("set")
+    ts.add_argument("name")
+    ts.add_argument("--locale", choices=["fr", "en"], default="fr")
+    ts.add_argument("--subject", required=True)
+    ts.add_argument("--body", required=True, help="Jinja2 text; @FILE reads a file")
+    ts.add_argument("--short", help="SMS/WhatsApp text; @FILE reads a file")
+    tl = template.add_parser("list")
+    tl.add_argument("--json", action="store_true")
+    tp = template.add_parser("preview")
+    tp.add_argument("name")
+    tp.add_argument("--locale", choices=["fr", "en"], default="fr")
+    tp.add_argument("--context", default="{}", help="JSON object")
+    tp.add_argument("--json", action="store_true")
+
+    notify = sub.add_parser("notify", help="send an admin template to people and groups")
+    notify.add_argument("template")
+    notify.add_argument("--user", action="append", default=[], metavar="ID")
+    notify.add_argument("--group", action="append", default=[], metavar="NAME")
+    notify.add_argument("--context", default="{}", help="JSON object for the template")
+    notify.add_argument("--priority", default="medium")
+    notify.add_argument("--channel", action="append", metavar="CHANNEL")
+    notify.add_argument("--link")
+    notify.add_argument("--request-id")
+    notify.add_argument("--wait", action="store_true", help="wait for every delivery")
+    notify.add_argument("--json", action="store_true")
+
     d = sub.add_parser("deliveries", help="the delivery log")
     d.add_argument("--loan")
     d.add_argument("--json", action="store_true")
@@ -264,7 +336,7 @@ async def _loan(args: argparse.Namespace) -> int:
                 manager_id=args.manager,
             )
             if args.json:
-                _print_json(started.__dict__)
+                _print_json({"loan_id": started.id, **started.__dict__})
             else:
                 verb = "started" if started.created else "already running"
                 print(f"loan {args.loan_id} {verb}: workflow {started.workflow_id}")
@@ -321,6 +393,161 @@ async def _inbox(args: argparse.Namespace) -> int:
     return await _with_client(go)
 
 
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"{what} is not JSON: {err.msg}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    return value
+
+
+def _text_or_file(value: str | None) -> str | None:
+    if value is None or not value.startswith("@"):
+        return value
+    try:
+        return Path(value[1:]).read_text("utf-8")
+    except OSError as err:
+        raise InvalidInput(f"cannot read {value[1:]}: {err.strerror}") from None
+
+
+async def _repair(args: argparse.Namespace) -> int:
+    async def go(h: Any) -> int:
+        if args.action == "start":
+            started = await h.start_repair(
+                args.repair_id,
+                title=args.title,
+                customer_id=args.customer,
+                technician_id=args.technician,
+                link=args.link,
+            )
+            doc = {"repair_id": started.id, **started.__dict__}
+            _print_json(doc) if args.json else print(
+                f"repair {args.repair_id} {'started' if started.created else 'already running'}"
+            )
+            return EXIT_OK
+        if args.action == "event":
+            applied = await h.repair_event(
+                args.repair_id,
+                args.type,
+                event_id=args.event_id,
+                technician_id=args.technician,
+                reason=args.reason,
+                batch_id=args.batch_id,
+                batch_size=args.batch_size,
+                reward_name=args.reward,
+                reward_points=args.points,
+                wait=not args.no_wait,
+            )
+            if applied is None:
+                doc = {"repair_id": args.repair_id, "event_recorded": True}
+            else:
+                doc = applied.model_dump(mode="json")
+            if args.json:
+                _print_json(doc)
+            else:
+                print(
+                    f"{args.type}: {doc.get('outcome', 'recorded')} {doc.get('detail') or ''}".rstrip()
+                )
+            return EXIT_OK
+        status = await h.repair_status(args.repair_id)
+        if args.json:
+            _print_json(status.model_dump(mode="json"))
+            return EXIT_OK
+        print(f"repair {status.repair_id}: {status.state.value} · {status.title}")
+        print(f"  customer {status.customer_id} · technician {status.technician_id or '-'}")
+        if status.next_unassigned_alert_at:
+            print(f"  unassigned alert at {status.next_unassigned_alert_at.isoformat()}")
+        for e in status.events:
+            print(f"  event {e.type.value} ({e.event_id}): {e.outcome} {e.detail or ''}".rstrip())
+        for rec in status.notifications:
+            outcome = rec.skipped_reason or ", ".join(
+                f"{c}={v.value}" for c, v in rec.channels.items()
+            )
+            print(f"  - {rec.kind} → {rec.role.value}: {outcome}")
+        return EXIT_OK
+
+    return await _with_client(go)
+
+
+async def _group(args: argparse.Namespace) -> int:
+    async def go(h: Any) -> int:
+        if args.action == "create":
+            created = await h.create_group(args.name, args.description)
+            print(f"group {args.name} {'created' if created else 'already exists'}")
+        elif args.action == "add":
+            print(f"{await h.add_to_group(args.name, args.ids)} added to {args.name}")
+        elif args.action == "remove":
+            print(f"{await h.remove_from_group(args.name, args.ids)} removed from {args.name}")
+        elif args.name:
+            members = await h.group_members(args.name)
+            _print_json({"group": args.name, "members": members}) if args.json else print(
+                "\n".join(members)
+            )
+        else:
+            groups = await h.groups()
+            if args.json:
+                _print_json([g.__dict__ for g in groups])
+            for g in [] if args.json else groups:
+                print(f"{g.name:30} {g.members:6} members  {g.description or ''}")
+        return EXIT_OK
+
+    return await _with_client(go)
+
+
+async def _template(args: argparse.Namespace) -> int:
+    async def go(h: Any) -> int:
+        if args.action == "set":
+            created = await h.set_template(
+                args.name,
+                locale=args.locale,
+                subject=args.subject,
+                body=_text_or_file(args.body) or "",
+                short=_text_or_file(args.short),
+            )
+            print(f"template {args.name} ({args.locale}) {'created' if created else 'updated'}")
+        elif args.action == "list":
+            rows = await h.templates()
+            if args.json:
+                _print_json([r.__dict__ for r in rows])
+            for r in [] if args.json else rows:
+                print(f"{r.name:30} {r.locale}  {r.subject}")
+        else:
+            notice = await h.preview_template(
+                args.name, locale=args.locale, context=_json_object(args.context, "--context")
+            )
+            if args.json:
+                _print_json(notice.__dict__)
+            else:
+                print(f"{notice.title}\n\n{notice.body}\n\n--- short ---\n{notice.short}")
+        return EXIT_OK
+
+    return await _with_client(go)
+
+
+async def _notify(args: argparse.Namespace) -> int:
+    async def go(h: Any) -> int:
+        request_id, result = await h.notify(
+            args.template,
+            user_ids=args.user,
+            group_names=args.group,
+            context=_json_object(args.context, "--context"),
+            priority=args.priority,
+            channels=args.channel,
+            link=args.link,
+            request_id=args.request_id,
+            wait=args.wait,
+        )
+        doc = {"request_id": request_id, "workflow_id": f"notify-{request_id}"}
+        if result is not None:
+            doc.update(result.model_dump(mode="json"))
+        _print_json(doc) if args.json else print(" ".join(f"{k}={v}" for k, v in doc.items()))
+        return EXIT_OK
+
+    return await _with_client(go)
+
+
 async def _deliveries(args: argparse.Namespace) -> int:
     async def go(h: Any) -> int:
         rows = await h.deliveries(args.loan)
@@ -362,6 +589,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "loan": _loan,
         "deliveries": _deliveries,
         "inbox": _inbox,
+        "repair": _repair,
+        "group": _group,
+        "template": _template,
+        "notify": _notify,
     }[args.command]
     return await handler(args)
 

@@ -13,10 +13,12 @@ From synchronous code (a Django ``post_save`` handler), use :class:`starter.sync
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
@@ -36,22 +38,56 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from herald.admin_templates import AdminTemplateRenderer, Notice
 from herald.contacts import (
     check_locale,
     check_timezone,
     normalise_email,
     normalise_phone,
 )
-from herald.contracts import ExtendInput, LoanInput, LoanStatus, ReturnInput
+from herald.contracts import (
+    AppliedEvent,
+    ExtendInput,
+    LoanInput,
+    LoanStatus,
+    NotifyInput,
+    NotifyResult,
+    RepairEvent,
+    RepairEventType,
+    RepairInput,
+    RepairState,
+    RepairStatus,
+    ReturnInput,
+)
 from herald.errors import HeraldError, InvalidInput, NotFound
 from herald.kinds import OPTIONAL_KINDS, Channel
 from herald.policy import LoanPolicy, load_policy
-from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS
+from herald.rendering import TemplateError
+from herald.repairs import default_repair_policy
+from herald.search_attributes import (
+    BORROWER_ID,
+    CUSTOMER_ID,
+    DUE_AT,
+    LOAN_STATUS,
+    REPAIR_STATUS,
+    TECHNICIAN_ID,
+)
 from herald.settings import Settings, load_settings
-from herald.store import Contact, PreferenceSet, Store, delivery_as_dict, inbox_as_dict
+from herald.store import (
+    Contact,
+    GroupInfo,
+    PreferenceSet,
+    Store,
+    TemplateText,
+    delivery_as_dict,
+    inbox_as_dict,
+)
 from herald.temporal import connect
 from workflows.loan import LoanWorkflow
+from workflows.repair import RepairWorkflow
+from workflows.staff import StaffNotifyWorkflow
 
+T = TypeVar("T")
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")
 # How long a call that needs a worker (extend, return and wait, status) waits for one.
 WORKER_WAIT = timedelta(seconds=30)
@@ -79,12 +115,33 @@ def _aware(value: datetime, what: str) -> datetime:
 
 
 @dataclass(frozen=True)
-class LoanStarted:
-    loan_id: str
+class Started:
+    id: str  # the business id (loan or repair)
     workflow_id: str
     run_id: str | None
-    # False when the loan already had a running workflow (the start was a no-op).
+    # False when the object already had a running workflow (the start was a no-op).
     created: bool
+
+
+LoanStarted = Started  # the name loan desks already use
+
+
+def repair_workflow_id(repair_id: str) -> str:
+    return f"repair-{repair_id}"
+
+
+def _check_link(link: str | None) -> str | None:
+    """Only web links reach messages: no javascript: or data: URLs in a button."""
+    if link is None:
+        return None
+    if not re.match(r"^https?://[^\s]+$", link):
+        raise InvalidInput(f"invalid link {link!r}: use an http:// or https:// URL")
+    return link
+
+
+def _update_refusal(err: WorkflowUpdateFailedError) -> str:
+    cause = err.cause
+    return str(getattr(cause, "message", None) or cause)
 
 
 class Herald:
@@ -206,7 +263,7 @@ class Herald:
         due_at: datetime,
         borrowed_at: datetime | None = None,
         manager_id: str | None = None,
-    ) -> LoanStarted:
+    ) -> Started:
         """Start the loan's workflow; starting a running loan again returns it unchanged."""
         _check_id(loan_id, "loan id")
         item = (item or "").strip()
@@ -259,7 +316,7 @@ class Herald:
             ) from None
         response = getattr(handle, "_start_workflow_response", None)
         created = bool(getattr(response, "started", True))
-        return LoanStarted(loan_id, workflow_id, handle.result_run_id, created)
+        return Started(loan_id, workflow_id, handle.result_run_id, created)
 
     async def return_loan(
         self, loan_id: str, *, returned_at: datetime | None = None, wait: bool = True
@@ -295,21 +352,7 @@ class Herald:
         await handle.signal("cancel")
 
     async def loan_status(self, loan_id: str) -> LoanStatus:
-        handle = self.client.get_workflow_handle(loan_workflow_id(loan_id))
-        try:
-            return await asyncio.wait_for(
-                handle.query("status", result_type=LoanStatus), WORKER_WAIT.total_seconds()
-            )
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise NotFound(f"no loan {loan_id!r}") from None
-            raise
-        except WorkflowQueryFailedError as err:
-            raise HeraldError(f"status of loan {loan_id} failed: {err}") from None
-        except TimeoutError:
-            raise HeraldError(
-                f"no worker answered within {WORKER_WAIT.seconds}s: is one running?"
-            ) from None
+        return await self._query(loan_workflow_id(loan_id), f"loan {loan_id!r}", LoanStatus)
 
     async def deliveries(self, loan_id: str | None = None) -> list[dict[str, Any]]:
         rows = await asyncio.to_thread(
@@ -347,6 +390,246 @@ class Herald:
         await self.get_subscriber(subscriber_id)
         return await asyncio.to_thread(self.store.mark_read, subscriber_id, notification_ids)
 
+    # ------------------------------------------------------------------ repairs
+
+    async def start_repair(
+        self,
+        repair_id: str,
+        *,
+        title: str,
+        customer_id: str,
+        technician_id: str | None = None,
+        link: str | None = None,
+    ) -> Started:
+        """Start the repair's workflow (pending approval); the customer hears about it."""
+        _check_id(repair_id, "repair id")
+        title = (title or "").strip()
+        if not title:
+            raise InvalidInput("the repair title is empty")
+        await self._reachable(customer_id, "customer")
+        if technician_id is not None:
+            await self._reachable(technician_id, "technician")
+        workflow_id = repair_workflow_id(repair_id)
+        attributes = [
+            SearchAttributePair(REPAIR_STATUS, RepairState.PENDING_APPROVAL.value),
+            SearchAttributePair(CUSTOMER_ID, customer_id),
+        ]
+        if technician_id:
+            attributes.append(SearchAttributePair(TECHNICIAN_ID, technician_id))
+        try:
+            handle = await self.client.start_workflow(
+                RepairWorkflow.run,
+                RepairInput(
+                    repair_id=repair_id,
+                    title=title,
+                    customer_id=customer_id,
+                    technician_id=technician_id,
+                    link=_check_link(link),
+                    policy=default_repair_policy(self.settings),
+                ),
+                id=workflow_id,
+                task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                search_attributes=TypedSearchAttributes(attributes),
+                static_summary=f"Repair {repair_id}: {title[:60]} for {customer_id}",
+            )
+        except WorkflowAlreadyStartedError:
+            raise InvalidInput(
+                f"repair {repair_id} is already closed; use a new repair id"
+            ) from None
+        response = getattr(handle, "_start_workflow_response", None)
+        return Started(
+            repair_id, workflow_id, handle.result_run_id, bool(getattr(response, "started", True))
+        )
+
+    async def repair_event(
+        self,
+        repair_id: str,
+        event_type: str,
+        *,
+        event_id: str | None = None,
+        technician_id: str | None = None,
+        reason: str | None = None,
+        batch_id: str | None = None,
+        batch_size: int | None = None,
+        reward_name: str | None = None,
+        reward_points: int | None = None,
+        wait: bool = True,
+    ) -> AppliedEvent | None:
+        """Report a status change. Give the app's own ``event_id`` so a retried webhook is
+        recognised; an impossible transition raises :class:`InvalidInput`."""
+        try:
+            kind = RepairEventType(event_type)
+        except ValueError:
+            raise InvalidInput(
+                f"unknown repair event {event_type!r}: use one of {', '.join(e.value for e in RepairEventType)}"
+            ) from None
+        if kind in (RepairEventType.ASSIGNED, RepairEventType.REASSIGNED):
+            if not technician_id:
+                raise InvalidInput(f"'{kind.value}' needs --technician")
+            await self._reachable(technician_id, "technician")
+        if batch_size is not None and batch_size < 1:
+            raise InvalidInput("the batch size must be at least 1")
+        event = RepairEvent(
+            event_id=_check_id(event_id, "event id") if event_id else uuid.uuid4().hex,
+            type=kind,
+            technician_id=technician_id,
+            reason=reason,
+            batch_id=batch_id,
+            batch_size=batch_size,
+            reward_name=reward_name,
+            reward_points=reward_points,
+        )
+        handle = await self._running_workflow(repair_workflow_id(repair_id), f"repair {repair_id}")
+        if not wait:
+            await handle.signal("event", event)
+            return None
+        try:
+            return await asyncio.wait_for(
+                handle.execute_update(
+                    "apply_event", event, id=event.event_id, result_type=AppliedEvent
+                ),
+                WORKER_WAIT.total_seconds(),
+            )
+        except WorkflowUpdateFailedError as err:
+            raise InvalidInput(_update_refusal(err)) from None
+        except TimeoutError:
+            raise HeraldError(
+                f"no worker answered within {WORKER_WAIT.seconds}s: is one running?"
+            ) from None
+
+    async def repair_status(self, repair_id: str) -> RepairStatus:
+        return await self._query(
+            repair_workflow_id(repair_id), f"repair {repair_id!r}", RepairStatus
+        )
+
+    # ------------------------------------------------------------------ groups
+
+    async def create_group(self, name: str, description: str | None = None) -> bool:
+        _check_id(name, "group name")
+        return await asyncio.to_thread(self.store.create_group, name, description)
+
+    async def add_to_group(self, name: str, subscriber_ids: list[str]) -> int:
+        await self._group(name)
+        await self._existing(subscriber_ids)
+        return await asyncio.to_thread(self.store.add_members, name, subscriber_ids)
+
+    async def remove_from_group(self, name: str, subscriber_ids: list[str]) -> int:
+        await self._group(name)
+        return await asyncio.to_thread(self.store.remove_members, name, subscriber_ids)
+
+    async def groups(self) -> list[GroupInfo]:
+        return await asyncio.to_thread(self.store.list_groups)
+
+    async def group_members(self, name: str) -> list[str]:
+        await self._group(name)
+        members: list[str] = []
+        after: str | None = None
+        while True:
+            page = await asyncio.to_thread(self.store.group_members, name, after=after, limit=1000)
+            members.extend(page)
+            if len(page) < 1000:
+                return members
+            after = page[-1]
+
+    # ------------------------------------------------------------------ admin templates
+
+    async def set_template(
+        self, name: str, *, locale: str, subject: str, body: str, short: str | None = None
+    ) -> bool:
+        """Create or replace an admin template; refused when it does not parse."""
+        _check_id(name, "template name")
+        check_locale(locale)
+        if not subject.strip() or not body.strip():
+            raise InvalidInput("a template needs a subject and a body")
+        renderer = AdminTemplateRenderer()
+        try:
+            for part, text in (("subject", subject), ("body", body), ("short", short or "")):
+                renderer.check(text, f"template {name!r} {part}")
+        except TemplateError as err:
+            raise InvalidInput(str(err)) from None
+        return await asyncio.to_thread(
+            self.store.upsert_template, name, locale, subject=subject, body=body, short=short
+        )
+
+    async def templates(self) -> list[TemplateText]:
+        return await asyncio.to_thread(self.store.list_templates)
+
+    async def preview_template(
+        self, name: str, *, locale: str = "fr", context: dict[str, Any] | None = None
+    ) -> Notice:
+        """Render an admin template as a recipient would see it (the fallback if missing)."""
+        template = await asyncio.to_thread(self.store.get_template, name, locale)
+        full = {
+            **(context or {}),
+            "recipient": {"id": "preview", "name": "Preview", "locale": locale, "timezone": "UTC"},
+            "brand": {"name": self.settings.brand_name},
+        }
+        try:
+            return AdminTemplateRenderer().render(name, template, full)
+        except TemplateError as err:
+            raise InvalidInput(str(err)) from None
+
+    # ------------------------------------------------------------------ staff alerts
+
+    async def notify(
+        self,
+        template: str,
+        *,
+        user_ids: list[str] | None = None,
+        group_names: list[str] | None = None,
+        context: dict[str, Any] | None = None,
+        priority: str = "medium",
+        channels: list[str] | None = None,
+        link: str | None = None,
+        request_id: str | None = None,
+        wait: bool = False,
+    ) -> tuple[str, NotifyResult | None]:
+        """Send an admin template to people and whole groups, one delivery per person and
+        channel. Returns the request id (and the totals when ``wait``)."""
+        _check_id(template, "template name")
+        users, groups = list(user_ids or []), list(group_names or [])
+        if not users and not groups:
+            raise InvalidInput("give at least one user or group")
+        for g in groups:
+            await self._group(g)
+        await self._existing(users)
+        if priority not in self.settings.priority_routes:
+            raise InvalidInput(
+                f"unknown priority {priority!r}: use one of {', '.join(self.settings.priority_routes)}"
+            )
+        try:
+            wanted = [Channel(c) for c in channels] if channels else None
+        except ValueError as err:
+            raise InvalidInput(f"{err}: use email, sms, whatsapp or in_app") from None
+        try:
+            json.dumps(context or {})
+        except TypeError as err:
+            raise InvalidInput(f"the context must be JSON: {err}") from None
+        request_id = _check_id(request_id, "request id") if request_id else uuid.uuid4().hex[:16]
+        handle = await self.client.start_workflow(
+            StaffNotifyWorkflow.run,
+            NotifyInput(
+                request_id=request_id,
+                template=template,
+                user_ids=users,
+                group_names=groups,
+                context=context or {},
+                priority=priority,
+                channels=wanted,
+                link=_check_link(link),
+                batch_size=self.settings.fanout_batch_size,
+                tech_admins_group=self.settings.tech_admins_group,
+            ),
+            id=f"notify-{request_id}",
+            task_queue=self.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=f"{template} to {', '.join(groups + users)[:80]}",
+        )
+        return request_id, (await handle.result()) if wait else None
+
     # ------------------------------------------------------------------ helpers
 
     async def _reachable(self, subscriber_id: str, role: str) -> Contact:
@@ -361,9 +644,11 @@ class Herald:
         return contact
 
     async def _running(self, loan_id: str) -> WorkflowHandle[Any, Any]:
-        """The loan's handle if its workflow runs; a clear error if unknown or ended."""
         _check_id(loan_id, "loan id")
-        workflow_id = loan_workflow_id(loan_id)
+        return await self._running_workflow(loan_workflow_id(loan_id), f"loan {loan_id}")
+
+    async def _running_workflow(self, workflow_id: str, what: str) -> WorkflowHandle[Any, Any]:
+        """The handle if the workflow runs; a clear error if unknown or ended."""
         try:
             # The raw call: only the status is needed, no search attribute decoding.
             resp = await self.client.workflow_service.describe_workflow_execution(
@@ -374,13 +659,44 @@ class Herald:
             )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                raise NotFound(f"no loan {loan_id!r}") from None
+                raise NotFound(f"no {what.split()[0]} {what.split(maxsplit=1)[1]!r}") from None
             raise
         status = resp.workflow_execution_info.status
         if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
             name = WorkflowExecutionStatus.Name(status).removeprefix("WORKFLOW_EXECUTION_STATUS_")
-            raise InvalidInput(f"loan {loan_id} is no longer running (workflow {name.lower()})")
+            raise InvalidInput(f"{what} is no longer running (workflow {name.lower()})")
         return self.client.get_workflow_handle(workflow_id)
+
+    async def _group(self, name: str) -> GroupInfo:
+        info = await asyncio.to_thread(self.store.get_group, name)
+        if info is None:
+            raise InvalidInput(f"unknown group {name!r}: create it first (herald group create)")
+        return info
+
+    async def _existing(self, subscriber_ids: list[str]) -> None:
+        for sid in subscriber_ids:
+            _check_id(sid, "subscriber id")
+        known = await asyncio.to_thread(self.store.existing_subscribers, subscriber_ids)
+        missing = [sid for sid in subscriber_ids if sid not in known]
+        if missing:
+            raise InvalidInput(f"unknown subscriber(s): {', '.join(missing[:10])}")
+
+    async def _query(self, workflow_id: str, what: str, result_type: type[T]) -> T:
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            return await asyncio.wait_for(
+                handle.query("status", result_type=result_type), WORKER_WAIT.total_seconds()
+            )
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise NotFound(f"no {what}") from None
+            raise
+        except WorkflowQueryFailedError as err:
+            raise HeraldError(f"status of {what} failed: {err}") from None
+        except TimeoutError:
+            raise HeraldError(
+                f"no worker answered within {WORKER_WAIT.seconds}s: is one running?"
+            ) from None
 
     async def _update(self, handle: WorkflowHandle[Any, Any], name: str, arg: Any) -> LoanStatus:
         try:

@@ -143,7 +143,7 @@ class RepairWorkflow:
         applied = AppliedEvent(
             event_id=event.event_id,
             type=event.type,
-            outcome="applied" if decision.outcome == "apply" else decision.outcome,
+            outcome={"apply": "applied", "refuse": "refused"}.get(decision.outcome, decision.outcome),
             at=workflow.now(),
             detail=decision.detail,
         )

@@ -48,6 +48,9 @@ def upgrade() -> None:
         sa.Column("short", sa.Text()),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
+    # Why a channel was used despite the rules (mandatory notice, last-resort inbox).
+    with op.batch_alter_table("deliveries") as batch:
+        batch.add_column(sa.Column("note", sa.Text()))
     # NULL: the person never chose; the kind of notification decides the default.
     with op.batch_alter_table("preferences") as batch:
         for column in ("email_enabled", "sms_enabled", "whatsapp_enabled", "in_app_enabled"):
@@ -60,6 +63,8 @@ def downgrade() -> None:
     with op.batch_alter_table("preferences") as batch:
         for column in ("email_enabled", "sms_enabled", "whatsapp_enabled", "in_app_enabled"):
             batch.alter_column(column, existing_type=sa.Boolean(), nullable=False)
+    with op.batch_alter_table("deliveries") as batch:
+        batch.drop_column("note")
     op.drop_table("templates")
     op.drop_table("group_members")
     op.drop_table("groups")
