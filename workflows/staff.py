@@ -157,7 +157,7 @@ class StaffBatchWorkflow:
                     subject_type="system",
                     subject_id=n.request_id,
                     scheduled_at=workflow.now(),
-                    priority="high",
+                    priority="urgent",
                     data={
                         "kind": NOTICE_KIND,
                         "channel": channel,
