@@ -375,3 +375,61 @@ def test_herald_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+# One repair life on PostgreSQL is enough: the loans cover SQLite end to end.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_repair_life_through_cli_and_worker_process(stack: Cli, smtp: SmtpServer) -> None:
+    repair = f"R-{uuid.uuid4().hex[:6]}"
+    stack.ok("subscriber", "upsert", "cust", "--name", "Client", "--email", "cust@example.org")
+    stack.ok("subscriber", "upsert", "tech", "--name", "Tech", "--email", "tech@example.org")
+    stack.ok("subscriber", "upsert", "tech2", "--name", "Tech Deux", "--email", "tech2@example.org")
+    stack.ok("subscriber", "upsert", "chef", "--name", "Chef", "--email", "chef@example.org")
+    stack.ok("group", "create", "repair-managers", "--description", "Atelier")
+    stack.ok("group", "add", "repair-managers", "chef")
+    assert stack.json("group", "list", "repair-managers")["members"] == ["chef"]
+    started = stack.json(
+        "repair",
+        "start",
+        repair,
+        "--title",
+        "Écran cassé",
+        "--customer",
+        "cust",
+        "--technician",
+        "tech",
+    )
+    assert started["workflow_id"] == f"repair-{repair}"
+    for event, extra in (
+        ("approved", []),
+        ("assigned", ["--technician", "tech2"]),
+        ("in_progress", []),
+        ("completed", []),
+    ):
+        applied = stack.json(
+            "repair", "event", repair, event, "--event-id", f"{repair}-{event}", *extra
+        )
+        assert applied["outcome"] == "applied", applied
+    again = stack.json("repair", "event", repair, "approved", "--event-id", f"{repair}-late")
+    assert again["outcome"] == "duplicate"
+    refused = stack.run("repair", "event", repair, "denied", "--event-id", f"{repair}-x")
+    assert refused.returncode == 2 and "cannot be denied" in refused.stderr
+    # Medium and urgent priorities use e-mail: the technicians' approval and reassignment,
+    # the customer's "in progress". High ones (created, completed) use SMS + in-app only.
+    await eventually(
+        lambda: smtp.handler.to("tech@example.org") and smtp.handler.to("cust@example.org"), 60
+    )
+    assert any("Tech Deux" in m.part("plain") for m in smtp.handler.to("tech@example.org"))
+    status = stack.json("repair", "status", repair)
+    assert status["state"] == "COMPLETED" and status["technician_id"] == "tech2"
+    stack.json("repair", "event", repair, "closed", "--event-id", f"{repair}-closed")
+    rows = stack.json("deliveries")
+    kinds = {r["kind"] for r in rows if r["subject_id"] == repair and r["status"] == "sent"}
+    assert {
+        "repair.created",
+        "repair.approved",
+        "repair.reassigned_away",
+        "repair.assigned",
+        "repair.in_progress",
+        "repair.completed",
+    } <= kinds

@@ -169,14 +169,14 @@ async def test_long_loan_full_life(desk: Desk) -> None:
     assert thanks.message.get_content_type() == "multipart/alternative"
     assert "<html" in thanks.part("html")
 
-    events = await record_history(desk, "L-full", "loan_full_life")
+    events = await record_history(desk, loan_workflow_id("L-full"), "loan_full_life")
     print(f"\nfull loan life history: {events} events")
     assert events < 400
 
 
-async def record_history(desk: Desk, loan_id: str, name: str) -> int:
+async def record_history(desk: Desk, workflow_id: str, name: str) -> int:
     """The history's length; with HERALD_RECORD_HISTORIES=1 also saved for the replay test."""
-    handle = desk.herald.client.get_workflow_handle(loan_workflow_id(loan_id))
+    handle = desk.herald.client.get_workflow_handle(workflow_id)
     history = await handle.fetch_history()
     # HERALD_RECORD_HISTORIES=1 writes NAME.json; any other value is a suffix (NAME.v2.json),
     # so histories of earlier code stay beside the new ones.
@@ -184,7 +184,8 @@ async def record_history(desk: Desk, loan_id: str, name: str) -> int:
     if tag:
         HISTORIES.mkdir(exist_ok=True)
         filename = f"{name}.json" if tag == "1" else f"{name}.{tag}.json"
-        (HISTORIES / filename).write_text(json.dumps(json.loads(history.to_json()), indent=1))
+        recorded = {"workflowId": workflow_id, **json.loads(history.to_json())}
+        (HISTORIES / filename).write_text(json.dumps(recorded, indent=1))
     return len(history.events)
 
 
@@ -197,7 +198,7 @@ async def test_return_before_first_reminder_stops_everything(desk: Desk) -> None
     await desk.env.sleep(timedelta(days=10))
     assert desk.sent("L-early") == ["loan.created", "loan.returned"]
     thanks = desk.smtp.handler.to(BORROWER_EMAIL)[-1]
-    await record_history(desk, "L-early", "loan_returned_early")
+    await record_history(desk, loan_workflow_id("L-early"), "loan_returned_early")
     assert "à temps" in thanks.part("plain")
     assert "de retard" not in thanks.part("plain")
 
@@ -239,7 +240,7 @@ async def test_extension_after_j2_replans_without_resending(desk: Desk) -> None:
         await desk.herald.extend_loan("L-ext", due_at=new_due - timedelta(hours=1))
     await desk.herald.cancel_loan("L-ext")
     await desk.herald.client.get_workflow_handle(loan_workflow_id("L-ext")).result()
-    await record_history(desk, "L-ext", "loan_extended_cancelled")
+    await record_history(desk, loan_workflow_id("L-ext"), "loan_extended_cancelled")
 
 
 async def test_duplicate_start_sends_nothing_twice(desk: Desk) -> None:

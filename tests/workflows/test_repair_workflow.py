@@ -17,7 +17,7 @@ from herald.errors import InvalidInput
 from starter.client import repair_workflow_id
 from tests.conftest import eventually
 from tests.smtp_server import SmtpServer
-from tests.workflows.test_loan_workflow import Desk, open_desk
+from tests.workflows.test_loan_workflow import Desk, open_desk, record_history
 
 URGENT = {"sms", "email", "in_app"}
 HIGH = {"sms", "in_app"}
@@ -113,6 +113,7 @@ async def test_every_event_notifies_its_recipient_on_its_prioritys_channels(shop
         repair_workflow_id("R1"), result_type=RepairStatus
     ).result()
     assert final.state is RepairState.CLOSED
+    await record_history(shop, repair_workflow_id("R1"), "repair_full_life")
     assert [e.type.value for e in final.events] == [
         "approved",
         "in_progress",

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from herald.db import Preferences, Subscriber, utcnow
 from herald.errors import InvalidInput
 from tests.smtp_server import SmtpServer
-from tests.workflows.test_loan_workflow import Desk, open_desk
+from tests.workflows.test_loan_workflow import Desk, open_desk, record_history
 
 # Temporal suggests continue-as-new at 4,096 events; we want to stay far below it.
 SUGGESTED_LIMIT = 4096
@@ -127,6 +127,8 @@ async def test_member_without_whatsapp_is_skipped_with_the_reason(
     assert rows[("ben", "whatsapp")].status == "skipped"
     assert rows[("ben", "whatsapp")].error == "no WhatsApp number"
     assert rows[("ben", "in_app")].note == "reached no other channel: kept in the inbox"
+    await record_history(staff, "notify-wa-1", "staff_notify")
+    await record_history(staff, "notify-wa-1-batch-1", "staff_batch")
     [text] = [p.read_text() for p in (tmp_path / "outbox").glob("*-whatsapp-*.txt")]
     assert "🛒 *Commande C-7* — Zed" in text
 
