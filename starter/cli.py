@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from herald.contracts import LoanStatus
-from herald.errors import InvalidInput, NotFound
-from herald.kinds import KINDS, OPTIONAL_KINDS
+from herald.errors import HeraldError, InvalidInput, NotFound
+from herald.kinds import ALL_CHANNELS, KINDS, OPTIONAL_KINDS
 from herald.settings import load_settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
@@ -312,13 +312,13 @@ async def _prefs(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(doc)
         else:
-            kinds = " ".join(
-                f"{k}={'on' if prefs.kind_enabled(k) else 'off'}" for k in OPTIONAL_KINDS
-            )
-            print(
-                f"{args.id}: email={'on' if prefs.email else 'off'} sms={'on' if prefs.sms else 'off'} "
-                f"whatsapp={'on' if prefs.whatsapp else 'off'} {kinds}"
-            )
+
+            def state(value: bool | None) -> str:
+                return "default" if value is None else "on" if value else "off"
+
+            channels = " ".join(f"{c.value}={state(prefs.chosen(c))}" for c in ALL_CHANNELS)
+            off = [k for k in OPTIONAL_KINDS if not prefs.kind_enabled(k)]
+            print(f"{args.id}: {channels}" + (f" off: {', '.join(off)}" if off else ""))
         return EXIT_OK
 
     return await _with_client(go)
@@ -610,6 +610,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return EXIT_OK
+    except HeraldError as err:
+        print(f"herald: failed: {err}", file=sys.stderr)
+        return EXIT_FAILURE
     except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
         print(f"herald: failed: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_FAILURE

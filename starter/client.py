@@ -145,16 +145,18 @@ def _update_refusal(err: WorkflowUpdateFailedError) -> str:
 
 
 class Herald:
-    """Async client: directory and preferences (database) and loans (Temporal)."""
+    """Async client: the directory, preferences, groups and templates (database) and the
+    loans, repairs and staff alerts (Temporal, connected on first use, so directory work
+    needs no Temporal server)."""
 
     def __init__(
         self,
-        client: Client,
+        client: Client | None,
         store: Store,
         settings: Settings,
         policy: LoanPolicy | None = None,
     ) -> None:
-        self.client = client
+        self._client = client
         self.store = store
         self.settings = settings
         self.policy = policy or load_policy(settings.policy)
@@ -164,11 +166,26 @@ class Herald:
         cls, settings: Settings | None = None, *, client: Client | None = None
     ) -> Herald:
         settings = settings or load_settings()
-        return cls(
-            client or await connect(settings),
-            Store.from_url(settings.resolved_database_url),
-            settings,
-        )
+        return cls(client, Store.from_url(settings.resolved_database_url), settings)
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise HeraldError("not connected to Temporal yet")
+        return self._client
+
+    async def temporal(self) -> Client:
+        """The Temporal client, connected on first use."""
+        if self._client is None:
+            try:
+                self._client = await connect(self.settings)
+            except RuntimeError as err:
+                raise HeraldError(
+                    f"cannot reach Temporal at {self.settings.temporal_address} "
+                    f"(namespace {self.settings.temporal_namespace}): is it running? "
+                    f"Set TEMPORAL_ADDRESS, or start one with 'herald dev'. ({err})"
+                ) from None
+        return self._client
 
     def close(self) -> None:
         self.store.close()
@@ -284,7 +301,7 @@ class Herald:
 
         workflow_id = loan_workflow_id(loan_id)
         try:
-            handle = await self.client.start_workflow(
+            handle = await (await self.temporal()).start_workflow(
                 LoanWorkflow.run,
                 LoanInput(
                     loan_id=loan_id,
@@ -417,7 +434,7 @@ class Herald:
         if technician_id:
             attributes.append(SearchAttributePair(TECHNICIAN_ID, technician_id))
         try:
-            handle = await self.client.start_workflow(
+            handle = await (await self.temporal()).start_workflow(
                 RepairWorkflow.run,
                 RepairInput(
                     repair_id=repair_id,
@@ -608,7 +625,7 @@ class Herald:
         except TypeError as err:
             raise InvalidInput(f"the context must be JSON: {err}") from None
         request_id = _check_id(request_id, "request id") if request_id else uuid.uuid4().hex[:16]
-        handle = await self.client.start_workflow(
+        handle = await (await self.temporal()).start_workflow(
             StaffNotifyWorkflow.run,
             NotifyInput(
                 request_id=request_id,
@@ -651,9 +668,9 @@ class Herald:
         """The handle if the workflow runs; a clear error if unknown or ended."""
         try:
             # The raw call: only the status is needed, no search attribute decoding.
-            resp = await self.client.workflow_service.describe_workflow_execution(
+            resp = await (await self.temporal()).workflow_service.describe_workflow_execution(
                 DescribeWorkflowExecutionRequest(
-                    namespace=self.client.namespace,
+                    namespace=(await self.temporal()).namespace,
                     execution=WorkflowExecution(workflow_id=workflow_id),
                 )
             )
@@ -665,7 +682,7 @@ class Herald:
         if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
             name = WorkflowExecutionStatus.Name(status).removeprefix("WORKFLOW_EXECUTION_STATUS_")
             raise InvalidInput(f"{what} is no longer running (workflow {name.lower()})")
-        return self.client.get_workflow_handle(workflow_id)
+        return (await self.temporal()).get_workflow_handle(workflow_id)
 
     async def _group(self, name: str) -> GroupInfo:
         info = await asyncio.to_thread(self.store.get_group, name)
@@ -682,7 +699,7 @@ class Herald:
             raise InvalidInput(f"unknown subscriber(s): {', '.join(missing[:10])}")
 
     async def _query(self, workflow_id: str, what: str, result_type: type[T]) -> T:
-        handle = self.client.get_workflow_handle(workflow_id)
+        handle = (await self.temporal()).get_workflow_handle(workflow_id)
         try:
             return await asyncio.wait_for(
                 handle.query("status", result_type=result_type), WORKER_WAIT.total_seconds()

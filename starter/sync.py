@@ -22,10 +22,10 @@ from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
-from herald.contracts import LoanStatus
+from herald.contracts import AppliedEvent, LoanStatus, NotifyResult, RepairStatus
 from herald.settings import Settings
 from herald.store import Contact, PreferenceSet
-from starter.client import Herald, LoanStarted
+from starter.client import Herald, LoanStarted, Started
 
 T = TypeVar("T")
 
@@ -89,3 +89,25 @@ class SyncHerald:
 
     def mark_read(self, subscriber_id: str, notification_ids: list[int] | None = None) -> int:
         return self._call(self._herald.mark_read(subscriber_id, notification_ids))
+
+    def start_repair(self, repair_id: str, **fields: Any) -> Started:
+        return self._call(self._herald.start_repair(repair_id, **fields))
+
+    def repair_event(self, repair_id: str, event_type: str, **fields: Any) -> AppliedEvent | None:
+        """Waits for the worker by default; pass ``wait=False`` from a web request."""
+        return self._call(self._herald.repair_event(repair_id, event_type, **fields))
+
+    def repair_status(self, repair_id: str) -> RepairStatus:
+        return self._call(self._herald.repair_status(repair_id))
+
+    def create_group(self, name: str, description: str | None = None) -> bool:
+        return self._call(self._herald.create_group(name, description))
+
+    def add_to_group(self, name: str, subscriber_ids: list[str]) -> int:
+        return self._call(self._herald.add_to_group(name, subscriber_ids))
+
+    def remove_from_group(self, name: str, subscriber_ids: list[str]) -> int:
+        return self._call(self._herald.remove_from_group(name, subscriber_ids))
+
+    def notify(self, template: str, **options: Any) -> tuple[str, NotifyResult | None]:
+        return self._call(self._herald.notify(template, **options))

@@ -143,7 +143,9 @@ class RepairWorkflow:
         applied = AppliedEvent(
             event_id=event.event_id,
             type=event.type,
-            outcome={"apply": "applied", "refuse": "refused"}.get(decision.outcome, decision.outcome),
+            outcome={"apply": "applied", "refuse": "refused"}.get(
+                decision.outcome, decision.outcome
+            ),
             at=workflow.now(),
             detail=decision.detail,
         )
