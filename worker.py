@@ -53,7 +53,12 @@ def build_workers(
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
             # deliver stays here too for loans that ran before the per-channel queues.
-            activities=[delivery.plan_delivery, delivery.deliver, delivery.recipients_page],
+            activities=[
+                delivery.plan_delivery,
+                delivery.plan_deliveries,
+                delivery.deliver,
+                delivery.recipients_page,
+            ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,
             max_cached_workflows=MAX_CACHED_WORKFLOWS,

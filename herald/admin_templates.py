@@ -19,6 +19,7 @@ from herald.rendering import TEMPLATE_BUGS, TemplateError
 from herald.store import TemplateText
 
 SHORT_LIMIT = 1000
+CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,21 @@ class AdminTemplateRenderer:
         self.env = ImmutableSandboxedEnvironment(
             undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
         )
+        self._cache: dict[str, jinja2.Template] = {}
+
+    def _compiled(self, source: str) -> jinja2.Template:
+        # A notice to a thousand people renders the same few templates a thousand times.
+        template = self._cache.get(source)
+        if template is None:
+            template = self.env.from_string(source)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[source] = template
+        return template
 
     def _render(self, source: str, context: dict[str, Any], where: str) -> str:
         try:
-            return self.env.from_string(source).render(context).strip()
+            return self._compiled(source).render(context).strip()
         except SecurityError as err:
             raise TemplateError(f"{where}: refused by the sandbox: {err}") from None
         except jinja2.UndefinedError as err:

@@ -171,6 +171,7 @@ class ChannelResult(BaseModel):
 
 # Activity names, so workflows call them without importing I/O code into the sandbox.
 PLAN_DELIVERY = "plan_delivery"
+PLAN_DELIVERIES = "plan_deliveries"
 DELIVER = "deliver"
 
 # Deliveries run on one task queue per channel, so each channel's sends-per-second limit is
@@ -323,3 +324,13 @@ class RecipientsPage(BaseModel):
 
 
 RECIPIENTS_PAGE = "recipients_page"
+
+
+class DeliveryRequests(BaseModel):
+    """Many notifications planned in one activity (a batch of a staff fan-out)."""
+
+    requests: list[DeliveryRequest]
+
+
+class DeliveryPlans(BaseModel):
+    plans: list[DeliveryPlan]

@@ -166,14 +166,18 @@ class Renderer:
         except TEMPLATE_BUGS as err:  # a broken parameter is permanent, never retried
             raise TemplateError(f"{where}: {type(err).__name__}: {err}") from None
 
-    def render(self, kind: str, locale: str, context: dict[str, Any]) -> Rendered:
+    def render(
+        self, kind: str, locale: str, context: dict[str, Any], *, email: bool = True
+    ) -> Rendered:
+        """Subject and short text always; the HTML and text e-mail only when ``email``
+        (an SMS or an inbox entry does not pay for rendering an e-mail)."""
         base = f"{language(locale)}/{kind}"
         subject = " ".join(self._render(f"{base}.txt", context, block="subject").split())
         context = {**context, "subject": subject}
         return Rendered(
             subject=subject,
-            html=self._render(f"{base}.html", context),
-            text=self._render(f"{base}.txt", context),
+            html=self._render(f"{base}.html", context) if email else "",
+            text=self._render(f"{base}.txt", context) if email else "",
             short=self._render(f"{base}.short.txt", context),
         )
 

@@ -242,36 +242,41 @@ class Store:
     # ------------------------------------------------------------ delivery log
 
     def record_decisions(self, request: DeliveryRequest, decisions: list[ChannelDecision]) -> None:
-        """Insert a row per decision unless its idempotency key already has one."""
-        for d in decisions:
-            with self.session() as s:
-                if s.scalar(
-                    select(Delivery.id).where(Delivery.idempotency_key == d.idempotency_key)
-                ):
-                    continue
-                s.add(
-                    Delivery(
-                        idempotency_key=d.idempotency_key,
-                        workflow_id=request.workflow_id,
-                        notification_id=request.notification_id,
-                        subject_type=request.subject_type,
-                        subject_id=request.subject_id,
-                        kind=request.kind,
-                        role=request.role.value,
-                        channel=d.channel.value,
-                        subscriber_id=request.subscriber_id,
-                        recipient=d.recipient,
-                        status=d.status.value,
-                        attempts=0,
-                        scheduled_at=request.scheduled_at,
-                        error=d.reason if d.status is DeliveryStatus.SKIPPED else None,
-                        note=d.reason if d.status is not DeliveryStatus.SKIPPED else None,
-                    )
+        """Insert a row per decision unless its idempotency key already has one (one
+        transaction for all the channels of a notification)."""
+        keys = [d.idempotency_key for d in decisions]
+        with self.session() as s:
+            present = set(
+                s.scalars(
+                    select(Delivery.idempotency_key).where(Delivery.idempotency_key.in_(keys))
                 )
-                try:
-                    s.commit()
-                except IntegrityError:  # a concurrent attempt inserted it first
-                    s.rollback()
+            )
+            s.add_all(
+                Delivery(
+                    idempotency_key=d.idempotency_key,
+                    workflow_id=request.workflow_id,
+                    notification_id=request.notification_id,
+                    subject_type=request.subject_type,
+                    subject_id=request.subject_id,
+                    kind=request.kind,
+                    role=request.role.value,
+                    channel=d.channel.value,
+                    subscriber_id=request.subscriber_id,
+                    recipient=d.recipient,
+                    status=d.status.value,
+                    attempts=0,
+                    scheduled_at=request.scheduled_at,
+                    error=d.reason if d.status is DeliveryStatus.SKIPPED else None,
+                    note=d.reason if d.status is not DeliveryStatus.SKIPPED else None,
+                )
+                for d in decisions
+                if d.idempotency_key not in present
+            )
+            try:
+                s.commit()
+            except IntegrityError:
+                # A concurrent attempt of the same activity inserted them first.
+                s.rollback()
 
     def get_delivery(self, idempotency_key: str) -> Delivery | None:
         with self.session() as s:

@@ -15,12 +15,15 @@ with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
         CHANNEL_QUEUES_PATCH,
         DELIVER,
+        PLAN_DELIVERIES,
         PLAN_DELIVERY,
         RECIPIENTS_PAGE,
         ChannelResult,
         ChannelSend,
         DeliveryPlan,
+        DeliveryPlans,
         DeliveryRequest,
+        DeliveryRequests,
         DeliveryStatus,
         NotificationRecord,
         RecipientsPage,
@@ -77,6 +80,49 @@ async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[s
         if status is DeliveryStatus.PERMANENTLY_FAILED:
             failed.append(key)
     return failed
+
+
+async def notify_many(
+    requests: list[DeliveryRequest], records: list[NotificationRecord]
+) -> list[list[str]]:
+    """:func:`notify` for a batch: one planning activity for all, then the deliveries.
+
+    Returns, per request, the idempotency keys of deliveries that failed permanently.
+    """
+    try:
+        plans = await workflow.execute_activity(
+            PLAN_DELIVERIES,
+            DeliveryRequests(requests=requests),
+            result_type=DeliveryPlans,
+            start_to_close_timeout=PLAN_START_TO_CLOSE * 4,
+            schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+            retry_policy=PLAN_RETRY,
+            summary=f"{requests[0].kind} → {len(requests)} people" if requests else None,
+        )
+    except ActivityError as err:
+        for record in records:
+            record.skipped_reason = f"could not plan delivery: {err.cause or err}"
+        return [[] for _ in requests]
+
+    async def send(
+        request: DeliveryRequest, plan: DeliveryPlan, record: NotificationRecord
+    ) -> list[str]:
+        record.channels = {d.channel.value: d.status for d in plan.decisions}
+        results = await asyncio.gather(
+            *(_deliver(request, d.channel, d.idempotency_key) for d in plan.to_send)
+        )
+        failed = []
+        for channel, key, status in results:
+            record.channels[channel] = status
+            if status is DeliveryStatus.PERMANENTLY_FAILED:
+                failed.append(key)
+        return failed
+
+    return list(
+        await asyncio.gather(
+            *(send(r, p, rec) for r, p, rec in zip(requests, plans.plans, records, strict=True))
+        )
+    )
 
 
 async def _deliver(

@@ -17,7 +17,7 @@ from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.notifying import group_members, notify, recipients_page
+from workflows.notifying import group_members, notify, notify_many, recipients_page
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
@@ -103,8 +103,8 @@ class StaffBatchWorkflow:
         n = inp.notify
         records: list[NotificationRecord] = []
 
-        async def one(subscriber_id: str) -> list[str]:
-            request = DeliveryRequest(
+        requests = [
+            DeliveryRequest(
                 workflow_id=f"notify-{n.request_id}",
                 notification_id=f"{n.template}/{subscriber_id}",
                 kind=NOTICE_KIND,
@@ -117,19 +117,23 @@ class StaffBatchWorkflow:
                 channels=n.channels,
                 data={"template": n.template, "context": n.context, "link": n.link},
             )
-            record = NotificationRecord(
-                notification_id=request.notification_id,
+            for subscriber_id in inp.recipients
+        ]
+        records.extend(
+            NotificationRecord(
+                notification_id=r.notification_id,
                 kind=NOTICE_KIND,
                 role=Role.STAFF,
                 planned_at=workflow.now(),
                 fired_at=workflow.now(),
             )
-            records.append(record)
-            failed = await notify(request, record)
-            return [f"{subscriber_id}|{key}" for key in failed]
-
+            for r in requests
+        )
+        failed = await notify_many(requests, records)
         failures = [
-            f for batch in await asyncio.gather(*(one(r) for r in inp.recipients)) for f in batch
+            f"{r.subscriber_id}|{key}"
+            for r, keys in zip(requests, failed, strict=True)
+            for key in keys
         ]
         if failures:
             await self._alert_admins(n, failures, records)

@@ -57,6 +57,15 @@ class Desk:
     async def status(self, loan_id: str) -> LoanStatus:
         return await self.herald.loan_status(loan_id)
 
+    async def cancel(self, loan_id: str) -> LoanStatus:
+        """Cancel and wait until the workflow has closed: a loan left running with timers
+        would stall the time-skipping server for every later test."""
+        await self.herald.cancel_loan(loan_id)
+        handle = self.herald.client.get_workflow_handle(
+            loan_workflow_id(loan_id), result_type=LoanStatus
+        )
+        return await handle.result()
+
 
 @asynccontextmanager
 async def open_desk(
@@ -316,7 +325,7 @@ async def test_permanent_smtp_refusal_does_not_stop_later_reminders(desk: Desk) 
     await desk.env.sleep(due - await desk.now() - timedelta(hours=1))
     await eventually(lambda: "loan.reminder_2h" in desk.sent("L-550"))
     assert desk.smtp.handler.rcpt_attempts[BORROWER_EMAIL] >= 2
-    await desk.herald.cancel_loan("L-550")
+    await desk.cancel("L-550")
 
 
 async def test_transient_smtp_failure_is_retried_until_it_succeeds(desk: Desk) -> None:
@@ -334,7 +343,7 @@ async def test_transient_smtp_failure_is_retried_until_it_succeeds(desk: Desk) -
     assert rows[0]["error"] is None
     assert desk.smtp.handler.rcpt_attempts[BORROWER_EMAIL] == 3
     assert len(desk.smtp.handler.to(BORROWER_EMAIL)) == 1
-    await desk.herald.cancel_loan("L-451")
+    await desk.cancel("L-451")
 
 
 async def test_invalid_input_starts_nothing(desk: Desk) -> None:
@@ -387,4 +396,4 @@ async def test_points_already_past_when_planned_are_skipped_not_sent(desk: Desk)
     await eventually(lambda: "loan.due_today" in desk.sent("L-late-reg"))
     assert "loan.reminder_j2" not in desk.sent("L-late-reg")
     assert not [r for r in desk.rows("L-late-reg") if r["kind"] == "loan.reminder_j2"]
-    await desk.herald.cancel_loan("L-late-reg")
+    await desk.cancel("L-late-reg")

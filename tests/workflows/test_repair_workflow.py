@@ -70,6 +70,13 @@ async def status(desk: Desk, repair_id: str) -> RepairStatus:
     return await desk.herald.repair_status(repair_id)
 
 
+async def close(desk: Desk, *repair_ids: str) -> None:
+    """Close repairs and wait for their workflows to end (nothing left for later tests)."""
+    for repair_id in repair_ids:
+        await desk.herald.repair_event(repair_id, "closed", event_id=f"{repair_id}-close")
+        await desk.herald.client.get_workflow_handle(repair_workflow_id(repair_id)).result()
+
+
 async def test_every_event_notifies_its_recipient_on_its_prioritys_channels(shop: Desk) -> None:
     h = shop.herald
     await h.start_repair("R1", title="iPhone 13 — écran", customer_id="cust", technician_id="tech1")
@@ -144,6 +151,7 @@ async def test_denial_and_batch_events(shop: Desk) -> None:
         "B-7" in m.part("plain") and "12" in m.part("plain")
         for m in shop.smtp.handler.to("t2@example.org")
     )
+    await close(shop, "R2", "R3", "R4")
 
 
 async def test_reassignment_notifies_the_previous_and_the_new_technician(shop: Desk) -> None:
@@ -167,6 +175,7 @@ async def test_reassignment_notifies_the_previous_and_the_new_technician(shop: D
     assert away and "Tech Deux" in away[-1].part("plain")
     st = await status(shop, "R5")
     assert st.technician_id == "tech2" and st.events[-1].type.value == "assigned"
+    await close(shop, "R5")
 
 
 async def test_duplicated_and_out_of_order_events(shop: Desk) -> None:
@@ -202,6 +211,7 @@ async def test_duplicated_and_out_of_order_events(shop: Desk) -> None:
     assert len(approved) == 4  # one row per channel (whatsapp skipped): notified once
     with pytest.raises(InvalidInput, match="unknown repair event"):
         await h.repair_event("R6", "exploded")
+    await close(shop, "R6")
 
 
 async def test_unassigned_repair_alerts_managers_then_daily_until_assigned(shop: Desk) -> None:
@@ -234,6 +244,7 @@ async def test_unassigned_repair_alerts_managers_then_daily_until_assigned(shop:
         [r for r in shop.store.list_deliveries(subject_id="R7") if r.kind == "repair.unassigned"]
     )
     assert count == 2 * 4  # two alerts, one row per channel each; none after the assignment
+    await close(shop, "R7")
 
 
 async def test_a_notice_that_reaches_nobody_still_lands_in_the_inbox(shop: Desk) -> None:
@@ -247,6 +258,7 @@ async def test_a_notice_that_reaches_nobody_still_lands_in_the_inbox(shop: Desk)
     assert rows["in_app"].status == "sent"
     assert rows["in_app"].note == "reached no other channel: kept in the inbox"
     assert (await h.inbox("cust"))[0]["kind"] == "repair.created"
+    await close(shop, "R8")
 
 
 async def test_repair_validation_at_the_edge(shop: Desk) -> None:
