@@ -364,7 +364,7 @@ class DeliveryActivities:
         elif request.subject_type == "staff":
             context["notice"] = self._notice_context(request, contact, context)
         elif request.subject_type == "system":
-            context["failure"] = dict(request.data)
+            context["failure"] = self._failure_context(request.data)
         return context
 
     def _route(self, request: DeliveryRequest) -> Route | None:
@@ -380,6 +380,21 @@ class DeliveryActivities:
                 )
             return Route(request.priority, tuple(channels))
         return None
+
+    def _failure_context(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The failed delivery as the log has it now: its provider, its error, a name."""
+        failure = dict(data)
+        row = self.store.get_delivery(failure["notification_id"])
+        if row is not None:
+            failure.update(
+                kind=row.kind,
+                channel=row.channel,
+                provider=row.provider,
+                error=row.error or failure.get("error"),
+                subject_id=row.subject_id,
+            )
+        failure["recipient_name"] = self._name(failure["recipient_id"]) or failure["recipient_id"]
+        return failure
 
     def _name(self, subscriber_id: str | None) -> str | None:
         if not subscriber_id:

@@ -160,6 +160,10 @@ async def test_a_permanent_failure_alerts_technical_admins_once_and_never_loops(
     assert {(a.subscriber_id, a.channel) for a in alerts} >= {("admin1", "email")}
     assert all(a.notification_id.startswith(f"failed:{failed[0].idempotency_key}") for a in alerts)
     assert staff.smtp.handler.rcpt_attempts["admin@example.org"] == 1  # tried once, no loop
+    # The admin's inbox got the alert with the provider's reason, not a placeholder.
+    [alert] = await h.inbox("admin1")
+    assert alert["kind"] == "system.delivery_failed"
+    assert "550 5.1.1 No such user" in alert["body"] and "Carl" in alert["body"]
 
 
 async def test_notify_validation_at_the_edge(staff: Desk) -> None:
