@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import email.utils
-import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
@@ -373,18 +371,6 @@ def test_connection_refused_is_transient() -> None:
         p.send(outgoing())
     assert "unreachable" in err.value.reason
     assert TOKEN not in err.value.reason
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """Accepts TCP connections (via the listen backlog) and never writes a byte."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 def test_server_that_never_answers_times_out_as_transient(silent_server: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -422,18 +421,6 @@ def test_connection_refused_is_transient(aws: Aws) -> None:
     assert time.monotonic() - started < 5  # no botocore retries or back-off
     assert err.value.code == "EndpointConnectionError"
     assert isinstance(err.value.__cause__, EndpointConnectionError)
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """Accepts TCP connections (via the listen backlog) and never writes a byte."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 def test_server_that_never_answers_times_out_as_transient(aws: Aws, silent_server: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import smtplib
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -190,18 +189,6 @@ def test_connection_refused_is_transient() -> None:
         p.send(outgoing())
     assert "ConnectionRefusedError" in err.value.reason
     assert isinstance(err.value.__cause__, ConnectionRefusedError)
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """Accepts TCP connections (via the listen backlog) and never writes a byte."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 def test_server_that_never_answers_times_out_as_transient(silent_server: int) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -355,18 +353,6 @@ def test_connection_refused_is_transient() -> None:
     assert "ConnectionError" in err.value.reason
     assert isinstance(err.value.__cause__, requests.ConnectionError)
     assert err.value.retry_after is None
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """Accepts TCP connections (via the listen backlog) and never writes a byte."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 def test_server_that_never_answers_times_out_as_transient(silent_server: int) -> None:
