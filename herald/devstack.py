@@ -38,7 +38,9 @@ def temporal_binary() -> str:
     return found
 
 
-def dev_server_command(data_dir: Path, *, port: int, ui_port: int, namespace: str) -> list[str]:
+def dev_server_command(
+    data_dir: Path, *, port: int, ui_port: int, namespace: str, codec_endpoint: str | None = None
+) -> list[str]:
     cmd = [
         temporal_binary(),
         "server",
@@ -62,6 +64,8 @@ def dev_server_command(data_dir: Path, *, port: int, ui_port: int, namespace: st
     ]
     for name, kind in search_attribute_types().items():
         cmd += ["--search-attribute", f"{name}={kind}"]
+    if codec_endpoint:
+        cmd += ["--ui-codec-endpoint", codec_endpoint]
     return cmd
 
 
@@ -80,7 +84,9 @@ async def _wait_for_server(settings: Settings, proc: subprocess.Popen[bytes]) ->
             await asyncio.sleep(0.5)
 
 
-async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = False) -> int:
+async def run_dev(
+    settings: Settings, *, port: int, ui_port: int, demo: bool = False, codec_port: int = 8888
+) -> int:
     from worker import run_worker
 
     data_dir = settings.data_dir.resolve()
@@ -93,11 +99,21 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
             overrides[f"{channel}_provider"] = "outbox"
     settings = settings.model_copy(update=overrides)
 
+    codec = None
+    if settings.encryption_keys is not None:
+        # Payloads are encrypted: the UI decrypts them through a local codec server.
+        from herald.codec_server import CodecServer
+
+        codec = CodecServer(settings, host="127.0.0.1", port=codec_port).start()
     log_path = data_dir / "temporal.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             dev_server_command(
-                data_dir, port=port, ui_port=ui_port, namespace=settings.temporal_namespace
+                data_dir,
+                port=port,
+                ui_port=ui_port,
+                namespace=settings.temporal_namespace,
+                codec_endpoint=codec.url if codec else None,
             ),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -115,7 +131,8 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
             f"  Temporal:      {settings.temporal_address} (state in {data_dir / 'temporal.db'}, log {log_path})\n"
             f"  Database:      {settings.resolved_database_url}\n"
             f"  Outbox:        {settings.resolved_outbox_dir}\n"
-            "  Ctrl-C stops everything.\n",
+            + (f"  Codec server:  {codec.url} (payloads are encrypted)\n" if codec else "")
+            + "  Ctrl-C stops everything.\n",
             flush=True,
         )
         tasks: list[asyncio.Task[Any]] = [asyncio.create_task(run_worker(settings, stop=stop))]
@@ -133,6 +150,8 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool = F
         return 0
     finally:
         _stop_process(proc)
+        if codec is not None:
+            codec.stop()
         print("Herald dev stack stopped.", flush=True)
 
 

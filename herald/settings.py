@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     # Recipients per child workflow when a notice fans out to a group.
     fanout_batch_size: int = Field(default=50, ge=1, le=200)
 
+    # Payload encryption: "id:base64key,..." (the first key encrypts, all decrypt).
+    encryption_keys: SecretStr | None = None
+    # The codec server lets the Temporal UI show decrypted payloads to whoever has the token.
+    codec_token: SecretStr | None = None
+    codec_cors_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
+
     # Worker
     max_concurrent_activities: int = 20
     log_level: str = "INFO"
@@ -144,6 +150,8 @@ class Settings(BaseSettings):
         "database_url",
         "smtp_username",
         "smtp_password",
+        "encryption_keys",
+        "codec_token",
         "twilio_auth_token",
         "meta_access_token",
         "email_reply_to",

@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from herald.codec import parse_keys, with_encryption
 from herald.search_attributes import ALL_KEYS
 from herald.settings import Settings
 
@@ -24,11 +25,18 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 )
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """The converter every client and worker uses: pydantic, encrypted when keys are set."""
+    if settings.encryption_keys is None:
+        return DATA_CONVERTER
+    return with_encryption(DATA_CONVERTER, parse_keys(settings.encryption_keys.get_secret_value()))
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings),
     )
 
 

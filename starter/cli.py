@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("setup", help="migrate and register search attributes (idempotent)")
     sub.add_parser("doctor", help="check Temporal, search attributes and the database")
+    codec = sub.add_parser("codec-server", help="decrypt payloads for the Temporal UI")
+    codec.add_argument("--host", default="127.0.0.1")
+    codec.add_argument("--port", type=int, default=8888)
+    codec.add_argument("--new-key", action="store_true", help="print a fresh key and exit")
     demo = sub.add_parser("demo", help="start demo loans whose reminders fire within minutes")
     demo.add_argument("--no-follow", action="store_true", help="start the loans and exit")
 
@@ -565,6 +569,25 @@ async def _deliveries(args: argparse.Namespace) -> int:
     return await _with_client(go)
 
 
+async def _codec_server(args: argparse.Namespace) -> int:
+    from herald.codec import EncryptionKeyError, new_key
+    from herald.codec_server import CodecServer
+
+    if args.new_key:
+        print(new_key())
+        return EXIT_OK
+    try:
+        server = CodecServer(load_settings(), host=args.host, port=args.port).start()
+    except (ValueError, EncryptionKeyError) as err:
+        raise InvalidInput(str(err)) from None
+    print(f"codec server on {server.url} (UI setting: codec endpoint {server.url})", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
 async def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "dev":
         from herald.devstack import run_dev
@@ -579,6 +602,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from herald import ops
 
         return await getattr(ops, args.command)(load_settings())
+    if args.command == "codec-server":
+        return await _codec_server(args)
     if args.command == "demo":
         from herald.demo import run_demo
 

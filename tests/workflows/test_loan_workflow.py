@@ -3,6 +3,7 @@ SMTP server (aiosmtpd) and an SQLite database: days pass in seconds."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import uuid
@@ -15,12 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from herald.contracts import LoanState, LoanStatus
 from herald.errors import InvalidInput
 from herald.settings import Settings
 from herald.store import Store, migrate
+from herald.temporal import data_converter
 from starter.client import Herald, loan_workflow_id
 from tests.conftest import eventually
 from tests.smtp_server import SmtpServer
@@ -87,14 +90,18 @@ async def open_desk(
     )
     store = Store.from_url(settings.resolved_database_url)
     migrate(store.engine)
-    herald = Herald(env.client, store, settings)
+    client = env.client
+    if settings.encryption_keys is not None:
+        # Same server, same time skipping; payloads sealed with the desk's keys.
+        client = Client(**{**env.client.config(), "data_converter": data_converter(settings)})
+    herald = Herald(client, store, settings)
     await herald.upsert_subscriber(
         "camille", name="Camille Martin", email=BORROWER_EMAIL, locale="fr", timezone="Europe/Paris"
     )
     await herald.upsert_subscriber(
         "sam", name="Sam Lee", email=MANAGER_EMAIL, locale="en", timezone="America/New_York"
     )
-    async with running_workers(env.client, settings, store):
+    async with running_workers(client, settings, store):
         yield Desk(env, herald, store, smtp)
     store.close()
 
@@ -397,3 +404,34 @@ async def test_points_already_past_when_planned_are_skipped_not_sent(desk: Desk)
     assert "loan.reminder_j2" not in desk.sent("L-late-reg")
     assert not [r for r in desk.rows("L-late-reg") if r["kind"] == "loan.reminder_j2"]
     await desk.cancel("L-late-reg")
+
+
+async def test_encrypted_payloads_keep_personal_data_out_of_temporal(
+    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """With keys set, the loan runs as usual, yet its history holds no name, address or
+    item in clear; search attributes hold opaque ids only."""
+    from pydantic import SecretStr
+
+    from herald.codec import new_key
+
+    async with open_desk(
+        ts_env, smtp, tmp_path, encryption_keys=SecretStr(f"k1:{new_key()}")
+    ) as desk:
+        await start(desk, "L-sealed", 5, manager_id="sam")
+        await eventually(lambda: desk.sent("L-sealed") == ["loan.created"])
+        assert "Perceuse Bosch" in desk.smtp.handler.to(BORROWER_EMAIL)[0].part("plain")
+        status = await desk.status("L-sealed")  # the query decodes with the keys
+        assert status.item == "Perceuse Bosch"
+        # Read raw, the way a client or UI without the keys sees it.
+        raw = await ts_env.client.get_workflow_handle(loan_workflow_id("L-sealed")).fetch_history()
+        text = raw.to_json()
+        for secret in (BORROWER_EMAIL, "Camille", "Perceuse", "Europe/Paris"):
+            assert secret not in text
+        assert base64.b64encode(b"binary/encrypted").decode() in text
+        for event in raw.events:
+            if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+                fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+                for payload in fields.values():
+                    assert b"@" not in payload.data and b"+33" not in payload.data
+        await desk.cancel("L-sealed")
