@@ -104,7 +104,11 @@ async def run_dev(
         # Payloads are encrypted: the UI decrypts them through a local codec server.
         from herald.codec_server import CodecServer
 
-        codec = CodecServer(settings, host="127.0.0.1", port=codec_port).start()
+        origins = (
+            f"{settings.codec_cors_origins},http://127.0.0.1:{ui_port},http://localhost:{ui_port}"
+        )
+        codec_settings = settings.model_copy(update={"codec_cors_origins": origins})
+        codec = CodecServer(codec_settings, host="127.0.0.1", port=codec_port).start()
     log_path = data_dir / "temporal.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
