@@ -58,6 +58,7 @@ def build_workers(
                 delivery.plan_deliveries,
                 delivery.deliver,
                 delivery.recipients_page,
+                delivery.purge_old_records,
             ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,

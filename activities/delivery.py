@@ -29,6 +29,7 @@ from herald.channels.segments import count_sms
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
     PLAN_DELIVERIES,
+    PURGE_OLD_RECORDS,
     RECIPIENTS_PAGE,
     ChannelDecision,
     ChannelResult,
@@ -38,15 +39,17 @@ from herald.contracts import (
     DeliveryRequest,
     DeliveryRequests,
     DeliveryStatus,
+    PurgeInput,
+    PurgeResult,
     RecipientsPage,
     RecipientsPageInput,
 )
-from herald.db import utcnow
+from herald.db import Delivery, InboxNotification, utcnow
 from herald.kinds import MAX_LENGTH, Channel, kind_info
 from herald.preferences import Route, choose_channels
 from herald.rendering import Renderer, TemplateError, format_datetime, format_duration, format_time
 from herald.settings import Settings
-from herald.store import Contact, Store
+from herald.store import Contact, Store, purge_in_batches
 
 log = logging.getLogger(__name__)
 
@@ -445,6 +448,33 @@ class DeliveryActivities:
             "priority": request.priority or "medium",
             "link": request.data.get("link"),
         }
+
+    @activity.defn(name=PURGE_OLD_RECORDS)
+    def purge_old_records(self, inp: PurgeInput) -> PurgeResult:
+        """The seeds' 90-day policy: old delivery-log rows, and in-app notifications that
+        were read long ago (unread ones stay until read)."""
+        cutoff = utcnow() - timedelta(days=inp.retention_days)
+
+        def beat(done: int) -> None:
+            activity.heartbeat(done)
+
+        deliveries, b1 = purge_in_batches(
+            self.store,
+            Delivery,
+            Delivery.created_at < cutoff,
+            batch_size=inp.batch_size,
+            on_batch=beat,
+        )
+        inbox, b2 = purge_in_batches(
+            self.store,
+            InboxNotification,
+            InboxNotification.read_at.is_not(None),
+            InboxNotification.read_at < cutoff,
+            batch_size=inp.batch_size,
+            on_batch=beat,
+        )
+        log.info("purged %d delivery rows and %d read inbox entries", deliveries, inbox)
+        return PurgeResult(deliveries=deliveries, inbox=inbox, batches=b1 + b2)
 
     @activity.defn(name=RECIPIENTS_PAGE)
     def recipients_page(self, page: RecipientsPageInput) -> RecipientsPage:

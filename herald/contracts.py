@@ -334,3 +334,19 @@ class DeliveryRequests(BaseModel):
 
 class DeliveryPlans(BaseModel):
     plans: list[DeliveryPlan]
+
+
+# ---------------------------------------------------------------- housekeeping
+
+PURGE_OLD_RECORDS = "purge_old_records"
+
+
+class PurgeInput(BaseModel):
+    retention_days: int
+    batch_size: int = 1000
+
+
+class PurgeResult(BaseModel):
+    deliveries: int
+    inbox: int
+    batches: int

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from herald.schedules import apply_schedules
 from herald.settings import Settings
 from herald.store import Store, migrate
 from herald.temporal import connect, register_search_attributes, search_attribute_types
@@ -128,6 +129,7 @@ async def run_dev(
         store = Store.from_url(settings.resolved_database_url)
         await asyncio.to_thread(migrate, store.engine)
         store.close()
+        await apply_schedules(await connect(settings), settings)
         stop = asyncio.Event()
         print(
             "\nHerald dev stack is up\n"

@@ -6,6 +6,7 @@ import asyncio
 
 from herald.channels import build_provider
 from herald.kinds import ALL_CHANNELS
+from herald.schedules import apply_schedules, describe_schedules
 from herald.settings import Settings
 from herald.store import Store, is_migrated
 from herald.store import migrate as migrate_store
@@ -31,6 +32,17 @@ async def setup(settings: Settings) -> int:
         f"search attributes on namespace {settings.temporal_namespace}: "
         + (f"registered {', '.join(added)}" if added else "all present")
     )
+    for schedule_id, outcome in await apply_schedules(client, settings):
+        print(f"schedule {schedule_id}: {outcome}")
+    return 0
+
+
+async def schedules(settings: Settings) -> int:
+    client = await connect(settings)
+    for info in await describe_schedules(client):
+        nxt = ", ".join(t.isoformat() for t in info.next_runs) or "-"
+        state = "paused" if info.paused else "active"
+        print(f"{info.id}: {info.workflow}, {state}, next {nxt}, {info.recent_runs} recent run(s)")
     return 0
 
 

@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     codec_token: SecretStr | None = None
     codec_cors_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
 
+    # Housekeeping: delivery-log rows and read inbox entries older than this are deleted
+    # daily at 02:00 (in the default time zone), in small batches.
+    retention_days: int = Field(default=90, ge=1)
+    purge_batch_size: int = Field(default=1000, ge=1, le=50_000)
+
     # Worker
     max_concurrent_activities: int = 20
     log_level: str = "INFO"

@@ -519,6 +519,26 @@ class Store:
             return int(s.execute(q.values(read_at=utcnow())).rowcount or 0)  # type: ignore[attr-defined]
 
 
+def purge_in_batches(
+    store: Store, model: Any, *conditions: Any, batch_size: int, on_batch: Any = None
+) -> tuple[int, int]:
+    """Delete matching rows ``batch_size`` at a time, each batch its own short transaction,
+    so the table is never locked for long. Returns (rows deleted, batches)."""
+    deleted = batches = 0
+    while True:
+        with store.session() as s, s.begin():
+            ids = list(
+                s.scalars(select(model.id).where(*conditions).order_by(model.id).limit(batch_size))
+            )
+            if not ids:
+                return deleted, batches
+            s.execute(delete(model).where(model.id.in_(ids)))
+        deleted += len(ids)
+        batches += 1
+        if on_batch is not None:
+            on_batch(deleted)
+
+
 def inbox_as_dict(row: InboxNotification) -> dict[str, Any]:
     return {
         "id": row.id,

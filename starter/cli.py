@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("setup", help="migrate and register search attributes (idempotent)")
     sub.add_parser("doctor", help="check Temporal, search attributes and the database")
+    sub.add_parser("schedules", help="show Herald's Temporal schedules (housekeeping)")
     codec = sub.add_parser("codec-server", help="decrypt payloads for the Temporal UI")
     codec.add_argument("--host", default="127.0.0.1")
     codec.add_argument("--port", type=int, default=8888)
@@ -598,7 +599,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
         await run_worker(load_settings())
         return EXIT_OK
-    if args.command in ("migrate", "setup", "doctor"):
+    if args.command in ("migrate", "setup", "doctor", "schedules"):
         from herald import ops
 
         return await getattr(ops, args.command)(load_settings())

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -433,3 +434,35 @@ async def test_repair_life_through_cli_and_worker_process(stack: Cli, smtp: Smtp
         "repair.in_progress",
         "repair.completed",
     } <= kinds
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_setup_schedules_housekeeping_which_purges_old_rows(
+    stack: Cli, dev_server: WorkflowEnvironment
+) -> None:
+    first = stack.ok("setup")
+    assert "schedule herald-housekeeping: created" in first or "updated" in first
+    assert "schedule herald-housekeeping: updated" in stack.ok("setup")  # idempotent
+    listed = stack.ok("schedules")
+    assert "herald-housekeeping: HousekeepingWorkflow, active, next " in listed
+    next_run = datetime.fromisoformat(listed.split("next ")[1].split(",")[0].strip())
+    assert next_run.astimezone(ZoneInfo("Europe/Paris")).hour == 2
+
+    # An old delivery row, then run the schedule now instead of waiting for 02:00.
+    from herald.store import Store
+
+    store = Store.from_url(stack.env["HERALD_DATABASE_URL"])
+    old = datetime.now(UTC) - timedelta(days=200)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO deliveries (idempotency_key, workflow_id, notification_id, subject_type,"
+            " subject_id, kind, role, channel, subscriber_id, status, attempts, created_at, updated_at)"
+            " VALUES ('old-row', 'w', 'n', 'loan', 'L', 'loan.created', 'borrower', 'email', 's',"
+            " 'sent', 1, %(at)s, %(at)s)",
+            {"at": old},
+        )
+    # `herald setup` ran with this stack's task queue, so its worker runs the workflow.
+    handle = dev_server.client.get_schedule_handle("herald-housekeeping")
+    await handle.trigger()
+    await eventually(lambda: store.get_delivery("old-row") is None, timeout=60)
+    store.close()
