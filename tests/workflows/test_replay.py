@@ -74,3 +74,28 @@ async def test_unguarded_change_fails_the_replay() -> None:
     )
     assert result.replay_failure is not None
     assert "nondetermin" in str(result.replay_failure).lower()
+
+
+@workflow.defn(name="LoanWorkflow")
+class LoanWorkflowWithGuardedChange(LoanWorkflow):
+    """The same change as above, guarded: loans that started before it keep their past."""
+
+    @workflow.run
+    async def run(self, inp: LoanInput) -> LoanStatus:
+        if workflow.patched("skip-confirmation"):
+            self._p.created_notified = True
+        return await super().run(inp)
+
+
+LOAN_HISTORIES = [p for p in HISTORIES if p.stem.startswith("loan_")]
+
+
+@pytest.mark.parametrize("path", LOAN_HISTORIES, ids=[p.stem for p in LOAN_HISTORIES])
+async def test_guarded_change_replays_old_histories(path: Path) -> None:
+    replayer = Replayer(
+        workflows=[LoanWorkflowWithGuardedChange],
+        data_converter=DATA_CONVERTER,
+        workflow_runner=WORKFLOW_RUNNER,
+    )
+    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
