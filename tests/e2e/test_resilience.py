@@ -304,3 +304,84 @@ async def test_postgresql_unreachable_for_thirty_seconds_loses_nothing(
     print(
         f"\nPostgreSQL cut 30 s: 20/20 reminders, {len(mails) - len(set(mails))} duplicate e-mail(s)"
     )
+
+
+async def test_temporal_dev_server_restarted_mid_run_loses_nothing(
+    smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """The file-persisted dev server (as `herald dev` runs it) stops and starts again while
+    loans wait for their reminders: the worker and client reconnect, nothing is lost."""
+    import asyncio
+
+    from herald.devstack import _stop_process, dev_server_command
+    from herald.temporal import connect
+    from tests.smtp_server import free_port
+
+    port = free_port()
+    command = dev_server_command(tmp_path, port=port, ui_port=free_port(), namespace="default")
+
+    def start_server() -> subprocess.Popen[bytes]:
+        log = open(tmp_path / "temporal.log", "ab")  # noqa: SIM115 - owned by the process
+        return subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+
+    server = start_server()
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(BURST_POLICY))
+    settings = Settings(
+        temporal_address=f"127.0.0.1:{port}",
+        task_queue="restart",
+        database_url=f"sqlite:///{tmp_path / 'herald.db'}",
+        policy=str(policy),
+    )
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "HERALD_TASK_QUEUE": settings.task_queue,
+        "HERALD_DATABASE_URL": settings.database_url or "",
+        "HERALD_EMAIL_PROVIDER": "smtp",
+        "HERALD_SMTP_HOST": "127.0.0.1",
+        "HERALD_SMTP_PORT": str(smtp.port),
+        "HERALD_SMTP_STARTTLS": "false",
+        "HERALD_POLICY": str(policy),
+    }
+    store = Store.from_url(settings.resolved_database_url)
+    migrate(store.engine)
+    bench: Bench | None = None
+    try:
+        for _ in range(120):
+            try:
+                client = await connect(settings)
+                break
+            except RuntimeError:
+                await asyncio.sleep(0.5)
+        bench = Bench(env, Herald(client, store, settings), store, smtp, tmp_path / "worker.log")
+        bench.start_worker()
+        due = await start_burst(bench, 10, timedelta(seconds=25))
+        await eventually(
+            lambda: (
+                len(
+                    [
+                        r
+                        for r in store.list_deliveries()
+                        if r.kind == "loan.created" and r.channel == "email" and r.status == "sent"
+                    ]
+                )
+                == 10
+            ),
+            timeout=60,
+        )
+        _stop_process(server)  # the whole server goes away...
+        await asyncio.sleep(3)
+        server = start_server()  # ...and comes back from its file
+        assert datetime.now(UTC) < due - timedelta(seconds=3), "restart took longer than planned"
+        await eventually(lambda: len(bench.reminders_sent()) == 10, timeout=120)
+        mails = reminder_mails(bench)
+        assert sorted(set(mails)) == sorted(f"p{i:03d}@example.org" for i in range(10))
+        print(
+            f"\nTemporal restarted mid-run: 10/10 reminders, {len(mails) - len(set(mails))} duplicate(s)"
+        )
+    finally:
+        if bench is not None and bench.worker is not None and bench.worker.poll() is None:
+            bench.kill_worker(signal.SIGTERM)
+        _stop_process(server)
+        store.close()
