@@ -70,16 +70,7 @@ async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[s
     except ActivityError as err:
         record.skipped_reason = f"could not plan delivery: {err.cause or err}"
         return []
-    record.channels = {d.channel.value: d.status for d in plan.decisions}
-    results = await asyncio.gather(
-        *(_deliver(request, d.channel, d.idempotency_key) for d in plan.to_send)
-    )
-    failed: list[str] = []
-    for channel, key, status in results:
-        record.channels[channel] = status
-        if status is DeliveryStatus.PERMANENTLY_FAILED:
-            failed.append(key)
-    return failed
+    return await _send_planned(request, plan, record)
 
 
 async def notify_many(
@@ -104,25 +95,31 @@ async def notify_many(
             record.skipped_reason = f"could not plan delivery: {err.cause or err}"
         return [[] for _ in requests]
 
-    async def send(
-        request: DeliveryRequest, plan: DeliveryPlan, record: NotificationRecord
-    ) -> list[str]:
-        record.channels = {d.channel.value: d.status for d in plan.decisions}
-        results = await asyncio.gather(
-            *(_deliver(request, d.channel, d.idempotency_key) for d in plan.to_send)
-        )
-        failed = []
-        for channel, key, status in results:
-            record.channels[channel] = status
-            if status is DeliveryStatus.PERMANENTLY_FAILED:
-                failed.append(key)
-        return failed
-
     return list(
         await asyncio.gather(
-            *(send(r, p, rec) for r, p, rec in zip(requests, plans.plans, records, strict=True))
+            *(
+                _send_planned(r, p, rec)
+                for r, p, rec in zip(requests, plans.plans, records, strict=True)
+            )
         )
     )
+
+
+async def _send_planned(
+    request: DeliveryRequest, plan: DeliveryPlan, record: NotificationRecord
+) -> list[str]:
+    """One delivery activity per planned channel, concurrently; returns the idempotency keys
+    of deliveries that failed permanently."""
+    record.channels = {d.channel.value: d.status for d in plan.decisions}
+    results = await asyncio.gather(
+        *(_deliver(request, d.channel, d.idempotency_key) for d in plan.to_send)
+    )
+    failed: list[str] = []
+    for channel, key, status in results:
+        record.channels[channel] = status
+        if status is DeliveryStatus.PERMANENTLY_FAILED:
+            failed.append(key)
+    return failed
 
 
 async def _deliver(
