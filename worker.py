@@ -44,7 +44,7 @@ def build_workers(
     executor: ThreadPoolExecutor | None = None,
 ) -> list[Worker]:
     """The main worker (workflows, planning) and one delivery worker per channel queue."""
-    providers = build_providers(settings) if providers is None else providers
+    providers = build_providers(settings, store) if providers is None else providers
     delivery = DeliveryActivities(store, providers, settings)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
     workers = [
@@ -115,7 +115,7 @@ async def run_worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-    providers = build_providers(settings)
+    providers = build_providers(settings, store)
     log.info(
         "worker on %s namespace=%s queue=%s providers=%s",
         settings.temporal_address,

@@ -15,10 +15,15 @@ from herald.channels.devproviders import ConsoleProvider, OutboxProvider
 from herald.channels.smtp import SmtpProvider
 from herald.kinds import ALL_CHANNELS, Channel
 from herald.settings import Settings
+from herald.store import Store
 
 
-def build_provider(name: str, channel: Channel, settings: Settings) -> Provider:
-    """One provider by name, configured from settings (credentials from the environment)."""
+def build_provider(
+    name: str, channel: Channel, settings: Settings, store: Store | None = None
+) -> Provider:
+    """One provider by name, configured from settings (credentials from the environment).
+
+    ``store``: the worker's own, for the in-app inbox (else one is opened for it)."""
     if name == "outbox":
         return OutboxProvider(settings.resolved_outbox_dir, settings.email_from)
     if name == "console":
@@ -54,19 +59,20 @@ def build_provider(name: str, channel: Channel, settings: Settings) -> Provider:
         return MetaWhatsAppProvider.from_settings(settings)
     if name == "database":
         from herald.channels.inbox import InboxProvider
-        from herald.store import Store
 
-        return InboxProvider(Store.from_url(settings.resolved_database_url))
+        return InboxProvider(store or Store.from_url(settings.resolved_database_url))
     raise ValueError(f"unknown provider {name!r} for {channel.value}")
 
 
-def build_providers(settings: Settings) -> dict[Channel, list[Provider]]:
+def build_providers(
+    settings: Settings, store: Store | None = None
+) -> dict[Channel, list[Provider]]:
     """The failover chain of each configured channel; a channel set to ``none`` is absent."""
     chains: dict[Channel, list[Provider]] = {}
     for channel in ALL_CHANNELS:
         names = settings.provider_chain(channel)
         if names:
-            chains[channel] = [build_provider(name, channel, settings) for name in names]
+            chains[channel] = [build_provider(name, channel, settings, store) for name in names]
     return chains
 
 
