@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from temporalio.client import Client
+
 from herald.settings import Settings
 
 FOLLOW_FOR = timedelta(minutes=4)
 
 
-async def run_demo(settings: Settings, *, follow: bool = True) -> int:
+async def run_demo(settings: Settings, *, follow: bool = True, client: Client | None = None) -> int:
     from starter.client import Herald
 
-    herald = await Herald.connect(settings.model_copy(update={"policy": "demo"}))
+    herald = await Herald.connect(settings.model_copy(update={"policy": "demo"}), client=client)
     try:
         await herald.upsert_subscriber(
             "demo-camille",

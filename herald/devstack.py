@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
+
 from herald.schedules import apply_schedules
 from herald.settings import Settings
 from herald.store import Store, migrate
@@ -70,7 +72,8 @@ def dev_server_command(
     return cmd
 
 
-async def _wait_for_server(settings: Settings, proc: subprocess.Popen[bytes]) -> None:
+async def _wait_for_server(settings: Settings, proc: subprocess.Popen[bytes]) -> Client:
+    """The first client that gets through (search attributes checked): reused by the stack."""
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
     while True:
         if proc.poll() is not None:
@@ -78,7 +81,7 @@ async def _wait_for_server(settings: Settings, proc: subprocess.Popen[bytes]) ->
         try:
             client = await connect(settings)
             await register_search_attributes(client)
-            return
+            return client
         except Exception:
             if asyncio.get_running_loop().time() > deadline:
                 raise
@@ -125,11 +128,11 @@ async def run_dev(
             start_new_session=True,
         )
     try:
-        await _wait_for_server(settings, proc)
+        client = await _wait_for_server(settings, proc)
         store = Store.from_url(settings.resolved_database_url)
         await asyncio.to_thread(migrate, store.engine)
         store.close()
-        await apply_schedules(await connect(settings), settings)
+        await apply_schedules(client, settings)
         stop = asyncio.Event()
         print(
             "\nHerald dev stack is up\n"
@@ -141,11 +144,13 @@ async def run_dev(
             + "  Ctrl-C stops everything.\n",
             flush=True,
         )
-        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(run_worker(settings, stop=stop))]
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(run_worker(settings, client=client, stop=stop))
+        ]
         if demo:
             from herald.demo import run_demo
 
-            demo_task = asyncio.create_task(run_demo(settings, follow=True))
+            demo_task = asyncio.create_task(run_demo(settings, follow=True, client=client))
             demo_task.add_done_callback(_report_failure)
             tasks.append(demo_task)
         await tasks[0]
