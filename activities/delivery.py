@@ -399,9 +399,12 @@ class DeliveryActivities:
         failure["recipient_name"] = self._name(failure["recipient_id"]) or failure["recipient_id"]
         return failure
 
-    def _name(self, subscriber_id: str | None) -> str | None:
+    def _name(self, subscriber_id: str | None, known: Contact | None = None) -> str | None:
+        """A person's display name; ``known`` (the recipient, already read) saves a lookup."""
         if not subscriber_id:
             return None
+        if known is not None and known.id == subscriber_id:
+            return known.display_name
         contact = self.store.get_contact(subscriber_id)
         return contact.display_name if contact else subscriber_id
 
@@ -413,10 +416,10 @@ class DeliveryActivities:
             "title": d["title"],
             "status": d["status"],
             "customer_id": d["customer_id"],
-            "customer_name": self._name(d["customer_id"]) or d["customer_id"],
+            "customer_name": self._name(d["customer_id"], contact) or d["customer_id"],
             "technician_id": d.get("technician_id"),
-            "technician_name": self._name(d.get("technician_id")),
-            "previous_technician_name": self._name(d.get("previous_technician_id")),
+            "technician_name": self._name(d.get("technician_id"), contact),
+            "previous_technician_name": self._name(d.get("previous_technician_id"), contact),
             "reason": d.get("reason"),
             "batch_id": d.get("batch_id"),
             "batch_size": d.get("batch_size"),
