@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 
-from workflows.notifying import notify
+from workflows.notifying import notify, upsert_changed
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
@@ -324,21 +323,12 @@ class LoanWorkflow:
 
     def _publish(self, point: PlannedPoint | None) -> None:
         """Search attributes and the UI's current details, upserted only when they change."""
-        current = workflow.info().typed_search_attributes
-        wanted: list[SearchAttributeUpdate] = []
-        if current.get(LOAN_STATUS) != self._p.state.value:
-            wanted.append(LOAN_STATUS.value_set(self._p.state.value))
-        if current.get(DUE_AT) != self._p.due_at:
-            wanted.append(DUE_AT.value_set(self._p.due_at))
-        if current.get(BORROWER_ID) != self._inp.borrower_id:
-            wanted.append(BORROWER_ID.value_set(self._inp.borrower_id))
-        next_at = point.at if point else None
-        if current.get(NEXT_REMINDER_AT) != next_at:
-            wanted.append(
-                NEXT_REMINDER_AT.value_set(next_at) if next_at else NEXT_REMINDER_AT.value_unset()
-            )
-        if wanted:
-            workflow.upsert_search_attributes(wanted)
+        upsert_changed(
+            (LOAN_STATUS, self._p.state.value),
+            (DUE_AT, self._p.due_at),
+            (BORROWER_ID, self._inp.borrower_id),
+            (NEXT_REMINDER_AT, point.at if point else None),
+        )
         nxt = (
             f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC"
             if point

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -177,3 +178,16 @@ async def group_members(group: str) -> list[str]:
         if page.next_after is None:
             return members
         after = page.next_after
+
+
+def upsert_changed(*pairs: tuple[SearchAttributeKey[Any], Any]) -> None:
+    """Set each search attribute to its value (``None`` unsets it), upserting only those that
+    changed: every upsert is a history event, and most wake-ups change nothing."""
+    current = workflow.info().typed_search_attributes
+    updates: list[SearchAttributeUpdate] = [
+        key.value_set(value) if value is not None else key.value_unset()
+        for key, value in pairs
+        if current.get(key) != value
+    ]
+    if updates:
+        workflow.upsert_search_attributes(updates)

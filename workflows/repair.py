@@ -14,9 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 
-from workflows.notifying import group_members, notify
+from workflows.notifying import group_members, notify, upsert_changed
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
@@ -277,19 +276,10 @@ class RepairWorkflow:
     # ------------------------------------------------------------------ visibility
 
     def _publish(self) -> None:
-        current = workflow.info().typed_search_attributes
-        wanted: list[SearchAttributeUpdate] = []
-        if current.get(REPAIR_STATUS) != self._p.state.value:
-            wanted.append(REPAIR_STATUS.value_set(self._p.state.value))
-        if current.get(CUSTOMER_ID) != self._inp.customer_id:
-            wanted.append(CUSTOMER_ID.value_set(self._inp.customer_id))
-        if current.get(TECHNICIAN_ID) != self._p.technician_id:
-            wanted.append(
-                TECHNICIAN_ID.value_set(self._p.technician_id)
-                if self._p.technician_id
-                else TECHNICIAN_ID.value_unset()
-            )
-        if wanted:
-            workflow.upsert_search_attributes(wanted)
+        upsert_changed(
+            (REPAIR_STATUS, self._p.state.value),
+            (CUSTOMER_ID, self._inp.customer_id),
+            (TECHNICIAN_ID, self._p.technician_id),
+        )
         tech = self._p.technician_id or "no technician"
         workflow.set_current_details(f"**{self._p.state.value}** · {self._inp.title} · {tech}")
