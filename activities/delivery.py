@@ -385,19 +385,19 @@ class DeliveryActivities:
         return None
 
     def _failure_context(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The failed delivery as the log has it now: its provider, its error, a name."""
-        failure = dict(data)
-        row = self.store.get_delivery(failure["notification_id"])
-        if row is not None:
-            failure.update(
-                kind=row.kind,
-                channel=row.channel,
-                provider=row.provider,
-                error=row.error or failure.get("error"),
-                subject_id=row.subject_id,
-            )
-        failure["recipient_name"] = self._name(failure["recipient_id"]) or failure["recipient_id"]
-        return failure
+        """The failed delivery as the log has it when the alert goes out."""
+        row = self.store.get_delivery(data["notification_id"])
+        recipient = data["recipient_id"]
+        return {
+            "kind": row.kind if row else None,
+            "channel": row.channel if row else None,
+            "provider": row.provider if row else None,
+            "error": (row.error if row else None) or "no reason recorded",
+            "notification_id": data["notification_id"],
+            "subject_id": row.subject_id if row else None,
+            "recipient_id": recipient,
+            "recipient_name": self._name(recipient) or recipient,
+        }
 
     def _name(self, subscriber_id: str | None, known: Contact | None = None) -> str | None:
         """A person's display name; ``known`` (the recipient, already read) saves a lookup."""

@@ -150,7 +150,6 @@ class StaffBatchWorkflow:
         sends = []
         for failure in failures:
             subscriber_id, key = failure.split("|", 1)
-            channel = key.rsplit("|", 1)[-1]
             for admin in admins:
                 request = DeliveryRequest(
                     workflow_id=f"notify-{n.request_id}",
@@ -162,16 +161,8 @@ class StaffBatchWorkflow:
                     subject_id=n.request_id,
                     scheduled_at=workflow.now(),
                     priority="urgent",
-                    data={
-                        "kind": NOTICE_KIND,
-                        "channel": channel,
-                        "recipient_id": subscriber_id,
-                        "recipient_name": subscriber_id,
-                        "provider": None,
-                        "error": "see the delivery log",
-                        "notification_id": key,
-                        "subject_id": n.request_id,
-                    },
+                    # Ids only: the activity reads the rest from the failed delivery's row.
+                    data={"notification_id": key, "recipient_id": subscriber_id},
                 )
                 record = NotificationRecord(
                     notification_id=request.notification_id,
