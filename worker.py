@@ -45,7 +45,7 @@ def build_workers(
 ) -> list[Worker]:
     """The main worker (workflows, planning) and one delivery worker per channel queue."""
     providers = build_providers(settings, store) if providers is None else providers
-    delivery = DeliveryActivities(store, providers, settings)
+    delivery = DeliveryActivities(store, providers, settings, client=client)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
     workers = [
         Worker(
@@ -59,6 +59,7 @@ def build_workers(
                 delivery.deliver,
                 delivery.recipients_page,
                 delivery.purge_old_records,
+                delivery.hold_rules,
             ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,

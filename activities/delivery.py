@@ -9,12 +9,17 @@ retryable error (Temporal retries with backoff); permanent ones a non-retryable 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from herald.admin_templates import AdminTemplateRenderer
 from herald.channels import (
@@ -28,6 +33,9 @@ from herald.channels import (
 from herald.channels.segments import count_sms
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
+    HOLD_RULES,
+    HOLD_SIGNAL,
+    MAILBOX_WORKFLOW,
     PLAN_DELIVERIES,
     PURGE_OLD_RECORDS,
     RECIPIENTS_PAGE,
@@ -39,13 +47,20 @@ from herald.contracts import (
     DeliveryRequest,
     DeliveryRequests,
     DeliveryStatus,
+    FollowUpStatus,
+    HeldNotice,
+    LoanStatus,
+    MailboxInput,
     PurgeInput,
     PurgeResult,
     RecipientsPage,
     RecipientsPageInput,
+    Role,
+    mailbox_workflow_id,
 )
 from herald.db import Delivery, InboxNotification, utcnow
-from herald.kinds import MAX_LENGTH, Channel, kind_info
+from herald.holding import Hold, HoldReason, HoldRules
+from herald.kinds import MAX_LENGTH, STALE_WHEN_CLOSED, Channel, kind_info
 from herald.preferences import Route, choose_channels
 from herald.rendering import Renderer, TemplateError, format_datetime, format_duration, format_time
 from herald.settings import Settings
@@ -56,9 +71,25 @@ log = logging.getLogger(__name__)
 PERMANENT_ERROR = "PermanentSendError"
 TRANSIENT_ERROR = "TransientSendError"
 
+# Roles whose notices are about the recipient's own obligation (their loan, their task).
+OWN_OBLIGATION_ROLES = frozenset({Role.BORROWER, Role.ASSIGNEE})
+# Items listed one by one in a digest; the rest are counted.
+DIGEST_LISTED = 50
+
+T = TypeVar("T")
+
 
 def idempotency_key(request: DeliveryRequest, channel: Channel) -> str:
     return f"{request.workflow_id}|{request.notification_id}|{channel.value}"
+
+
+def _now() -> datetime:
+    """Temporal's time when this attempt was scheduled (the test server's skipped time too),
+    outside an activity the machine's clock."""
+    try:
+        return activity.info().current_attempt_scheduled_time
+    except RuntimeError:
+        return utcnow()
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -102,11 +133,18 @@ class DeliveryActivities:
         providers: dict[Channel, list[Provider]],
         settings: Settings,
         renderer: Renderer | None = None,
+        client: Client | None = None,
     ) -> None:
         self.store = store
         self.providers = providers
         self.settings = settings
         self.renderer = renderer or Renderer()
+        # Hands held notices to mailboxes and checks on subjects; its calls run on the
+        # worker's event loop, these activities on threads.
+        self.client = client
+        self._loop: asyncio.AbstractEventLoop | None = None
+        if client is not None:
+            self._loop = asyncio.get_running_loop()
         self.whatsapp_templates: dict[str, TemplateSpec] = load_whatsapp_templates(
             settings.whatsapp_templates
         )
@@ -132,18 +170,130 @@ class DeliveryActivities:
         else:
             prefs = self.store.get_preferences(request.subscriber_id)
             route = self._route(request)
-            for choice in choose_channels(kind, contact, prefs, frozenset(self.providers), route):
+            dropped = self._obsolete(request) if request.release else None
+            for choice in choose_channels(
+                kind,
+                contact,
+                prefs,
+                frozenset(self.providers),
+                route,
+                own_obligation=request.role in OWN_OBLIGATION_ROLES,
+            ):
+                send = choice.send and dropped is None
                 decisions.append(
                     ChannelDecision(
                         channel=choice.channel,
                         idempotency_key=idempotency_key(request, choice.channel),
-                        status=DeliveryStatus.PENDING if choice.send else DeliveryStatus.SKIPPED,
+                        status=DeliveryStatus.PENDING if send else DeliveryStatus.SKIPPED,
                         recipient=choice.address,
-                        reason=choice.reason,
+                        reason=choice.reason if dropped is None or not choice.send else dropped,
                     )
                 )
+            if not request.release and any(d.status is DeliveryStatus.PENDING for d in decisions):
+                rules = prefs.hold_rules(contact.timezone)
+                hold = rules.hold(request.priority or kind.priority, _now())
+                if hold is not None:
+                    return self._hold(request, decisions, rules, hold)
+        if request.subject_type == "digest":
+            self.store.mark_held(
+                request.data.get("held_keys", []),
+                status=DeliveryStatus.DIGESTED,
+                note=f"sent in digest {request.notification_id}",
+            )
         self.store.record_decisions(request, decisions)
         return DeliveryPlan(decisions=decisions)
+
+    def _hold(
+        self,
+        request: DeliveryRequest,
+        decisions: list[ChannelDecision],
+        rules: HoldRules,
+        hold: Hold,
+    ) -> DeliveryPlan:
+        """Log the channels as ``held`` and hand the notice to the person's mailbox workflow
+        (signal-with-start: one mailbox per person, started by the first notice it holds).
+        A retried attempt signals again; the mailbox ignores a notice it already has."""
+        note = (
+            f"quiet hours until {hold.until.astimezone(ZoneInfo(rules.timezone)):%Y-%m-%d %H:%M} "
+            f"{rules.timezone}"
+            if hold.reason is HoldReason.QUIET
+            else f"collected for the {rules.digest.value} digest"
+        )
+        held = [
+            d.model_copy(update={"status": DeliveryStatus.HELD, "reason": note})
+            if d.status is DeliveryStatus.PENDING
+            else d
+            for d in decisions
+        ]
+        notice = HeldNotice(
+            request=request,
+            priority=request.priority or kind_info(request.kind).priority,
+            hold=hold,
+            held_at=_now(),
+            keys=[d.idempotency_key for d in held if d.status is DeliveryStatus.HELD],
+            rules=rules,
+        )
+        self.store.record_decisions(request, held)
+        client = self._require_client("hold a notice for quiet hours or a digest")
+        self._run(
+            client.start_workflow(
+                MAILBOX_WORKFLOW,
+                MailboxInput(subscriber_id=request.subscriber_id, rules=rules),
+                id=mailbox_workflow_id(request.subscriber_id),
+                task_queue=self.settings.task_queue,
+                start_signal=HOLD_SIGNAL,
+                start_signal_args=[notice],
+                static_summary=f"Mailbox of {request.subscriber_id}",
+            )
+        )
+        log.info("held %s for %s: %s", request.kind, request.subscriber_id, note)
+        return DeliveryPlan(decisions=held, hold=hold)
+
+    def _obsolete(self, request: DeliveryRequest) -> str | None:
+        """Why a held notice must not go out any more, if it must not: the loan or follow-up
+        it reminds of was closed, rescheduled or given to someone else while it waited."""
+        if request.kind not in STALE_WHEN_CLOSED:
+            return None
+        client = self._require_client("check a held notice's subject")
+        handle = client.get_workflow_handle(request.workflow_id)
+        what = f"{request.subject_type} {request.subject_id}"
+        try:
+            description = self._run(handle.describe())
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return f"{what} is no longer known to Temporal"
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return f"{what} was closed while the notice waited"
+        due_at = request.data.get("due_at")
+        if request.subject_type == "loan":
+            loan = self._run(handle.query("status", result_type=LoanStatus))
+            if due_at and loan.due_at != datetime.fromisoformat(due_at):
+                return f"{what} was extended while the notice waited"
+        elif request.subject_type == "followup":
+            task = self._run(handle.query("status", result_type=FollowUpStatus))
+            if due_at and task.due_at != datetime.fromisoformat(due_at):
+                return f"{what} was rescheduled while the notice waited"
+            if request.role is Role.ASSIGNEE and task.assignee_id != request.subscriber_id:
+                return f"{what} was reassigned while the notice waited"
+        return None
+
+    def _require_client(self, why: str) -> Client:
+        if self.client is None:
+            raise ApplicationError(
+                f"this worker has no Temporal client to {why}", non_retryable=True
+            )
+        return self.client
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a client call on the worker's event loop from this activity's thread."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=60)
+
+    @activity.defn(name=HOLD_RULES)
+    def hold_rules(self, subscriber_id: str) -> HoldRules:
+        """A person's quiet hours and digest choice, as they are now."""
+        return self.store.hold_rules(subscriber_id)
 
     @activity.defn(name=PLAN_DELIVERIES)
     def plan_deliveries(self, batch: DeliveryRequests) -> DeliveryPlans:
@@ -368,7 +518,101 @@ class DeliveryActivities:
             context["notice"] = self._notice_context(request, contact, context)
         elif request.subject_type == "system":
             context["failure"] = self._failure_context(request.data)
+        elif request.subject_type == "followup":
+            context["followup"] = self._followup_context(request, contact)
+        elif request.subject_type == "lead":
+            context["lead"] = self._lead_context(request, contact)
+        elif request.subject_type == "user":
+            context["account"] = self._account_context(request, contact)
+        elif request.subject_type == "digest":
+            context["digest"] = self._digest_context(request, contact)
         return context
+
+    def _followup_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
+        d = request.data
+        due_at = datetime.fromisoformat(d["due_at"])
+        late = (request.scheduled_at - due_at).total_seconds() if d.get("alert_number") else None
+        return {
+            "id": d["followup_id"],
+            "title": d["title"],
+            "customer": d.get("customer"),
+            "assignee_name": self._name(d["assignee_id"], contact),
+            "due_at": format_datetime(due_at, contact.timezone, contact.locale),
+            "due_time": format_time(due_at, contact.timezone),
+            "overdue_by": format_duration(late, contact.locale) if late and late > 0 else None,
+            "alert_number": d.get("alert_number"),
+            "max_alerts": d.get("max_alerts"),
+            "link": d.get("link"),
+        }
+
+    def _lead_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
+        d = request.data
+        return {
+            "id": request.subject_id,
+            "name": d.get("name") or request.subject_id,
+            "company": d.get("company"),
+            "value": d.get("value"),
+            "stage": d.get("stage"),
+            "previous_stage": d.get("previous_stage"),
+            "fulfilment": d.get("fulfilment"),
+            "assignee_name": self._name(d.get("assignee_id"), contact),
+            "previous_assignee_name": self._name(d.get("previous_assignee_id"), contact),
+            "changed_by_name": self._name(d.get("changed_by_id"), contact),
+            "event_at": format_datetime(request.scheduled_at, contact.timezone, contact.locale),
+            "link": d.get("link"),
+        }
+
+    def _account_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
+        d = request.data
+        return {
+            "user_id": request.subject_id,
+            "name": self._name(request.subject_id, contact) or request.subject_id,
+            "role": d.get("role"),
+            "previous_role": d.get("previous_role"),
+            "changed_by_name": self._name(d.get("changed_by_id"), contact),
+            "event_at": format_datetime(request.scheduled_at, contact.timezone, contact.locale),
+            "link": d.get("link"),
+        }
+
+    def _digest_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
+        """Each collected notice rendered short, in the person's language, as of now."""
+        d = request.data
+        tz, loc = contact.timezone, contact.locale
+        items: list[dict[str, Any]] = []
+        for entry in d["items"][:DIGEST_LISTED]:
+            item = DeliveryRequest.model_validate(entry)
+            try:
+                rendered = self.renderer.render(
+                    item.kind, loc, self._context(item, contact), email=False
+                )
+                subject, short = rendered.subject, rendered.short
+            except (TemplateError, PermanentSendError, KeyError, ValueError) as err:
+                # One broken notice must not cost the person the whole digest.
+                log.warning(
+                    "digest %s: %s not rendered: %s", request.notification_id, item.kind, err
+                )
+                subject, short = kind_info(item.kind).description, ""
+            items.append(
+                {
+                    "kind": item.kind,
+                    "subject": subject,
+                    "short": short,
+                    "priority": item.priority or kind_info(item.kind).priority,
+                    "at": format_datetime(item.scheduled_at, tz, loc),
+                    "link": item.data.get("link"),
+                }
+            )
+        start = _parse(d.get("period_start"))
+        end = _parse(d["period_end"])
+        assert end is not None
+        return {
+            "period": d["period"],
+            "period_start": format_datetime(start or end, tz, loc),
+            "period_end": format_datetime(end, tz, loc),
+            "count": len(d["items"]),
+            "items": items,
+            "more": max(len(d["items"]) - DIGEST_LISTED, 0),
+        }
 
     def _route(self, request: DeliveryRequest) -> Route | None:
         if request.channels:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel
 
+from herald.holding import Hold, HoldRules
 from herald.kinds import Channel
 from herald.policy import LoanPolicy, PlannedPoint
 
@@ -29,6 +30,10 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     PERMANENTLY_FAILED = "permanently_failed"
     SKIPPED = "skipped"
+    # Waiting in the person's mailbox (quiet hours, digest); settled when released.
+    HELD = "held"
+    # Went out inside a digest instead of on its own.
+    DIGESTED = "digested"
 
 
 class Role(StrEnum):
@@ -38,6 +43,10 @@ class Role(StrEnum):
     TECHNICIAN = "technician"
     STAFF = "staff"
     ADMIN = "admin"
+    ASSIGNEE = "assignee"
+    PREVIOUS_ASSIGNEE = "previous_assignee"
+    USER = "user"
+    SUBSCRIBER = "subscriber"
 
 
 # ---------------------------------------------------------------- loan workflow
@@ -137,6 +146,9 @@ class DeliveryRequest(BaseModel):
     priority: str | None = None
     # Only these channels (e.g. a staff alert sent over WhatsApp), intersected with preferences.
     channels: list[Channel] | None = None
+    # Set by the person's mailbox when it lets a held notice go: never held again, and
+    # dropped if its subject closed meanwhile (a reminder for a loan since returned).
+    release: bool = False
 
 
 class ChannelDecision(BaseModel):
@@ -149,6 +161,8 @@ class ChannelDecision(BaseModel):
 
 class DeliveryPlan(BaseModel):
     decisions: list[ChannelDecision]
+    # Set when the notice waits in the person's mailbox instead of going out now.
+    hold: Hold | None = None
 
     @property
     def to_send(self) -> list[ChannelDecision]:
@@ -350,3 +364,165 @@ class PurgeResult(BaseModel):
     deliveries: int
     inbox: int
     batches: int
+
+
+# ---------------------------------------------------------------- quiet hours and digests
+
+HOLD_RULES = "hold_rules"
+MAILBOX_WORKFLOW = "MailboxWorkflow"
+# Signals of the mailbox workflow.
+HOLD_SIGNAL = "hold"
+RULES_CHANGED_SIGNAL = "rules_changed"
+
+
+def mailbox_workflow_id(subscriber_id: str) -> str:
+    return f"mailbox-{subscriber_id}"
+
+
+class HeldNotice(BaseModel):
+    """A notice handed to a person's mailbox instead of going out when it fell due."""
+
+    request: DeliveryRequest
+    priority: str
+    hold: Hold
+    held_at: AwareDatetime
+    # The delivery-log rows left ``held``, settled when the notice goes out or is dropped.
+    keys: list[str] = []
+    # The rules the decision was taken with; the mailbox keeps the newest it has seen.
+    rules: HoldRules
+
+    @property
+    def key(self) -> str:
+        return f"{self.request.workflow_id}|{self.request.notification_id}"
+
+
+class MailboxInput(BaseModel):
+    subscriber_id: str
+    rules: HoldRules | None = None
+    # Carried across continue-as-new.
+    waiting: list[HeldNotice] = []
+    collected: list[HeldNotice] = []
+    last_digest_at: AwareDatetime | None = None
+    recent_keys: list[str] = []
+    released: int = 0
+    digests_sent: int = 0
+
+
+class WaitingNotice(BaseModel):
+    kind: str
+    subject_type: str
+    subject_id: str
+    priority: str
+    held_at: AwareDatetime
+
+
+class MailboxStatus(BaseModel):
+    subscriber_id: str
+    rules: HoldRules | None
+    # Waiting for the end of quiet hours.
+    waiting: list[WaitingNotice]
+    quiet_until: AwareDatetime | None
+    # Collected for the next digest.
+    collected: list[WaitingNotice]
+    next_digest_at: AwareDatetime | None
+    last_digest_at: AwareDatetime | None
+    released: int
+    digests_sent: int
+
+
+# ---------------------------------------------------------------- CRM follow-ups
+
+
+class FollowUpState(StrEnum):
+    OPEN = "OPEN"
+    OVERDUE = "OVERDUE"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class FollowUpProgress(BaseModel):
+    state: FollowUpState = FollowUpState.OPEN
+    due_at: AwareDatetime
+    timezone: str
+    assignee_id: str
+    plan: list[PlannedPoint] = []
+    done_keys: list[str] = []
+    records: list[NotificationRecord] = []
+    reschedules: int = 0
+    reassignments: int = 0
+    completed_at: AwareDatetime | None = None
+
+
+class FollowUpInput(BaseModel):
+    followup_id: str
+    title: str
+    assignee_id: str
+    due_at: AwareDatetime
+    timezone: str
+    policy: LoanPolicy
+    created_at: AwareDatetime
+    customer: str | None = None
+    lead_id: str | None = None
+    # The salesperson's managers; when empty, the members of ``managers_group``.
+    manager_ids: list[str] = []
+    managers_group: str = "sales-managers"
+    link: str | None = None
+    progress: FollowUpProgress | None = None
+
+
+class RescheduleInput(BaseModel):
+    due_at: AwareDatetime
+    timezone: str | None = None
+
+
+class ReassignInput(BaseModel):
+    assignee_id: str
+
+
+class CompleteInput(BaseModel):
+    completed_at: AwareDatetime | None = None
+
+
+class FollowUpStatus(BaseModel):
+    followup_id: str
+    title: str
+    state: FollowUpState
+    assignee_id: str
+    due_at: AwareDatetime
+    timezone: str
+    customer: str | None
+    lead_id: str | None
+    next_reminder: NextReminder | None
+    reschedules: int
+    reassignments: int
+    completed_at: AwareDatetime | None
+    notifications: list[NotificationRecord]
+
+
+# ---------------------------------------------------------------- CRM lead and user events
+
+
+class CrmSubject(StrEnum):
+    LEAD = "lead"
+    USER = "user"
+
+
+class CrmEventInput(BaseModel):
+    """One lead or user-account event reported by the CRM; ``event_id`` makes a retried
+    webhook harmless (one workflow per event)."""
+
+    event_id: str
+    subject_type: CrmSubject
+    subject_id: str
+    type: str
+    occurred_at: AwareDatetime
+    # Lead: name, company, value, stage, previous_stage, fulfilment, assignee_id,
+    # previous_assignee_id, changed_by_id, link. User: role, previous_role, changed_by_id, link.
+    data: dict[str, Any] = {}
+    manager_ids: list[str] = []
+    managers_group: str = "sales-managers"
+
+
+class CrmEventResult(BaseModel):
+    event_id: str
+    notifications: list[NotificationRecord]

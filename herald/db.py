@@ -83,6 +83,14 @@ class Preferences(Base):
     in_app_enabled: Mapped[bool | None] = mapped_column(Boolean)
     # kind -> enabled, only for kinds the person changed
     kinds: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # category -> enabled, only for categories the person changed
+    categories: Mapped[dict[str, bool] | None] = mapped_column(JSON)
+    # Quiet hours and digests: local wall-clock "HH:MM" in the subscriber's zone.
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    digest: Mapped[str | None] = mapped_column(String(8))  # off | daily | weekly
+    digest_at: Mapped[str | None] = mapped_column(String(5))
+    digest_weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

@@ -34,6 +34,29 @@ class Kind:
     # urgent, high, medium or low: shown by the in-app inbox.
     priority: str = "medium"
 
+    @property
+    def category(self) -> str | None:
+        """The preference category a person can opt out of (``None``: cannot be)."""
+        return CATEGORY_OF_PREFIX.get(self.name.split(".", 1)[0])
+
+
+# Categories a person may opt out of as a whole, and the kinds they cover.
+CATEGORIES: tuple[str, ...] = ("loans", "repairs", "leads", "followups", "account", "system")
+CATEGORY_OF_PREFIX: dict[str, str] = {
+    "loan": "loans",
+    "repair": "repairs",
+    "lead": "leads",
+    "followup": "followups",
+    "user": "account",
+    "staff": "system",
+    "system": "system",
+}
+
+# Priorities, most pressing first. Urgent ignores quiet hours and digests; high ignores
+# digests; medium and low wait for the digest of a person who chose one.
+PRIORITIES: tuple[str, ...] = ("urgent", "high", "medium", "low")
+DIGESTIBLE_PRIORITIES = frozenset({"medium", "low"})
+
 
 KINDS: dict[str, Kind] = {
     k.name: k
@@ -60,13 +83,51 @@ KINDS: dict[str, Kind] = {
         # Staff alerts written by admins, and the alert about a notice that could not go out.
         Kind("staff.notice", "#1f3a5f", False, "staff alert from an admin template"),
         Kind("system.delivery_failed", "#7f1d1d", False, "a notice failed for good", "high"),
+        # CRM follow-ups: a deadline, like a loan.
+        Kind("followup.due_tomorrow", "#2563eb", False, "08:00 local, the day before", "high"),
+        Kind("followup.overdue", "#b91c1c", False, "after the due time, managers copied", "urgent"),
+        # CRM leads and user accounts: one notice per event.
+        Kind("lead.created", "#0f766e", False, "a new lead", "high"),
+        Kind("lead.stage_changed", "#7c3aed", False, "a lead won, lost or invoiced", "medium"),
+        Kind("lead.assigned", "#0f766e", False, "a lead assigned to you", "high"),
+        Kind("lead.reassigned_away", "#64748b", False, "a lead given to someone else", "low"),
+        Kind("lead.fulfilment_changed", "#0891b2", False, "a lead's fulfilment status", "medium"),
+        Kind("user.welcome", "#1d4ed8", False, "welcome to a new account", "medium"),
+        Kind("user.role_changed", "#7c3aed", False, "your role changed", "medium"),
+        Kind("user.activated", "#16a34a", False, "your account is active", "medium"),
+        Kind("user.deactivated", "#b91c1c", False, "your account is deactivated", "high"),
+        # What a person in digest mode receives instead of their medium and low notices.
+        Kind("digest.daily", "#1f3a5f", False, "the day's notices in one message", "medium"),
+        Kind("digest.weekly", "#1f3a5f", False, "the week's notices in one message", "medium"),
     )
 }
 
+# Reminders that only make sense while their subject is open and unchanged: one held for
+# quiet hours is dropped if the loan or follow-up was closed, moved or reassigned meanwhile.
+STALE_WHEN_CLOSED = frozenset(
+    {
+        "loan.reminder_2h",
+        "loan.reminder_j2",
+        "loan.reminder_j1",
+        "loan.due_today",
+        "loan.overdue",
+        "followup.due_tomorrow",
+        "followup.overdue",
+        "repair.unassigned",
+    }
+)
+
 # Kinds a subscriber may switch off one by one (``herald prefs set --reminder KIND=off``).
 OPTIONAL_KINDS: tuple[str, ...] = tuple(
-    k.name for k in KINDS.values() if not k.mandatory and not k.name.startswith("system.")
+    k.name
+    for k in KINDS.values()
+    if not k.mandatory and not k.name.startswith(("system.", "digest."))
 )
+
+
+def priority_rank(priority: str) -> int:
+    """0 for urgent ... 3 for low; an unknown priority ranks with medium."""
+    return PRIORITIES.index(priority) if priority in PRIORITIES else PRIORITIES.index("medium")
 
 
 def kind_info(name: str) -> Kind:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-BUILTIN_POLICIES = ("default", "demo")
+BUILTIN_POLICIES = ("default", "demo", "followup")
 
 
 class PointSpec(BaseModel):

@@ -37,14 +37,20 @@ def choose_channels(
     prefs: PreferenceSet,
     configured: frozenset[Channel] | set[Channel],
     route: Route | None = None,
+    *,
+    own_obligation: bool = False,
 ) -> list[ChannelChoice]:
     """One choice per channel, with the reason for each channel not used.
 
-    A mandatory notice (confirmation, overdue, return) that the person's toggles would
-    silence still goes to the first channel that reaches them outside the application
+    A mandatory notice (confirmation, overdue, return), or an urgent one about the person's
+    own obligation (their overdue follow-up), that the person's toggles or category opt-outs
+    would silence still goes to the first channel that reaches them outside the application
     (e-mail, SMS, WhatsApp): the in-app inbox alone does not count, it may never be opened.
     """
+    priority = route.priority if route is not None else kind.priority
+    protected = kind.mandatory or (own_obligation and priority == "urgent")
     kind_muted = not kind.mandatory and not prefs.kind_enabled(kind.name)
+    category_muted = not protected and not prefs.category_enabled(kind.category)
     # A routed notification uses its route's channels unless the person switched one off.
     default = True if route is not None else None
     choices: list[ChannelChoice] = []
@@ -56,6 +62,8 @@ def choose_channels(
             reason = f"no {channel.value} provider configured"
         elif not address:
             reason = NO_ADDRESS[channel]
+        elif category_muted:
+            reason = f"{kind.category} switched off in preferences"
         elif kind_muted:
             reason = f"{kind.name} switched off in preferences"
         elif not prefs.channel_enabled(channel, default):
@@ -64,16 +72,27 @@ def choose_channels(
             reason = None
         choices.append(ChannelChoice(channel, reason is None, address, reason))
 
-    if kind.mandatory and not any(c.send for c in choices if c.channel in CHANNEL_ORDER):
+    if protected and not any(c.send for c in choices if c.channel in CHANNEL_ORDER):
         for i, c in enumerate(choices):
             if c.channel in CHANNEL_ORDER and c.channel in configured and c.address:
                 choices[i] = ChannelChoice(
-                    c.channel, True, c.address, "mandatory notice: sent despite preferences"
+                    c.channel,
+                    True,
+                    c.address,
+                    "mandatory notice: sent despite preferences"
+                    if kind.mandatory
+                    else "urgent notice of the person's own obligation: sent despite preferences",
                 )
                 break
 
-    # Routed notifications that would reach nobody still land in the in-app inbox.
-    if route is not None and not any(c.send for c in choices) and Channel.IN_APP in configured:
+    # Routed notifications that would reach nobody still land in the in-app inbox, unless
+    # the person opted out of their whole category.
+    if (
+        route is not None
+        and not category_muted
+        and not any(c.send for c in choices)
+        and Channel.IN_APP in configured
+    ):
         choices = [
             ChannelChoice(c.channel, True, c.address, "reached no other channel: kept in the inbox")
             if c.channel is Channel.IN_APP

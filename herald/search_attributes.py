@@ -13,6 +13,10 @@ REPAIR_STATUS = SearchAttributeKey.for_keyword("RepairStatus")
 TECHNICIAN_ID = SearchAttributeKey.for_keyword("TechnicianId")
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 
+# CRM follow-ups
+FOLLOWUP_STATUS = SearchAttributeKey.for_keyword("FollowUpStatus")
+ASSIGNEE_ID = SearchAttributeKey.for_keyword("AssigneeId")
+
 ALL_KEYS = (
     LOAN_STATUS,
     DUE_AT,
@@ -21,4 +25,6 @@ ALL_KEYS = (
     REPAIR_STATUS,
     TECHNICIAN_ID,
     CUSTOMER_ID,
+    FOLLOWUP_STATUS,
+    ASSIGNEE_ID,
 )

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # Policy and people
     # A built-in policy name (default, demo) or the path of a JSON policy file.
     policy: str = "default"
+    # The same, for CRM follow-ups: when they remind and escalate.
+    followup_policy: str = "followup"
+    # Who receives copies of overdue follow-ups and lead events when the CRM names nobody.
+    crm_managers_group: str = "sales-managers"
     default_locale: Literal["fr", "en"] = "fr"
     default_timezone: str = "Europe/Paris"
     default_phone_region: str = "FR"

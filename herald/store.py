@@ -7,7 +7,7 @@ Methods are synchronous: activities run them in the worker's thread pool.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from importlib import resources
 from typing import Any
 
@@ -29,7 +29,10 @@ from herald.db import (
     make_engine,
     utcnow,
 )
+from herald.holding import DigestMode, HoldRules, parse_clock
 from herald.kinds import Channel
+
+DEFAULT_DIGEST_AT = time(18, 0)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,13 @@ class PreferenceSet:
     whatsapp: bool | None = None
     kinds: dict[str, bool] = field(default_factory=dict)
     in_app: bool | None = None
+    categories: dict[str, bool] = field(default_factory=dict)
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    digest: DigestMode = DigestMode.OFF
+    digest_at: time = DEFAULT_DIGEST_AT
+    digest_weekday: int = 0
+    updated_at: datetime | None = None
 
     def chosen(self, channel: Channel) -> bool | None:
         return {
@@ -95,6 +105,20 @@ class PreferenceSet:
 
     def kind_enabled(self, kind: str) -> bool:
         return self.kinds.get(kind, True)
+
+    def category_enabled(self, category: str | None) -> bool:
+        return category is None or self.categories.get(category, True)
+
+    def hold_rules(self, timezone: str) -> HoldRules:
+        return HoldRules(
+            timezone=timezone,
+            quiet_start=self.quiet_start,
+            quiet_end=self.quiet_end,
+            digest=self.digest,
+            digest_at=self.digest_at,
+            digest_weekday=self.digest_weekday,
+            version=self.updated_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -218,7 +242,20 @@ class Store:
                 whatsapp=row.whatsapp_enabled,
                 kinds=dict(row.kinds or {}),
                 in_app=row.in_app_enabled,
+                categories=dict(row.categories or {}),
+                quiet_start=parse_clock(row.quiet_start) if row.quiet_start else None,
+                quiet_end=parse_clock(row.quiet_end) if row.quiet_end else None,
+                digest=DigestMode(row.digest or DigestMode.OFF),
+                digest_at=parse_clock(row.digest_at) if row.digest_at else DEFAULT_DIGEST_AT,
+                digest_weekday=row.digest_weekday or 0,
+                updated_at=row.updated_at,
             )
+
+    def hold_rules(self, subscriber_id: str) -> HoldRules:
+        """The person's quiet hours and digest choice, in their time zone."""
+        contact = self.get_contact(subscriber_id)
+        timezone = contact.timezone if contact else "UTC"
+        return self.get_preferences(subscriber_id).hold_rules(timezone)
 
     def set_preferences(
         self,
@@ -226,7 +263,14 @@ class Store:
         *,
         channels: dict[Channel, bool] | None = None,
         kinds: dict[str, bool] | None = None,
+        categories: dict[str, bool] | None = None,
+        quiet_hours: tuple[time, time] | None = _UNSET,
+        digest: DigestMode | None = None,
+        digest_at: time | None = None,
+        digest_weekday: int | None = None,
     ) -> PreferenceSet:
+        """Change what is given; ``quiet_hours=None`` removes them. Values must already be
+        validated (see the client)."""
         with self.session() as s, s.begin():
             row = s.get(Preferences, subscriber_id)
             if row is None:
@@ -237,20 +281,44 @@ class Store:
             if kinds:
                 # A new dict, so the JSON column is seen as changed.
                 row.kinds = {**(row.kinds or {}), **kinds}
+            if categories:
+                row.categories = {**(row.categories or {}), **categories}
+            if quiet_hours is not _UNSET:
+                start, end = quiet_hours if quiet_hours else (None, None)
+                row.quiet_start = f"{start:%H:%M}" if start else None
+                row.quiet_end = f"{end:%H:%M}" if end else None
+            if digest is not None:
+                row.digest = digest.value
+            if digest_at is not None:
+                row.digest_at = f"{digest_at:%H:%M}"
+            if digest_weekday is not None:
+                row.digest_weekday = digest_weekday
+            # Always moves forward, even when nothing changed: it orders readings of the rules.
+            row.updated_at = utcnow()
         return self.get_preferences(subscriber_id)
 
     # ------------------------------------------------------------ delivery log
 
     def record_decisions(self, request: DeliveryRequest, decisions: list[ChannelDecision]) -> None:
         """Insert a row per decision unless its idempotency key already has one (one
-        transaction for all the channels of a notification)."""
+        transaction for all the channels of a notification). A row still ``held`` (quiet
+        hours, digest) takes the new decision when the notice is released."""
         keys = [d.idempotency_key for d in decisions]
         with self.session() as s:
-            present = set(
-                s.scalars(
-                    select(Delivery.idempotency_key).where(Delivery.idempotency_key.in_(keys))
-                )
-            )
+            rows = {
+                r.idempotency_key: r
+                for r in s.scalars(select(Delivery).where(Delivery.idempotency_key.in_(keys)))
+            }
+            present = set(rows)
+            for d in decisions:
+                row = rows.get(d.idempotency_key)
+                if row is not None and row.status == DeliveryStatus.HELD.value:
+                    skipped = d.status is DeliveryStatus.SKIPPED
+                    row.status = d.status.value
+                    row.recipient = d.recipient
+                    row.error = d.reason if skipped else None
+                    row.note = d.reason if not skipped else None
+                    row.updated_at = utcnow()
             s.add_all(
                 Delivery(
                     idempotency_key=d.idempotency_key,
@@ -277,6 +345,21 @@ class Store:
             except IntegrityError:
                 # A concurrent attempt of the same activity inserted them first.
                 s.rollback()
+
+    def mark_held(self, keys: list[str], *, status: DeliveryStatus, note: str) -> int:
+        """Settle rows still ``held`` (collected into a digest, or dropped); returns how many."""
+        if not keys:
+            return 0
+        with self.session() as s, s.begin():
+            result = s.execute(
+                update(Delivery)
+                .where(
+                    Delivery.idempotency_key.in_(keys),
+                    Delivery.status == DeliveryStatus.HELD.value,
+                )
+                .values(status=status.value, note=note, updated_at=utcnow())
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def get_delivery(self, idempotency_key: str) -> Delivery | None:
         with self.session() as s:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -46,28 +47,42 @@ from herald.contacts import (
     normalise_phone,
 )
 from herald.contracts import (
+    RULES_CHANGED_SIGNAL,
     AppliedEvent,
+    CompleteInput,
+    CrmEventInput,
+    CrmSubject,
     ExtendInput,
+    FollowUpInput,
+    FollowUpStatus,
     LoanInput,
     LoanStatus,
+    MailboxStatus,
     NotifyInput,
     NotifyResult,
+    ReassignInput,
     RepairEvent,
     RepairEventType,
     RepairInput,
     RepairState,
     RepairStatus,
+    RescheduleInput,
     ReturnInput,
+    mailbox_workflow_id,
 )
+from herald.crm import MANAGERS, check_event, notices_for
 from herald.errors import HeraldError, InvalidInput, NotFound
-from herald.kinds import OPTIONAL_KINDS, Channel
+from herald.holding import DigestMode, parse_clock, parse_quiet_hours, parse_weekday
+from herald.kinds import CATEGORIES, OPTIONAL_KINDS, Channel
 from herald.policy import LoanPolicy, load_policy
 from herald.rendering import TemplateError
 from herald.repairs import default_repair_policy
 from herald.search_attributes import (
+    ASSIGNEE_ID,
     BORROWER_ID,
     CUSTOMER_ID,
     DUE_AT,
+    FOLLOWUP_STATUS,
     LOAN_STATUS,
     REPAIR_STATUS,
     TECHNICIAN_ID,
@@ -83,11 +98,14 @@ from herald.store import (
     inbox_as_dict,
 )
 from herald.temporal import connect
+from workflows.crm import CrmEventWorkflow
+from workflows.followup import FollowUpWorkflow
 from workflows.loan import LoanWorkflow
 from workflows.repair import RepairWorkflow
 from workflows.staff import StaffNotifyWorkflow
 
 T = TypeVar("T")
+log = logging.getLogger("herald.client")
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")
 # How long a call that needs a worker (extend, return and wait, status) waits for one.
 WORKER_WAIT = timedelta(seconds=30)
@@ -128,6 +146,14 @@ LoanStarted = Started  # the name loan desks already use
 
 def repair_workflow_id(repair_id: str) -> str:
     return f"repair-{repair_id}"
+
+
+def followup_workflow_id(followup_id: str) -> str:
+    return f"followup-{followup_id}"
+
+
+def crm_event_workflow_id(subject: CrmSubject, subject_id: str, event_id: str) -> str:
+    return f"{subject.value}-{subject_id}-event-{event_id}"
 
 
 def _check_link(link: str | None) -> str | None:
@@ -243,14 +269,45 @@ class Herald:
         whatsapp: bool | None = None,
         reminders: dict[str, bool] | None = None,
         in_app: bool | None = None,
+        categories: dict[str, bool] | None = None,
+        quiet_hours: str | None = _UNSET,
+        digest: str | None = None,
+        digest_at: str | None = None,
+        digest_weekday: str | int | None = None,
     ) -> PreferenceSet:
-        """Channel toggles and per-kind toggles; read by the worker when each notice falls due."""
+        """Channel, kind and category toggles, quiet hours and digest mode; read by the worker
+        when each notice falls due.
+
+        ``quiet_hours="21:00-07:30"`` (local, in the person's zone) or ``None``/``"off"``;
+        ``digest="daily"|"weekly"|"off"`` with ``digest_at="18:00"`` and, weekly,
+        ``digest_weekday="friday"``. A change of quiet hours or digest applies at once to
+        the notices already waiting.
+        """
         await self.get_subscriber(subscriber_id)
         for kind in reminders or {}:
             if kind not in OPTIONAL_KINDS:
                 raise InvalidInput(
                     f"{kind!r} cannot be switched off: choose among {', '.join(OPTIONAL_KINDS)}"
                 )
+        for category in categories or {}:
+            if category not in CATEGORIES:
+                raise InvalidInput(
+                    f"unknown category {category!r}: choose among {', '.join(CATEGORIES)}"
+                )
+        rules: dict[str, Any] = {}
+        try:
+            if quiet_hours is not _UNSET:
+                rules["quiet_hours"] = parse_quiet_hours(quiet_hours or "off")
+            if digest is not None:
+                rules["digest"] = DigestMode(digest.strip().lower())
+            if digest_at is not None:
+                rules["digest_at"] = parse_clock(digest_at)
+            if digest_weekday is not None:
+                rules["digest_weekday"] = parse_weekday(digest_weekday)
+        except ValueError as err:
+            if digest is not None and "DigestMode" in str(err):
+                err = ValueError(f"unknown digest mode {digest!r}: choose off, daily or weekly")
+            raise InvalidInput(str(err)) from None
         channels = {
             ch: on
             for ch, on in (
@@ -261,9 +318,42 @@ class Herald:
             )
             if on is not None
         }
-        return await asyncio.to_thread(
-            self.store.set_preferences, subscriber_id, channels=channels, kinds=reminders
+        prefs = await asyncio.to_thread(
+            self.store.set_preferences,
+            subscriber_id,
+            channels=channels,
+            kinds=reminders,
+            categories=categories,
+            **rules,
         )
+        if rules:
+            await self._wake_mailbox(subscriber_id)
+        return prefs
+
+    async def _wake_mailbox(self, subscriber_id: str) -> None:
+        """Tell the person's mailbox, if they have one, that their rules changed, so what
+        waits follows the new rules now. Best effort: when Temporal cannot be reached, the
+        mailbox still reads the rules again at its next wake-up."""
+        rules = await asyncio.to_thread(self.store.hold_rules, subscriber_id)
+        try:
+            client = await asyncio.wait_for(self.temporal(), 10)
+            handle = client.get_workflow_handle(mailbox_workflow_id(subscriber_id))
+            await asyncio.wait_for(handle.signal(RULES_CHANGED_SIGNAL, rules), 10)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:  # no mailbox: nothing waits
+                log.warning("could not tell the mailbox of %s: %s", subscriber_id, err)
+        except (HeraldError, TimeoutError) as err:
+            log.warning("could not tell the mailbox of %s: %s", subscriber_id, err)
+
+    async def mailbox(self, subscriber_id: str) -> MailboxStatus | None:
+        """What waits for the person's quiet hours to end or for their digest (None: nothing)."""
+        await self.get_subscriber(subscriber_id)
+        try:
+            return await self._query(
+                mailbox_workflow_id(subscriber_id), f"mailbox of {subscriber_id!r}", MailboxStatus
+            )
+        except NotFound:
+            return None
 
     async def get_preferences(self, subscriber_id: str) -> PreferenceSet:
         await self.get_subscriber(subscriber_id)
@@ -647,6 +737,257 @@ class Herald:
         )
         return request_id, (await handle.result()) if wait else None
 
+    # ------------------------------------------------------------------ CRM follow-ups
+
+    async def start_followup(
+        self,
+        followup_id: str,
+        *,
+        title: str,
+        assignee_id: str,
+        due_at: datetime,
+        customer: str | None = None,
+        lead_id: str | None = None,
+        manager_ids: list[str] | None = None,
+        link: str | None = None,
+    ) -> Started:
+        """Start the follow-up's workflow: a reminder the day before, overdue alerts copied
+        to the managers (``manager_ids``, else the CRM managers group). Starting a running
+        follow-up again returns it unchanged."""
+        _check_id(followup_id, "follow-up id")
+        title = (title or "").strip()
+        if not title:
+            raise InvalidInput("the follow-up title is empty")
+        if lead_id is not None:
+            _check_id(lead_id, "lead id")
+        due = _aware(due_at, "due time")
+        now = datetime.now(UTC)
+        if due <= now:
+            raise InvalidInput(f"the due time {due.isoformat()} is in the past")
+        assignee = await self._reachable(assignee_id, "assignee")
+        managers = await self._managers(manager_ids)
+        policy = load_policy(self.settings.followup_policy)
+        workflow_id = followup_workflow_id(followup_id)
+        try:
+            handle = await (await self.temporal()).start_workflow(
+                FollowUpWorkflow.run,
+                FollowUpInput(
+                    followup_id=followup_id,
+                    title=title,
+                    assignee_id=assignee_id,
+                    due_at=due,
+                    timezone=assignee.timezone,
+                    policy=policy,
+                    created_at=now,
+                    customer=(customer or "").strip() or None,
+                    lead_id=lead_id,
+                    manager_ids=managers,
+                    managers_group=self.settings.crm_managers_group,
+                    link=_check_link(link),
+                ),
+                id=workflow_id,
+                task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(FOLLOWUP_STATUS, "OPEN"),
+                        SearchAttributePair(DUE_AT, due),
+                        SearchAttributePair(ASSIGNEE_ID, assignee_id),
+                    ]
+                ),
+                static_summary=f"Follow-up {followup_id}: {title[:60]} for {assignee_id}",
+            )
+        except WorkflowAlreadyStartedError:
+            raise InvalidInput(
+                f"follow-up {followup_id} already ended (completed or cancelled); use a new id"
+            ) from None
+        response = getattr(handle, "_start_workflow_response", None)
+        return Started(
+            followup_id, workflow_id, handle.result_run_id, bool(getattr(response, "started", True))
+        )
+
+    async def complete_followup(
+        self, followup_id: str, *, completed_at: datetime | None = None, wait: bool = True
+    ) -> FollowUpStatus | None:
+        """Done: what was still to come is never sent. ``wait=False`` records it even while
+        no worker runs and answers ``None``."""
+        at = _aware(completed_at, "completion time") if completed_at else None
+        handle = await self._running_followup(followup_id)
+        if not wait:
+            await handle.signal("completed", CompleteInput(completed_at=at))
+            return None
+        return await self._update(
+            handle, "complete", CompleteInput(completed_at=at), FollowUpStatus
+        )
+
+    async def reschedule_followup(self, followup_id: str, *, due_at: datetime) -> FollowUpStatus:
+        """A new due time (earlier or later): the reminders are planned again for it."""
+        due = _aware(due_at, "new due time")
+        if due <= datetime.now(UTC):
+            raise InvalidInput(f"the new due time {due.isoformat()} is in the past")
+        handle = await self._running_followup(followup_id)
+        return await self._update(handle, "reschedule", RescheduleInput(due_at=due), FollowUpStatus)
+
+    async def reassign_followup(self, followup_id: str, *, assignee_id: str) -> FollowUpStatus:
+        """Give the follow-up to someone else: the reminders still to come go to them."""
+        await self._reachable(assignee_id, "assignee")
+        handle = await self._running_followup(followup_id)
+        return await self._update(
+            handle, "reassign", ReassignInput(assignee_id=assignee_id), FollowUpStatus
+        )
+
+    async def cancel_followup(self, followup_id: str) -> None:
+        """Stop the follow-up's workflow without any message (deleted in the CRM)."""
+        handle = await self._running_followup(followup_id)
+        await handle.signal("cancel")
+
+    async def followup_status(self, followup_id: str) -> FollowUpStatus:
+        _check_id(followup_id, "follow-up id")
+        return await self._query(
+            followup_workflow_id(followup_id), f"follow-up {followup_id!r}", FollowUpStatus
+        )
+
+    async def _running_followup(self, followup_id: str) -> WorkflowHandle[Any, Any]:
+        _check_id(followup_id, "follow-up id")
+        return await self._running_workflow(
+            followup_workflow_id(followup_id), f"follow-up {followup_id}"
+        )
+
+    async def _managers(self, manager_ids: list[str] | None) -> list[str]:
+        """Named managers must exist; with none named, the managers group must."""
+        if manager_ids:
+            await self._existing(manager_ids)
+            return list(dict.fromkeys(manager_ids))
+        await self._group(self.settings.crm_managers_group)
+        return []
+
+    # ------------------------------------------------------------------ CRM events
+
+    async def lead_event(
+        self,
+        lead_id: str,
+        event_type: str,
+        *,
+        event_id: str | None = None,
+        name: str | None = None,
+        company: str | None = None,
+        value: str | None = None,
+        stage: str | None = None,
+        previous_stage: str | None = None,
+        fulfilment: str | None = None,
+        assignee_id: str | None = None,
+        previous_assignee_id: str | None = None,
+        changed_by_id: str | None = None,
+        manager_ids: list[str] | None = None,
+        link: str | None = None,
+        occurred_at: datetime | None = None,
+        wait: bool = False,
+    ) -> Started:
+        """A lead event: ``created``, ``stage_changed`` (managers hear of won, lost and
+        invoice_sent), ``assigned`` (new and previous assignee), ``fulfilment_changed``.
+        The same ``event_id`` twice sends once."""
+        _check_id(lead_id, "lead id")
+        data = {
+            "name": (name or "").strip() or None,
+            "company": (company or "").strip() or None,
+            "value": (value or "").strip() or None,
+            "stage": stage,
+            "previous_stage": previous_stage,
+            "fulfilment": fulfilment,
+            "assignee_id": assignee_id,
+            "previous_assignee_id": previous_assignee_id,
+            "changed_by_id": changed_by_id,
+            "link": _check_link(link),
+        }
+        return await self._crm_event(
+            CrmSubject.LEAD, lead_id, event_type, event_id, data, manager_ids, occurred_at, wait
+        )
+
+    async def user_event(
+        self,
+        user_id: str,
+        event_type: str,
+        *,
+        event_id: str | None = None,
+        role: str | None = None,
+        previous_role: str | None = None,
+        changed_by_id: str | None = None,
+        link: str | None = None,
+        occurred_at: datetime | None = None,
+        wait: bool = False,
+    ) -> Started:
+        """A user-account event for the user themself: ``welcome``, ``role_changed``,
+        ``activated``, ``deactivated``."""
+        data = {
+            "role": (role or "").strip() or None,
+            "previous_role": (previous_role or "").strip() or None,
+            "changed_by_id": changed_by_id,
+            "link": _check_link(link),
+        }
+        return await self._crm_event(
+            CrmSubject.USER, user_id, event_type, event_id, data, None, occurred_at, wait
+        )
+
+    async def _crm_event(
+        self,
+        subject: CrmSubject,
+        subject_id: str,
+        event_type: str,
+        event_id: str | None,
+        data: dict[str, Any],
+        manager_ids: list[str] | None,
+        occurred_at: datetime | None,
+        wait: bool,
+    ) -> Started:
+        _check_id(subject_id, f"{subject.value} id")
+        event_id = _check_id(event_id, "event id") if event_id else uuid.uuid4().hex
+        try:
+            check_event(subject, event_type, data)
+        except ValueError as err:
+            raise InvalidInput(str(err)) from None
+        notices = notices_for(subject, event_type, data, subject_id)
+        for notice in notices:
+            if notice.recipient != MANAGERS:
+                await self._reachable(notice.recipient, notice.role.value.replace("_", " "))
+        if data.get("changed_by_id"):
+            await self._existing([data["changed_by_id"]])
+        managers = (
+            await self._managers(manager_ids)
+            if any(n.recipient == MANAGERS for n in notices)
+            else []
+        )
+        at = _aware(occurred_at, "event time") if occurred_at else datetime.now(UTC)
+        workflow_id = crm_event_workflow_id(subject, subject_id, event_id)
+        try:
+            handle = await (await self.temporal()).start_workflow(
+                CrmEventWorkflow.run,
+                CrmEventInput(
+                    event_id=event_id,
+                    subject_type=subject,
+                    subject_id=subject_id,
+                    type=event_type,
+                    occurred_at=at,
+                    data=data,
+                    manager_ids=managers,
+                    managers_group=self.settings.crm_managers_group,
+                ),
+                id=workflow_id,
+                task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                # A webhook retried after the notices went out sends nothing more.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"{subject.value.title()} {subject_id}: {event_type}",
+            )
+        except WorkflowAlreadyStartedError:
+            return Started(subject_id, workflow_id, None, False)
+        response = getattr(handle, "_start_workflow_response", None)
+        if wait:
+            await handle.result()
+        return Started(
+            subject_id, workflow_id, handle.result_run_id, bool(getattr(response, "started", True))
+        )
+
     # ------------------------------------------------------------------ helpers
 
     async def _reachable(self, subscriber_id: str, role: str) -> Contact:
@@ -715,10 +1056,16 @@ class Herald:
                 f"no worker answered within {WORKER_WAIT.seconds}s: is one running?"
             ) from None
 
-    async def _update(self, handle: WorkflowHandle[Any, Any], name: str, arg: Any) -> LoanStatus:
+    async def _update(
+        self,
+        handle: WorkflowHandle[Any, Any],
+        name: str,
+        arg: Any,
+        result_type: type[T] = LoanStatus,  # type: ignore[assignment]
+    ) -> T:
         try:
             return await asyncio.wait_for(
-                handle.execute_update(name, arg, result_type=LoanStatus),
+                handle.execute_update(name, arg, result_type=result_type),
                 WORKER_WAIT.total_seconds(),
             )
         except WorkflowUpdateFailedError as err:

@@ -588,7 +588,7 @@ def test_overdue_policy_validation(fields: dict[str, object]) -> None:
 
 
 def test_builtin_policies_load() -> None:
-    assert set(BUILTIN_POLICIES) == {"default", "demo"}
+    assert set(BUILTIN_POLICIES) == {"default", "demo", "followup"}
     assert load_policy() == load_policy("default") == DEFAULT
     assert DEFAULT.name == "default"
     assert [c.name for c in DEFAULT.classes] == ["court terme", "moyen terme", "long terme"]
@@ -650,3 +650,24 @@ def test_every_kind_in_the_policy_exists(policy: LoanPolicy) -> None:
 def test_default_policy_uses_every_reminder_kind() -> None:
     kinds = {spec.kind for c in DEFAULT.classes for spec in c.reminders}
     assert kinds == {"loan.reminder_2h", "loan.reminder_j2", "loan.reminder_j1", "loan.due_today"}
+
+
+def test_followup_policy_reminds_the_day_before_and_escalates_to_managers() -> None:
+    policy = load_policy("followup")
+    paris = ZoneInfo("Europe/Paris")
+    due = datetime(2026, 11, 25, 10, 0, tzinfo=paris)  # a Wednesday
+    points = plan_loan(
+        policy,
+        borrowed_at=datetime(2026, 11, 20, 9, 0, tzinfo=paris),
+        due_at=due,
+        timezone="Europe/Paris",
+        now=datetime(2026, 11, 20, 9, 0, tzinfo=paris),
+    )
+    local = [(p.kind, p.at.astimezone(paris).strftime("%a %H:%M"), p.manager_copy) for p in points]
+    assert local == [
+        ("followup.due_tomorrow", "Tue 08:00", False),
+        ("followup.overdue", "Wed 10:15", True),
+        ("followup.overdue", "Thu 09:00", True),
+        ("followup.overdue", "Fri 09:00", True),
+    ]
+    assert [p.occurrence for p in points[1:]] == [1, 2, 3]

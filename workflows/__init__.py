@@ -1,7 +1,10 @@
 """Workflows: deterministic code only (timers, state, decisions)."""
 
+from workflows.crm import CrmEventWorkflow
+from workflows.followup import FollowUpWorkflow
 from workflows.housekeeping import HousekeepingWorkflow
 from workflows.loan import LoanWorkflow
+from workflows.mailbox import MailboxWorkflow
 from workflows.repair import RepairWorkflow
 from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
 
@@ -11,10 +14,16 @@ WORKFLOWS = [
     StaffNotifyWorkflow,
     StaffBatchWorkflow,
     HousekeepingWorkflow,
+    FollowUpWorkflow,
+    CrmEventWorkflow,
+    MailboxWorkflow,
 ]
 
 __all__ = [
     "WORKFLOWS",
+    "CrmEventWorkflow",
+    "FollowUpWorkflow",
+    "MailboxWorkflow",
     "HousekeepingWorkflow",
     "LoanWorkflow",
     "RepairWorkflow",

@@ -1,0 +1,78 @@
+"""CRM lead and user-account events, as pure rules: who hears about which event.
+
+The CRM event workflow asks :func:`notices_for` and sends what it answers; the client and
+CLI call :func:`check_event` first, so an event that cannot be sent is refused at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from herald.contracts import CrmSubject, Role
+
+LEAD_EVENTS = ("created", "stage_changed", "assigned", "fulfilment_changed")
+USER_EVENTS = ("welcome", "role_changed", "activated", "deactivated")
+# Stage changes the managers hear about (the others are routine).
+CRITICAL_STAGES = ("won", "lost", "invoice_sent")
+MANAGERS = "managers"
+
+
+@dataclass(frozen=True)
+class CrmNotice:
+    kind: str
+    role: Role
+    # A subscriber id, or MANAGERS for the salesperson's managers.
+    recipient: str
+
+
+def check_event(subject: CrmSubject, event_type: str, data: dict[str, Any]) -> None:
+    """Refuse an event that is unknown or misses what its notices need."""
+    known = LEAD_EVENTS if subject is CrmSubject.LEAD else USER_EVENTS
+    if event_type not in known:
+        raise ValueError(
+            f"unknown {subject.value} event {event_type!r}: choose among {', '.join(known)}"
+        )
+    need: tuple[str, ...] = ()
+    if subject is CrmSubject.LEAD:
+        need = {
+            "created": (),
+            "stage_changed": ("stage",),
+            "assigned": ("assignee_id",),
+            "fulfilment_changed": ("fulfilment",),
+        }[event_type]
+    elif event_type == "role_changed":
+        need = ("role",)
+    missing = [k for k in need if not data.get(k)]
+    if missing:
+        raise ValueError(f"{subject.value} event {event_type!r} needs {', '.join(missing)}")
+
+
+def notices_for(
+    subject: CrmSubject, event_type: str, data: dict[str, Any], subject_id: str
+) -> list[CrmNotice]:
+    """The AAA CRM table: new lead → assignee and managers; stage won / lost / invoice sent →
+    managers; assignment → new and previous assignee; fulfilment → assignee and managers;
+    user events → the user."""
+    assignee = data.get("assignee_id")
+    if subject is CrmSubject.USER:
+        return [CrmNotice(f"user.{event_type}", Role.USER, subject_id)]
+    notices: list[CrmNotice] = []
+    if event_type == "created":
+        if assignee:
+            notices.append(CrmNotice("lead.created", Role.ASSIGNEE, assignee))
+        notices.append(CrmNotice("lead.created", Role.MANAGER, MANAGERS))
+    elif event_type == "stage_changed":
+        if data.get("stage") in CRITICAL_STAGES:
+            notices.append(CrmNotice("lead.stage_changed", Role.MANAGER, MANAGERS))
+    elif event_type == "assigned":
+        previous = data.get("previous_assignee_id")
+        if previous and previous != assignee:
+            notices.append(CrmNotice("lead.reassigned_away", Role.PREVIOUS_ASSIGNEE, previous))
+        if assignee:
+            notices.append(CrmNotice("lead.assigned", Role.ASSIGNEE, assignee))
+    elif event_type == "fulfilment_changed":
+        if assignee:
+            notices.append(CrmNotice("lead.fulfilment_changed", Role.ASSIGNEE, assignee))
+        notices.append(CrmNotice("lead.fulfilment_changed", Role.MANAGER, MANAGERS))
+    return notices

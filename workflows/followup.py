@@ -1,0 +1,317 @@
+"""One workflow per CRM follow-up: a deadline, like a loan.
+
+The salesperson hears the day before (08:00 in their zone); once the due time is past,
+overdue alerts go to them and, as copies, to their managers. The CRM completes,
+reschedules or reassigns the follow-up at any time: a reassignment sends the reminders
+still to come to the new person, a reschedule plans them again for the new due time.
+The plan comes from the same pure policy code as loans (``herald/policies/followup.json``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, timedelta
+
+from temporalio import workflow
+
+from workflows.notifying import group_members, notify, upsert_changed
+
+with workflow.unsafe.imports_passed_through():
+    from herald.contracts import (
+        CompleteInput,
+        DeliveryRequest,
+        FollowUpInput,
+        FollowUpProgress,
+        FollowUpState,
+        FollowUpStatus,
+        NextReminder,
+        NotificationRecord,
+        ReassignInput,
+        RescheduleInput,
+        Role,
+    )
+    from herald.kinds import kind_info
+    from herald.policy import PlannedPoint, plan_loan
+    from herald.search_attributes import ASSIGNEE_ID, DUE_AT, FOLLOWUP_STATUS, NEXT_REMINDER_AT
+
+
+@workflow.defn(name="FollowUpWorkflow")
+class FollowUpWorkflow:
+    @workflow.init
+    def __init__(self, inp: FollowUpInput) -> None:
+        self._inp = inp
+        self._p: FollowUpProgress = inp.progress or FollowUpProgress(
+            due_at=inp.due_at, timezone=inp.timezone, assignee_id=inp.assignee_id
+        )
+        self._closing: FollowUpState | None = None
+        self._finished = False
+        self._version = 0
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, inp: FollowUpInput) -> FollowUpStatus:
+        if not self._p.plan and inp.progress is None:
+            self._replan()
+        while self._closing is None:
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._inp.model_copy(update={"progress": self._p}))
+            point = self._next_point()
+            self._publish(point)
+            version = self._version
+
+            def changed(version: int = version) -> bool:
+                return self._closing is not None or self._version != version
+
+            if point is None:
+                await workflow.wait_condition(changed)
+                continue
+            delay = point.at - workflow.now()
+            if delay > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        changed, timeout=delay, timeout_summary=f"until {point.kind}"
+                    )
+                    continue  # completed, rescheduled or reassigned: look again
+                except TimeoutError:
+                    pass
+            await self._fire_due_points()
+
+        self._p.state = self._closing
+        if self._closing is FollowUpState.COMPLETED and self._p.completed_at is None:
+            self._p.completed_at = workflow.now()
+        self._publish(None)
+        self._finished = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status()
+
+    # ------------------------------------------------------------------ CRM-facing handlers
+
+    @workflow.signal(name="completed")
+    def completed(self, inp: CompleteInput) -> None:
+        """Fire-and-forget completion: accepted even while no worker runs."""
+        if self._closing is None:
+            self._closing = FollowUpState.COMPLETED
+            self._p.completed_at = inp.completed_at
+
+    @workflow.update(name="complete")
+    async def complete(self, inp: CompleteInput) -> FollowUpStatus:
+        self.completed(inp)
+        await workflow.wait_condition(lambda: self._finished)
+        return self._status()
+
+    @complete.validator
+    def _validate_complete(self, inp: CompleteInput) -> None:
+        self._refuse_if_closed()
+
+    @workflow.signal(name="cancel")
+    def cancel(self) -> None:
+        if self._closing is None:
+            self._closing = FollowUpState.CANCELLED
+
+    @workflow.update(name="reschedule")
+    def reschedule(self, inp: RescheduleInput) -> FollowUpStatus:
+        self._p.due_at = inp.due_at
+        if inp.timezone:
+            self._p.timezone = inp.timezone
+        self._p.state = FollowUpState.OPEN
+        self._p.reschedules += 1
+        self._replan()
+        self._version += 1
+        return self._status()
+
+    @reschedule.validator
+    def _validate_reschedule(self, inp: RescheduleInput) -> None:
+        self._refuse_if_closed()
+        if inp.due_at == self._p.due_at and inp.timezone in (None, self._p.timezone):
+            raise ValueError(f"the follow-up is already due at {inp.due_at.isoformat()}")
+        if inp.due_at <= workflow.now():
+            raise ValueError(f"the new due time {inp.due_at.isoformat()} is in the past")
+
+    @workflow.update(name="reassign")
+    def reassign(self, inp: ReassignInput) -> FollowUpStatus:
+        """The reminders still to come go to the new assignee (they read it when they fire)."""
+        self._p.assignee_id = inp.assignee_id
+        self._p.reassignments += 1
+        self._version += 1
+        return self._status()
+
+    @reassign.validator
+    def _validate_reassign(self, inp: ReassignInput) -> None:
+        self._refuse_if_closed()
+        if not inp.assignee_id.strip():
+            raise ValueError("the new assignee is empty")
+        if inp.assignee_id == self._p.assignee_id:
+            raise ValueError(f"the follow-up is already assigned to {inp.assignee_id}")
+
+    @workflow.query(name="status")
+    def status(self) -> FollowUpStatus:
+        return self._status()
+
+    # ------------------------------------------------------------------ planning
+
+    def _refuse_if_closed(self) -> None:
+        if self._closing is not None or self._finished:
+            state = (self._closing or self._p.state).value.lower()
+            raise ValueError(f"follow-up {self._inp.followup_id} is already {state}")
+
+    def _replan(self) -> None:
+        self._p.plan = plan_loan(
+            self._inp.policy,
+            borrowed_at=self._inp.created_at,
+            due_at=self._p.due_at,
+            timezone=self._p.timezone,
+            now=workflow.now(),
+        )
+        for point in self._p.plan:
+            key = point.key(self._p.due_at)
+            if point.skipped_reason and key not in self._p.done_keys:
+                self._p.done_keys.append(key)
+                self._p.records.append(
+                    NotificationRecord(
+                        notification_id=key,
+                        kind=point.kind,
+                        role=Role.ASSIGNEE,
+                        planned_at=point.at,
+                        skipped_reason=point.skipped_reason,
+                    )
+                )
+
+    def _pending(self) -> list[PlannedPoint]:
+        done = set(self._p.done_keys)
+        return [
+            p
+            for p in self._p.plan
+            if p.skipped_reason is None and p.key(self._p.due_at) not in done
+        ]
+
+    def _next_point(self) -> PlannedPoint | None:
+        pending = self._pending()
+        return pending[0] if pending else None
+
+    async def _fire_due_points(self) -> None:
+        """Send what is due; of several points due at once (the worker was down), only the
+        latest of each group goes out."""
+        now = workflow.now()
+        due = [p for p in self._pending() if p.at <= now]
+        overdue_kind = self._inp.policy.overdue.kind
+        for group in (
+            [p for p in due if p.kind != overdue_kind],
+            [p for p in due if p.kind == overdue_kind],
+        ):
+            if not group:
+                continue
+            *stale, latest = group
+            for p in stale:
+                key = p.key(self._p.due_at)
+                self._p.done_keys.append(key)
+                self._p.records.append(
+                    NotificationRecord(
+                        notification_id=key,
+                        kind=p.kind,
+                        role=Role.ASSIGNEE,
+                        planned_at=p.at,
+                        skipped_reason=f"superseded by {latest.kind} (sent late)",
+                    )
+                )
+            if latest.kind == overdue_kind and self._p.state is FollowUpState.OPEN:
+                self._p.state = FollowUpState.OVERDUE
+            key = latest.key(self._p.due_at)
+            await self._send(latest, key)
+            self._p.done_keys.append(key)
+
+    # ------------------------------------------------------------------ sending
+
+    async def _send(self, point: PlannedPoint, key: str) -> None:
+        overdue = point.kind == self._inp.policy.overdue.kind
+        extra: dict[str, object] = {"alert_number": point.occurrence} if overdue else {}
+        assignee = self._p.assignee_id
+        sends = [self._notify(point, key, Role.ASSIGNEE, assignee, extra)]
+        if point.manager_copy:
+            managers = self._inp.manager_ids or await group_members(self._inp.managers_group)
+            sends.extend(
+                self._notify(point, f"{key}/manager/{m}", Role.MANAGER, m, extra)
+                for m in dict.fromkeys(managers)
+                if m != assignee
+            )
+        await asyncio.gather(*sends)
+
+    async def _notify(
+        self,
+        point: PlannedPoint,
+        notification_id: str,
+        role: Role,
+        subscriber_id: str,
+        extra: dict[str, object],
+    ) -> None:
+        request = DeliveryRequest(
+            workflow_id=workflow.info().workflow_id,
+            notification_id=notification_id,
+            kind=point.kind,
+            role=role,
+            subscriber_id=subscriber_id,
+            subject_type="followup",
+            subject_id=self._inp.followup_id,
+            scheduled_at=point.at,
+            data=self._template_data(extra),
+            priority=kind_info(point.kind).priority,
+        )
+        record = NotificationRecord(
+            notification_id=notification_id,
+            kind=point.kind,
+            role=role,
+            planned_at=point.at,
+            fired_at=workflow.now(),
+        )
+        self._p.records.append(record)
+        await notify(request, record)
+
+    def _template_data(self, extra: dict[str, object]) -> dict[str, object]:
+        return {
+            "followup_id": self._inp.followup_id,
+            "title": self._inp.title,
+            "customer": self._inp.customer,
+            "lead_id": self._inp.lead_id,
+            "assignee_id": self._p.assignee_id,
+            "due_at": self._p.due_at.astimezone(UTC).isoformat(),
+            "link": self._inp.link,
+            "alert_number": None,
+            "max_alerts": self._inp.policy.overdue.max_alerts,
+            **extra,
+        }
+
+    # ------------------------------------------------------------------ visibility
+
+    def _publish(self, point: PlannedPoint | None) -> None:
+        upsert_changed(
+            (FOLLOWUP_STATUS, self._p.state.value),
+            (DUE_AT, self._p.due_at),
+            (ASSIGNEE_ID, self._p.assignee_id),
+            (NEXT_REMINDER_AT, point.at if point else None),
+        )
+        nxt = f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC" if point else "nothing pending"
+        workflow.set_current_details(
+            f"**{self._p.state.value}** · assigned to {self._p.assignee_id} · "
+            f"due {self._p.due_at:%Y-%m-%d %H:%M} UTC · {nxt}"
+        )
+
+    def _status(self) -> FollowUpStatus:
+        point = None if self._closing or self._finished else self._next_point()
+        return FollowUpStatus(
+            followup_id=self._inp.followup_id,
+            title=self._inp.title,
+            state=self._p.state,
+            assignee_id=self._p.assignee_id,
+            due_at=self._p.due_at,
+            timezone=self._p.timezone,
+            customer=self._inp.customer,
+            lead_id=self._inp.lead_id,
+            next_reminder=NextReminder(kind=point.kind, at=point.at, role=Role.ASSIGNEE)
+            if point
+            else None,
+            reschedules=self._p.reschedules,
+            reassignments=self._p.reassignments,
+            completed_at=self._p.completed_at,
+            notifications=list(self._p.records),
+        )

@@ -1,0 +1,274 @@
+"""One mailbox per person: the notices that wait for the end of their quiet hours or for
+their next digest, on durable timers.
+
+The planning activity hands a notice over (signal-with-start) when it falls due inside the
+person's quiet hours or, for medium and low priorities, when the person chose a digest.
+The mailbox lets waiting notices go when the quiet hours end, sends what it collected as
+one digest at the person's hour, and ends as soon as it holds nothing: an empty period
+sends nothing and costs nothing. A change of the person's rules wakes it up at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from temporalio import workflow
+
+from workflows.notifying import PLAN_RETRY, PLAN_START_TO_CLOSE, notify
+
+with workflow.unsafe.imports_passed_through():
+    from herald.contracts import (
+        HOLD_RULES,
+        HOLD_SIGNAL,
+        RULES_CHANGED_SIGNAL,
+        DeliveryRequest,
+        HeldNotice,
+        MailboxInput,
+        MailboxStatus,
+        NotificationRecord,
+        Role,
+        WaitingNotice,
+    )
+    from herald.holding import DigestMode, HoldReason, HoldRules
+    from herald.kinds import DIGESTIBLE_PRIORITIES, Channel
+
+# Keys of notices already let go, remembered so a retried hand-over is not sent twice.
+RECENT_KEYS = 500
+
+
+@workflow.defn(name="MailboxWorkflow")
+class MailboxWorkflow:
+    @workflow.init
+    def __init__(self, inp: MailboxInput) -> None:
+        self._subscriber = inp.subscriber_id
+        self._rules: HoldRules | None = inp.rules
+        self._waiting: list[HeldNotice] = list(inp.waiting)
+        self._collected: list[HeldNotice] = list(inp.collected)
+        self._recent: list[str] = list(inp.recent_keys)
+        self._last_digest_at = inp.last_digest_at
+        self._released = inp.released
+        self._digests = inp.digests_sent
+        self._last_mode = DigestMode.DAILY
+        # Bumped by every signal, so the sleeping loop wakes up and looks again.
+        self._changes = 0
+        self._refresh = False
+
+    # ------------------------------------------------------------------ signals and query
+
+    @workflow.signal(name=HOLD_SIGNAL)
+    def hold(self, notice: HeldNotice) -> None:
+        key = notice.key
+        if key in self._recent or any(n.key == key for n in (*self._waiting, *self._collected)):
+            return  # a retried hand-over
+        self._adopt(notice.rules)
+        if notice.hold.reason is HoldReason.DIGEST:
+            self._collected.append(notice)
+        else:
+            self._waiting.append(notice)
+        self._changes += 1
+
+    @workflow.signal(name=RULES_CHANGED_SIGNAL)
+    def rules_changed(self, rules: HoldRules | None = None) -> None:
+        """The person changed their quiet hours or digest: re-read them and look again."""
+        if rules is not None:
+            self._adopt(rules)
+        self._refresh = True
+        self._changes += 1
+
+    @workflow.query(name="status")
+    def status(self) -> MailboxStatus:
+        now = workflow.now()
+        rules = self._rules
+        return MailboxStatus(
+            subscriber_id=self._subscriber,
+            rules=rules,
+            waiting=[_waiting(n) for n in self._waiting],
+            quiet_until=rules.quiet_until(now) if rules and self._waiting else None,
+            collected=[_waiting(n) for n in self._collected],
+            next_digest_at=self._digest_due(rules) if rules and self._collected else None,
+            last_digest_at=self._last_digest_at,
+            released=self._released,
+            digests_sent=self._digests,
+        )
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, inp: MailboxInput) -> MailboxStatus:
+        while True:
+            if self._refresh or self._rules is None:
+                self._refresh = False
+                fresh = await workflow.execute_activity(
+                    HOLD_RULES,
+                    self._subscriber,
+                    result_type=HoldRules,
+                    start_to_close_timeout=PLAN_START_TO_CLOSE,
+                    retry_policy=PLAN_RETRY,
+                    summary="quiet hours and digest",
+                )
+                self._adopt(fresh, force=True)
+            assert self._rules is not None
+            rules = self._rules
+            now = workflow.now()
+
+            if self._collected and rules.digest is DigestMode.OFF:
+                await self._send_digest()  # digest mode left: what was collected goes now
+            quiet_until = rules.quiet_until(now)
+            if self._waiting and quiet_until is None:
+                await self._release_waiting(rules)
+            if self._collected and quiet_until is None and self._digest_due(rules) <= now:
+                await self._send_digest()
+
+            if not self._waiting and not self._collected:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._waiting and not self._collected:
+                    return self.status()
+                continue
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._carry_over())
+
+            wake = self._next_wake(rules, now)
+            self._publish(rules, wake)
+            changes = self._changes
+            try:
+                await workflow.wait_condition(
+                    lambda changes=changes: self._changes != changes,  # type: ignore[misc]
+                    timeout=max(wake - now, timedelta(seconds=1)),
+                    timeout_summary="quiet hours end" if self._waiting else "digest",
+                )
+            except TimeoutError:
+                # Read the rules again before acting on them: a change may not have reached
+                # us (the app could not signal, Temporal was down...).
+                self._refresh = True
+
+    # ------------------------------------------------------------------ decisions
+
+    def _adopt(self, rules: HoldRules, *, force: bool = False) -> None:
+        """Keep the newest reading of the person's rules."""
+        current = self._rules
+        if (
+            force
+            or current is None
+            or (
+                rules.version is not None
+                and (current.version is None or rules.version > current.version)
+            )
+        ):
+            self._rules = rules
+            if rules.digest is not DigestMode.OFF:
+                self._last_mode = rules.digest
+
+    def _digest_due(self, rules: HoldRules) -> datetime:
+        """The digest goes at the person's first digest hour after the oldest notice in it."""
+        oldest = min(n.held_at for n in self._collected)
+        return rules.next_digest(oldest)
+
+    def _next_wake(self, rules: HoldRules, now: datetime) -> datetime:
+        quiet_until = rules.quiet_until(now)
+        candidates: list[datetime] = []
+        if quiet_until is not None:
+            candidates.append(quiet_until)
+        if self._collected:
+            candidates.append(self._digest_due(rules))
+        if not candidates:  # nothing to wait for: look again at once
+            return now
+        return min(c for c in candidates)
+
+    async def _release_waiting(self, rules: HoldRules) -> None:
+        """Quiet hours are over: send what waited, unless the person now wants it in a digest."""
+        waiting, self._waiting = self._waiting, []
+        to_send: list[HeldNotice] = []
+        for notice in waiting:
+            if rules.digest is not DigestMode.OFF and notice.priority in DIGESTIBLE_PRIORITIES:
+                self._collected.append(notice)
+            else:
+                to_send.append(notice)
+        await asyncio.gather(*(self._release(n) for n in to_send))
+
+    async def _release(self, notice: HeldNotice) -> None:
+        request = notice.request.model_copy(update={"release": True})
+        record = NotificationRecord(
+            notification_id=request.notification_id,
+            kind=request.kind,
+            role=request.role,
+            planned_at=request.scheduled_at,
+            fired_at=workflow.now(),
+        )
+        await notify(request, record)
+        self._remember([notice])
+        self._released += 1
+
+    async def _send_digest(self) -> None:
+        collected, self._collected = self._collected, []
+        now = workflow.now()
+        mode = self._rules.digest if self._rules else DigestMode.OFF
+        period = (mode if mode is not DigestMode.OFF else self._last_mode).value
+        request = DeliveryRequest(
+            workflow_id=workflow.info().workflow_id,
+            notification_id=f"digest@{now.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+            kind=f"digest.{period}",
+            role=Role.SUBSCRIBER,
+            subscriber_id=self._subscriber,
+            subject_type="digest",
+            subject_id=self._subscriber,
+            scheduled_at=now,
+            data={
+                "period": period,
+                "period_start": min(n.held_at for n in collected).isoformat(),
+                "period_end": now.isoformat(),
+                "items": [n.request.model_dump(mode="json") for n in collected],
+                "held_keys": [k for n in collected for k in n.keys],
+            },
+            priority="medium",
+            channels=[Channel.EMAIL, Channel.IN_APP],
+            release=True,
+        )
+        record = NotificationRecord(
+            notification_id=request.notification_id,
+            kind=request.kind,
+            role=request.role,
+            planned_at=now,
+            fired_at=now,
+        )
+        await notify(request, record)
+        self._remember(collected)
+        self._last_digest_at = now
+        self._digests += 1
+
+    def _remember(self, notices: list[HeldNotice]) -> None:
+        self._recent.extend(n.key for n in notices)
+        del self._recent[:-RECENT_KEYS]
+
+    # ------------------------------------------------------------------ visibility
+
+    def _publish(self, rules: HoldRules, wake: datetime) -> None:
+        workflow.set_current_details(
+            f"{len(self._waiting)} waiting for quiet hours to end, "
+            f"{len(self._collected)} collected for the digest · next: {wake:%Y-%m-%d %H:%M} UTC"
+            f" · {rules.describe()}"
+        )
+
+    def _carry_over(self) -> MailboxInput:
+        return MailboxInput(
+            subscriber_id=self._subscriber,
+            rules=self._rules,
+            waiting=self._waiting,
+            collected=self._collected,
+            last_digest_at=self._last_digest_at,
+            recent_keys=self._recent,
+            released=self._released,
+            digests_sent=self._digests,
+        )
+
+
+def _waiting(notice: HeldNotice) -> WaitingNotice:
+    r = notice.request
+    return WaitingNotice(
+        kind=r.kind,
+        subject_type=r.subject_type,
+        subject_id=r.subject_id,
+        priority=notice.priority,
+        held_at=notice.held_at,
+    )
