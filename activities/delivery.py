@@ -17,7 +17,10 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -258,12 +261,21 @@ class DeliveryActivities:
         handle = client.get_workflow_handle(request.workflow_id)
         what = f"{request.subject_type} {request.subject_id}"
         try:
-            description = self._run(handle.describe())
+            # The raw call: only the status is needed, no search attribute decoding.
+            description = self._run(
+                client.workflow_service.describe_workflow_execution(
+                    DescribeWorkflowExecutionRequest(
+                        namespace=client.namespace,
+                        execution=WorkflowExecution(workflow_id=request.workflow_id),
+                    )
+                )
+            )
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
             return f"{what} is no longer known to Temporal"
-        if description.status != WorkflowExecutionStatus.RUNNING:
+        status = description.workflow_execution_info.status
+        if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
             return f"{what} was closed while the notice waited"
         due_at = request.data.get("due_at")
         if request.subject_type == "loan":

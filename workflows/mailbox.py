@@ -53,6 +53,7 @@ class MailboxWorkflow:
         # Bumped by every signal, so the sleeping loop wakes up and looks again.
         self._changes = 0
         self._refresh = False
+        self._quiet_until: datetime | None = None
 
     # ------------------------------------------------------------------ signals and query
 
@@ -78,13 +79,13 @@ class MailboxWorkflow:
 
     @workflow.query(name="status")
     def status(self) -> MailboxStatus:
-        now = workflow.now()
+        """As of the mailbox's last decision (a query has no clock of its own)."""
         rules = self._rules
         return MailboxStatus(
             subscriber_id=self._subscriber,
             rules=rules,
             waiting=[_waiting(n) for n in self._waiting],
-            quiet_until=rules.quiet_until(now) if rules and self._waiting else None,
+            quiet_until=self._quiet_until if self._waiting else None,
             collected=[_waiting(n) for n in self._collected],
             next_digest_at=self._digest_due(rules) if rules and self._collected else None,
             last_digest_at=self._last_digest_at,
@@ -114,7 +115,7 @@ class MailboxWorkflow:
 
             if self._collected and rules.digest is DigestMode.OFF:
                 await self._send_digest()  # digest mode left: what was collected goes now
-            quiet_until = rules.quiet_until(now)
+            quiet_until = self._quiet_until = rules.quiet_until(now)
             if self._waiting and quiet_until is None:
                 await self._release_waiting(rules)
             if self._collected and quiet_until is None and self._digest_due(rules) <= now:

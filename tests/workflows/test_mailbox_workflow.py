@@ -1,0 +1,227 @@
+"""Quiet hours and digests on the time-skipping server: the planning activity hands notices
+to the person's mailbox workflow, which lets them go on durable timers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from herald.contracts import LoanStatus, MailboxStatus, mailbox_workflow_id
+from tests.conftest import eventually
+from tests.workflows.test_crm_workflow import PARIS, crm, local, sent, sleep_until  # noqa: F401
+from tests.workflows.test_loan_workflow import Desk
+
+HIGH = {"sms", "in_app"}
+
+
+def rows(
+    desk: Desk, subject_id: str, subscriber: str, kind: str, event: str | None = None
+) -> dict[str, str]:
+    """channel -> status of the deliveries of ``kind`` to ``subscriber`` (of one CRM event)."""
+    return {
+        r.channel: r.status
+        for r in desk.store.list_deliveries(subject_id=subject_id)
+        if r.subscriber_id == subscriber
+        and r.kind == kind
+        and (event is None or r.workflow_id.endswith(f"-event-{event}"))
+    }
+
+
+async def settled(
+    desk: Desk, subject_id: str, subscriber: str, kind: str, event: str
+) -> dict[str, str]:
+    """Wait until the notice has been planned: every channel decided (and none in flight).
+    Polling the log, not waiting on a workflow result, so the test server skips no time."""
+    await eventually(
+        lambda: (
+            (r := rows(desk, subject_id, subscriber, kind, event))
+            and "pending" not in r.values()
+            and "failed" not in r.values()
+        )
+    )
+    return rows(desk, subject_id, subscriber, kind, event)
+
+
+async def mailbox_closed(desk: Desk, subscriber: str) -> MailboxStatus:
+    """The mailbox ends as soon as it holds nothing: wait for that."""
+    handle = desk.herald.client.get_workflow_handle(
+        mailbox_workflow_id(subscriber), result_type=MailboxStatus
+    )
+    return await handle.result()
+
+
+def at_local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=PARIS).astimezone(UTC)
+
+
+async def test_quiet_hours_hold_a_notice_until_they_end_urgent_goes_at_once(crm: Desk) -> None:
+    h = crm.herald
+    await h.set_preferences("ana", quiet_hours="21:00-07:30")
+    now = await crm.now()
+    # A follow-up due at 22:30 tonight: its urgent overdue alert falls inside the quiet hours.
+    await h.start_followup(
+        "F-q", title="Relance devis", assignee_id="ana", due_at=local(now, 1, time(22, 30))
+    )
+    await sleep_until(crm, local(now, 1, time(23, 0)))
+    await eventually(lambda: rows(crm, "F-q", "ana", "followup.overdue").get("sms") == "sent")
+
+    # 23:00: a lead assigned to Ana (high) waits for the end of her quiet hours.
+    await h.lead_event(
+        "LD-q", "assigned", event_id="q1", assignee_id="ana", occurred_at=await crm.now()
+    )
+    await settled(crm, "LD-q", "ana", "lead.assigned", "q1")
+    assert rows(crm, "LD-q", "ana", "lead.assigned") == {
+        "sms": "held",
+        "in_app": "held",
+        "email": "skipped",
+        "whatsapp": "skipped",
+    }
+    box = await h.mailbox("ana")
+    assert box is not None and [w.kind for w in box.waiting] == ["lead.assigned"]
+    assert box.quiet_until == local(now, 2, time(7, 30))
+
+    await sleep_until(crm, local(now, 2, time(7, 29)))
+    await crm.env.sleep(timedelta(seconds=1))
+    assert rows(crm, "LD-q", "ana", "lead.assigned")["sms"] == "held"
+    await sleep_until(crm, local(now, 2, time(7, 31)))
+    await eventually(
+        lambda: set(rows(crm, "LD-q", "ana", "lead.assigned").values()) == {"sent", "skipped"}
+    )
+    done = await mailbox_closed(crm, "ana")
+    assert done.released == 1 and not done.waiting
+    await h.complete_followup("F-q")
+
+
+async def test_changing_quiet_hours_applies_to_what_waits(crm: Desk) -> None:
+    h = crm.herald
+    await h.set_preferences("ben", quiet_hours="21:00-07:30")
+    now = await crm.now()
+    await sleep_until(crm, local(now, 1, time(23, 0)))
+    await h.lead_event("LD-c", "assigned", event_id="c1", assignee_id="ben")
+    await settled(crm, "LD-c", "ben", "lead.assigned", "c1")
+    assert rows(crm, "LD-c", "ben", "lead.assigned")["sms"] == "held"
+
+    # Ben now wakes earlier: the notice goes at 06:00, not 07:30.
+    await h.set_preferences("ben", quiet_hours="21:00-06:00")
+    await sleep_until(crm, local(now, 2, time(5, 59)))
+    await crm.env.sleep(timedelta(seconds=1))
+    assert rows(crm, "LD-c", "ben", "lead.assigned")["sms"] == "held"
+    await sleep_until(crm, local(now, 2, time(6, 1)))
+    await eventually(lambda: rows(crm, "LD-c", "ben", "lead.assigned")["sms"] == "sent")
+    await mailbox_closed(crm, "ben")
+
+    # Held again the next night, then quiet hours switched off: it goes at once.
+    await sleep_until(crm, local(now, 2, time(22, 0)))
+    await h.lead_event("LD-c2", "assigned", event_id="c2", assignee_id="ben")
+    await settled(crm, "LD-c2", "ben", "lead.assigned", "c2")
+    assert rows(crm, "LD-c2", "ben", "lead.assigned")["sms"] == "held"
+    await h.set_preferences("ben", quiet_hours=None)
+    await eventually(lambda: rows(crm, "LD-c2", "ben", "lead.assigned")["sms"] == "sent")
+    assert (await crm.now()) < local(now, 2, time(22, 1))
+    await mailbox_closed(crm, "ben")
+
+
+async def test_a_held_reminder_is_dropped_when_the_loan_is_returned_meanwhile(crm: Desk) -> None:
+    h = crm.herald
+    await h.set_preferences("camille", quiet_hours="21:00-07:30")
+    now = await crm.now()
+    due = local(now, 1, time(23, 50))  # a short loan: one reminder, 2 hours before (21:50)
+    await h.start_loan("L-q", borrower_id="camille", item="Perceuse", due_at=due, borrowed_at=now)
+    await sleep_until(crm, due - timedelta(hours=1, minutes=50))
+    await eventually(lambda: rows(crm, "L-q", "camille", "loan.reminder_2h").get("email") == "held")
+
+    status = await h.return_loan("L-q")
+    assert isinstance(status, LoanStatus)
+    await sleep_until(crm, local(now, 2, time(7, 31)))
+    await eventually(lambda: rows(crm, "L-q", "camille", "loan.returned").get("email") == "sent")
+    reminder = [
+        r
+        for r in crm.store.list_deliveries(subject_id="L-q")
+        if r.kind == "loan.reminder_2h" and r.channel == "email"
+    ][0]
+    assert reminder.status == "skipped" and reminder.sent_at is None
+    assert reminder.error == "loan L-q was closed while the notice waited"
+    done = await mailbox_closed(crm, "camille")
+    assert done.released == 2
+
+
+async def test_daily_digest_at_the_chosen_hour_across_the_october_dst_change(crm: Desk) -> None:
+    h = crm.herald
+    await h.set_preferences("ben", digest="daily", digest_at="08:00")
+    # Saturday 30 October 2027; clocks go back from 03:00 to 02:00 on Sunday morning.
+    saturday = date(2027, 10, 30)
+    await sleep_until(crm, at_local(saturday, time(9, 0)))
+    await h.user_event("ben", "role_changed", event_id="d1", role="manager")
+    await settled(crm, "ben", "ben", "user.role_changed", "d1")
+    await sleep_until(crm, at_local(saturday, time(20, 0)))
+    await h.user_event("ben", "welcome", event_id="d2")
+    await settled(crm, "ben", "ben", "user.welcome", "d2")
+    # High priority does not wait for the digest.
+    await h.user_event("ben", "deactivated", event_id="d3")
+    await settled(crm, "ben", "ben", "user.deactivated", "d3")
+    assert set(rows(crm, "ben", "ben", "user.deactivated").values()) >= {"sent"}
+    assert rows(crm, "ben", "ben", "user.welcome")["email"] == "held"
+    box = await h.mailbox("ben")
+    assert box is not None and len(box.collected) == 2
+    # 08:00 on Sunday is 07:00 UTC after the change (06:00 UTC the day before).
+    assert box.next_digest_at == datetime(2027, 10, 31, 7, 0, tzinfo=UTC)
+
+    before = len(crm.smtp.handler.to("ben@example.org"))
+    await sleep_until(crm, datetime(2027, 10, 31, 6, 30, tzinfo=UTC))
+    await crm.env.sleep(timedelta(seconds=1))
+    assert len(crm.smtp.handler.to("ben@example.org")) == before
+    await sleep_until(crm, datetime(2027, 10, 31, 7, 1, tzinfo=UTC))
+    await eventually(lambda: len(crm.smtp.handler.to("ben@example.org")) == before + 1)
+    digest = crm.smtp.handler.to("ben@example.org")[-1]
+    assert digest.subject == "Votre résumé du jour : 2 notifications"
+    assert "manager" in digest.part("plain")
+    assert rows(crm, "ben", "ben", "user.welcome")["email"] == "digested"
+    assert rows(crm, "ben", "ben", "user.role_changed")["in_app"] == "digested"
+    inbox = await h.inbox("ben")
+    assert inbox[0]["kind"] == "digest.daily"
+    done = await mailbox_closed(crm, "ben")
+    assert done.digests_sent == 1
+    await h.set_preferences("ben", digest="off")
+
+
+async def test_weekly_digest_and_leaving_digest_mode(crm: Desk) -> None:
+    h = crm.herald
+    await h.set_preferences("ana", digest="weekly", digest_weekday="friday", digest_at="17:00")
+    now = await crm.now()
+    today = now.astimezone(PARIS).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    friday = monday + timedelta(days=4)
+    await sleep_until(crm, at_local(monday, time(10, 0)))
+    await h.user_event("ana", "role_changed", event_id="w1", role="lead")
+    await settled(crm, "ana", "ana", "user.role_changed", "w1")
+    await sleep_until(crm, at_local(monday + timedelta(days=2), time(15, 0)))
+    await h.user_event("ana", "activated", event_id="w2")
+    await settled(crm, "ana", "ana", "user.activated", "w2")
+    box = await h.mailbox("ana")
+    assert box is not None and box.next_digest_at == at_local(friday, time(17, 0))
+
+    before = len(crm.smtp.handler.to("ana@example.org"))
+    await sleep_until(crm, at_local(friday, time(16, 59)))
+    await crm.env.sleep(timedelta(seconds=1))
+    assert len(crm.smtp.handler.to("ana@example.org")) == before
+    await sleep_until(crm, at_local(friday, time(17, 1)))
+    await eventually(lambda: len(crm.smtp.handler.to("ana@example.org")) == before + 1)
+    assert crm.smtp.handler.to("ana@example.org")[-1].subject.startswith(
+        "Votre résumé de la semaine"
+    )
+    await mailbox_closed(crm, "ana")
+
+    # Two more collected, then Ana leaves digest mode: they go at once, as one digest.
+    await h.user_event("ana", "welcome", event_id="w3")
+    await settled(crm, "ana", "ana", "user.welcome", "w3")
+    await h.user_event("ana", "role_changed", event_id="w4", role="manager")
+    await settled(crm, "ana", "ana", "user.role_changed", "w4")
+    assert rows(crm, "ana", "ana", "user.welcome")["email"] == "held"
+    await h.set_preferences("ana", digest="off")
+    await eventually(lambda: len(crm.smtp.handler.to("ana@example.org")) == before + 2)
+    assert "2 notifications" in crm.smtp.handler.to("ana@example.org")[-1].subject
+    done = await mailbox_closed(crm, "ana")
+    assert done.digests_sent == 1  # this run of the mailbox: the flush
+    # Out of digest mode, a medium notice goes at once.
+    await h.user_event("ana", "activated", event_id="w5")
+    await settled(crm, "ana", "ana", "user.activated", "w5")
+    assert rows(crm, "ana", "ana", "user.activated")["email"] == "sent"
