@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from herald.contracts import LoanStatus
+from herald.crm import LEAD_EVENTS, USER_EVENTS
 from herald.errors import HeraldError, InvalidInput, NotFound
-from herald.kinds import ALL_CHANNELS, KINDS, OPTIONAL_KINDS
+from herald.kinds import ALL_CHANNELS, CATEGORIES, KINDS, OPTIONAL_KINDS
 from herald.settings import load_settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
@@ -65,6 +66,16 @@ def _reminder_toggles(values: Sequence[str]) -> dict[str, bool]:
                 f"unknown reminder {kind!r}: choose among {', '.join(OPTIONAL_KINDS)}"
             )
         toggles[kind] = state == "on"
+    return toggles
+
+
+def _category_toggles(values: Sequence[str]) -> dict[str, bool]:
+    toggles: dict[str, bool] = {}
+    for item in values:
+        category, sep, state = item.partition("=")
+        if not sep or state not in ("on", "off"):
+            raise InvalidInput(f"--category takes CATEGORY=on|off, got {item!r}")
+        toggles[category] = state == "on"
     return toggles
 
 
@@ -140,6 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     for ch in ("email", "sms", "whatsapp", "in-app"):
         ps.add_argument(f"--{ch}", choices=["on", "off"])
     ps.add_argument("--reminder", action="append", default=[], metavar="KIND=on|off")
+    ps.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        metavar="CATEGORY=on|off",
+        help=f"a whole category: {', '.join(CATEGORIES)}",
+    )
+    ps.add_argument("--quiet-hours", metavar="HH:MM-HH:MM|off", help="local, e.g. 21:00-07:30")
+    ps.add_argument("--digest", choices=["off", "daily", "weekly"])
+    ps.add_argument("--digest-at", metavar="HH:MM", help="local hour of the digest (18:00)")
+    ps.add_argument("--digest-day", metavar="DAY", help="weekly digests: monday ... sunday")
     ps.add_argument("--json", action="store_true")
     pshow = prefs.add_parser("show")
     pshow.add_argument("id")
@@ -172,6 +194,79 @@ def build_parser() -> argparse.ArgumentParser:
     lst = loan.add_parser("status")
     lst.add_argument("loan_id")
     lst.add_argument("--json", action="store_true")
+
+    mailbox = sub.add_parser(
+        "mailbox", help="what waits for a person's quiet hours to end or for their digest"
+    )
+    mailbox.add_argument("id")
+    mailbox.add_argument("--json", action="store_true")
+
+    followup = sub.add_parser(
+        "followup", help="CRM follow-ups: start, complete, reschedule, reassign, cancel"
+    ).add_subparsers(dest="action", required=True, parser_class=_Parser)
+    fs = followup.add_parser("start")
+    fs.add_argument("followup_id")
+    fs.add_argument("--title", required=True)
+    fs.add_argument("--assignee", required=True)
+    fs.add_argument("--due", required=True)
+    fs.add_argument("--customer")
+    fs.add_argument("--lead")
+    fs.add_argument("--manager", action="append", metavar="ID", help="default: the managers group")
+    fs.add_argument("--link")
+    fs.add_argument("--json", action="store_true")
+    fc = followup.add_parser("complete")
+    fc.add_argument("followup_id")
+    fc.add_argument("--at")
+    fc.add_argument("--no-wait", action="store_true", help="record it without waiting for a worker")
+    fc.add_argument("--json", action="store_true")
+    fr = followup.add_parser("reschedule")
+    fr.add_argument("followup_id")
+    fr.add_argument("--due", required=True)
+    fr.add_argument("--json", action="store_true")
+    fa = followup.add_parser("reassign")
+    fa.add_argument("followup_id")
+    fa.add_argument("--assignee", required=True)
+    fa.add_argument("--json", action="store_true")
+    fx = followup.add_parser("cancel")
+    fx.add_argument("followup_id")
+    fst = followup.add_parser("status")
+    fst.add_argument("followup_id")
+    fst.add_argument("--json", action="store_true")
+
+    lead = sub.add_parser("lead", help="CRM lead events").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    lev = lead.add_parser("event", help=", ".join(LEAD_EVENTS))
+    lev.add_argument("lead_id")
+    lev.add_argument("type", choices=LEAD_EVENTS)
+    lev.add_argument("--event-id", help="the CRM's id for this event: a retry is then harmless")
+    lev.add_argument("--name")
+    lev.add_argument("--company")
+    lev.add_argument("--value", help="as it should be shown, e.g. '12 500 €'")
+    lev.add_argument("--stage")
+    lev.add_argument("--previous-stage")
+    lev.add_argument("--fulfilment")
+    lev.add_argument("--assignee")
+    lev.add_argument("--previous-assignee")
+    lev.add_argument("--changed-by")
+    lev.add_argument("--manager", action="append", metavar="ID", help="default: the managers group")
+    lev.add_argument("--link")
+    lev.add_argument("--wait", action="store_true", help="wait until every notice is sent")
+    lev.add_argument("--json", action="store_true")
+
+    user = sub.add_parser("user", help="CRM user-account events").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    uev = user.add_parser("event", help=", ".join(USER_EVENTS))
+    uev.add_argument("user_id")
+    uev.add_argument("type", choices=USER_EVENTS)
+    uev.add_argument("--event-id", help="the CRM's id for this event: a retry is then harmless")
+    uev.add_argument("--role")
+    uev.add_argument("--previous-role")
+    uev.add_argument("--changed-by")
+    uev.add_argument("--link")
+    uev.add_argument("--wait", action="store_true", help="wait until every notice is sent")
+    uev.add_argument("--json", action="store_true")
 
     inbox = sub.add_parser("inbox", help="a person's in-app notifications").add_subparsers(
         dest="action", required=True, parser_class=_Parser
@@ -310,6 +405,17 @@ async def _prefs(args: argparse.Namespace) -> int:
                 whatsapp=_on_off(args.whatsapp),
                 in_app=_on_off(args.in_app),
                 reminders=_reminder_toggles(args.reminder),
+                categories=_category_toggles(args.category),
+                **{
+                    k: v
+                    for k, v in (
+                        ("quiet_hours", args.quiet_hours),
+                        ("digest", args.digest),
+                        ("digest_at", args.digest_at),
+                        ("digest_weekday", args.digest_day),
+                    )
+                    if v is not None
+                },
             )
         else:
             prefs = await h.get_preferences(args.id)
@@ -323,7 +429,10 @@ async def _prefs(args: argparse.Namespace) -> int:
 
             channels = " ".join(f"{c.value}={state(prefs.chosen(c))}" for c in ALL_CHANNELS)
             off = [k for k in OPTIONAL_KINDS if not prefs.kind_enabled(k)]
+            off += [c for c in CATEGORIES if not prefs.category_enabled(c)]
             print(f"{args.id}: {channels}" + (f" off: {', '.join(off)}" if off else ""))
+            contact = await h.get_subscriber(args.id)
+            print(f"  {prefs.hold_rules(contact.timezone).describe()}")
         return EXIT_OK
 
     return await _with_client(go)
@@ -367,6 +476,130 @@ async def _loan(args: argparse.Namespace) -> int:
             _print_json(status.model_dump(mode="json"))
         else:
             _print_status(status)
+        return EXIT_OK
+
+    return await _with_client(go)
+
+
+async def _mailbox(args: argparse.Namespace) -> int:
+    async def go(h: Any) -> int:
+        box = await h.mailbox(args.id)
+        if args.json:
+            _print_json(box.model_dump(mode="json") if box else {"subscriber_id": args.id})
+            return EXIT_OK
+        if box is None:
+            print(f"{args.id}: nothing waiting")
+            return EXIT_OK
+        print(f"{args.id}: {box.rules.describe() if box.rules else ''}")
+        if box.waiting:
+            until = box.quiet_until.isoformat() if box.quiet_until else "now"
+            print(f"  {len(box.waiting)} waiting for the quiet hours to end ({until})")
+        if box.collected:
+            at = box.next_digest_at.isoformat() if box.next_digest_at else "-"
+            print(f"  {len(box.collected)} collected for the digest at {at}")
+        for w in [*box.waiting, *box.collected]:
+            print(
+                f"  - {w.held_at:%Y-%m-%d %H:%M} {w.kind} ({w.priority}) {w.subject_type} {w.subject_id}"
+            )
+        return EXIT_OK
+
+    return await _with_client(go)
+
+
+def _print_followup(status: Any) -> None:
+    print(f"follow-up {status.followup_id}: {status.state.value} · {status.title}")
+    print(
+        f"  assignee {status.assignee_id} · due {status.due_at.isoformat()} (zone {status.timezone})"
+    )
+    if status.next_reminder:
+        print(f"  next:      {status.next_reminder.kind} at {status.next_reminder.at.isoformat()}")
+    for rec in status.notifications:
+        outcome = rec.skipped_reason or ", ".join(f"{c}={s.value}" for c, s in rec.channels.items())
+        print(f"  - {rec.planned_at:%Y-%m-%d %H:%M} {rec.kind} → {rec.role.value}: {outcome}")
+
+
+async def _followup(args: argparse.Namespace) -> int:
+    async def go(h: Any) -> int:
+        fid = args.followup_id
+        if args.action == "start":
+            started = await h.start_followup(
+                fid,
+                title=args.title,
+                assignee_id=args.assignee,
+                due_at=parse_instant(args.due),
+                customer=args.customer,
+                lead_id=args.lead,
+                manager_ids=args.manager,
+                link=args.link,
+            )
+            if args.json:
+                _print_json({"followup_id": started.id, **started.__dict__})
+            else:
+                verb = "started" if started.created else "already running"
+                print(f"follow-up {fid} {verb}: workflow {started.workflow_id}")
+            return EXIT_OK
+        if args.action == "cancel":
+            await h.cancel_followup(fid)
+            print(f"follow-up {fid} cancelled")
+            return EXIT_OK
+        if args.action == "complete":
+            at = parse_instant(args.at) if args.at else None
+            status = await h.complete_followup(fid, completed_at=at, wait=not args.no_wait)
+            if status is None:
+                doc = {"followup_id": fid, "completion_recorded": True}
+                _print_json(doc) if args.json else print(f"completion of follow-up {fid} recorded")
+                return EXIT_OK
+        elif args.action == "reschedule":
+            status = await h.reschedule_followup(fid, due_at=parse_instant(args.due))
+        elif args.action == "reassign":
+            status = await h.reassign_followup(fid, assignee_id=args.assignee)
+        else:
+            status = await h.followup_status(fid)
+        _print_json(status.model_dump(mode="json")) if args.json else _print_followup(status)
+        return EXIT_OK
+
+    return await _with_client(go)
+
+
+async def _crm_event(args: argparse.Namespace) -> int:
+    async def go(h: Any) -> int:
+        if args.command == "lead":
+            started = await h.lead_event(
+                args.lead_id,
+                args.type,
+                event_id=args.event_id,
+                name=args.name,
+                company=args.company,
+                value=args.value,
+                stage=args.stage,
+                previous_stage=args.previous_stage,
+                fulfilment=args.fulfilment,
+                assignee_id=args.assignee,
+                previous_assignee_id=args.previous_assignee,
+                changed_by_id=args.changed_by,
+                manager_ids=args.manager,
+                link=args.link,
+                wait=args.wait,
+            )
+        else:
+            started = await h.user_event(
+                args.user_id,
+                args.type,
+                event_id=args.event_id,
+                role=args.role,
+                previous_role=args.previous_role,
+                changed_by_id=args.changed_by,
+                link=args.link,
+                wait=args.wait,
+            )
+        doc = {"workflow_id": started.workflow_id, "duplicate": not started.created}
+        if args.json:
+            _print_json(doc)
+        else:
+            what = "already received: nothing sent again" if not started.created else "sent"
+            print(
+                f"{args.command} {started.id} {args.type}: {what} (workflow {started.workflow_id})"
+            )
         return EXIT_OK
 
     return await _with_client(go)
@@ -619,6 +852,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "group": _group,
         "template": _template,
         "notify": _notify,
+        "mailbox": _mailbox,
+        "followup": _followup,
+        "lead": _crm_event,
+        "user": _crm_event,
     }[args.command]
     return await handler(args)
 

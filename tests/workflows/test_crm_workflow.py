@@ -3,45 +3,21 @@ activities, aiosmtpd, an SMS outbox and SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from herald.contracts import FollowUpState, FollowUpStatus
 from herald.errors import InvalidInput, NotFound
 from starter.client import followup_workflow_id
 from tests.conftest import eventually
-from tests.smtp_server import SmtpServer
-from tests.workflows.test_loan_workflow import Desk, open_desk
+from tests.workflows.test_loan_workflow import Desk
 
 PARIS = ZoneInfo("Europe/Paris")
 URGENT = {"sms", "email", "in_app"}
 HIGH = {"sms", "in_app"}
 MEDIUM = {"email", "in_app"}
-
-
-@pytest.fixture
-async def crm(ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path) -> AsyncIterator[Desk]:
-    async with open_desk(
-        ts_env, smtp, tmp_path, sms_provider="outbox", outbox_dir=tmp_path / "outbox"
-    ) as desk:
-        h = desk.herald
-        for sid, name, phone in (
-            ("ana", "Ana Costa", "+33611111111"),
-            ("ben", "Ben Roy", "+33622222222"),
-            ("boss", "Chef Ventes", "+33633333333"),
-            ("boss2", "Cheffe Adjointe", "+33644444444"),
-        ):
-            await h.upsert_subscriber(
-                sid, name=name, email=f"{sid}@example.org", phone=phone, timezone="Europe/Paris"
-            )
-        await h.create_group("sales-managers")
-        await h.add_to_group("sales-managers", ["boss", "boss2"])
-        yield desk
 
 
 def sent(desk: Desk, subject_id: str) -> set[tuple[str, str, str]]:

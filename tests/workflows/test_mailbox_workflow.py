@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from herald.contracts import LoanStatus, MailboxStatus, mailbox_workflow_id
 from tests.conftest import eventually
-from tests.workflows.test_crm_workflow import PARIS, crm, local, sent, sleep_until  # noqa: F401
+from tests.workflows.test_crm_workflow import PARIS, local, sleep_until
 from tests.workflows.test_loan_workflow import Desk
 
 HIGH = {"sms", "in_app"}
