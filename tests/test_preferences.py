@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from herald.kinds import ALL_CHANNELS, CHANNEL_ORDER, KINDS, OPTIONAL_KINDS, Channel
-from herald.preferences import ChannelChoice, choose_channels
+from herald.preferences import ChannelChoice, Route, choose_channels
 from herald.store import Contact, PreferenceSet
 
 # The external channels; the in-app inbox has tests of its own below.
@@ -239,3 +239,53 @@ def test_in_app_alone_does_not_satisfy_a_mandatory_notice() -> None:
     choices = choose("loan.overdue", prefs=ALL_OFF, configured=frozenset(Channel))
     assert sent(choices) == [EMAIL, Channel.IN_APP]
     assert "mandatory" in (choices[EMAIL].reason or "")
+
+
+# ---------------------------------------------------------------- category opt-outs
+
+PERSON = contact()
+
+
+def test_a_category_opt_out_silences_its_kinds_and_says_why() -> None:
+    prefs = PreferenceSet(categories={"leads": False})
+    route = Route("high", (Channel.SMS, Channel.IN_APP))
+    choices = {
+        c.channel: c
+        for c in choose_channels(
+            KINDS["lead.assigned"], PERSON, prefs, frozenset(ALL_CHANNELS), route
+        )
+    }
+    assert sent(choices) == []
+    assert choices[Channel.SMS].reason == "leads switched off in preferences"
+    # Another category is untouched.
+    other = choose_channels(KINDS["user.welcome"], PERSON, prefs, frozenset(ALL_CHANNELS), route)
+    assert [c.channel for c in other if c.send] == [Channel.SMS, Channel.IN_APP]
+
+
+def test_an_opt_out_never_silences_an_urgent_notice_of_ones_own_obligation() -> None:
+    prefs = PreferenceSet(categories={"followups": False}, sms=False, email=False)
+    urgent = Route("urgent", (Channel.SMS, Channel.EMAIL, Channel.IN_APP))
+    own = choose_channels(
+        KINDS["followup.overdue"],
+        PERSON,
+        prefs,
+        frozenset(ALL_CHANNELS),
+        urgent,
+        own_obligation=True,
+    )
+    reached = [c for c in own if c.send]
+    assert [c.channel for c in reached if c.channel is not Channel.IN_APP] == [Channel.EMAIL]
+    assert "own obligation" in (reached[0].reason or "")
+    # The manager's copy of the same alert is theirs to silence.
+    copy = choose_channels(
+        KINDS["followup.overdue"], PERSON, prefs, frozenset(ALL_CHANNELS), urgent
+    )
+    assert [c for c in copy if c.send] == []
+
+
+def test_an_overdue_loan_reaches_a_borrower_who_opted_out_of_loans() -> None:
+    prefs = PreferenceSet(categories={"loans": False})
+    choices = choose_channels(KINDS["loan.overdue"], PERSON, prefs, frozenset(ALL_CHANNELS))
+    assert Channel.EMAIL in [c.channel for c in choices if c.send]
+    reminder = choose_channels(KINDS["loan.reminder_j1"], PERSON, prefs, frozenset(ALL_CHANNELS))
+    assert [c for c in reminder if c.send] == []
