@@ -466,3 +466,100 @@ async def test_setup_schedules_housekeeping_which_purges_old_rows(
     await handle.trigger()
     await eventually(lambda: store.get_delivery("old-row") is None, timeout=60)
     store.close()
+
+
+FAST_FOLLOWUP_POLICY = {
+    "name": "fast-followup",
+    "classes": [
+        {"name": "all", "reminders": [{"kind": "followup.due_tomorrow", "before": "PT6S"}]}
+    ],
+    "overdue": {
+        "kind": "followup.overdue",
+        "first_after": "PT1S",
+        "repeat_at_local": None,
+        "repeat_every": "PT2S",
+        "max_alerts": 2,
+        "manager_copy_from": 1,
+    },
+}
+
+
+async def test_followup_life_through_cli_and_worker_process(
+    stack: Cli, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """A CRM follow-up: reminder to the salesperson, reassigned, overdue to the new one with
+    copies to the managers; then lead and user events, quiet hours through the CLI."""
+    policy = tmp_path / "followup.json"
+    policy.write_text(json.dumps(FAST_FOLLOWUP_POLICY))
+    stack.env["HERALD_FOLLOWUP_POLICY"] = str(policy)
+    tag = uuid.uuid4().hex[:6]
+    for who in ("ana", "ben", "chef"):
+        stack.ok(
+            "subscriber",
+            "upsert",
+            who,
+            "--name",
+            who.title(),
+            "--email",
+            f"{who}-{tag}@example.org",
+        )
+    refused = stack.run(
+        "followup", "start", f"F-{tag}", "--title", "Rappeler ACME", "--assignee", "ana",
+        "--due", (datetime.now(UTC) + timedelta(seconds=12)).isoformat(),
+    )  # fmt: skip
+    assert refused.returncode == 2 and "unknown group 'sales-managers'" in refused.stderr
+    stack.ok("group", "create", "sales-managers")
+    stack.ok("group", "add", "sales-managers", "chef")
+
+    due = datetime.now(UTC) + timedelta(seconds=12)
+    started = stack.json(
+        "followup", "start", f"F-{tag}", "--title", "Rappeler ACME", "--assignee", "ana",
+        "--customer", "ACME", "--due", due.isoformat(),
+    )  # fmt: skip
+    assert started["workflow_id"] == f"followup-F-{tag}" and started["created"]
+    # The reminder (high: SMS and inbox; no SMS provider here) lands in Ana's inbox.
+    await eventually(lambda: stack.json("inbox", "list", "ana"), 30)
+    assert "Rappeler ACME" in stack.json("inbox", "list", "ana")[0]["body"]
+    status = stack.json("followup", "reassign", f"F-{tag}", "--assignee", "ben")
+    assert status["assignee_id"] == "ben" and status["state"] == "OPEN"
+
+    # Overdue (urgent: e-mail too) to Ben, copied to the managers group; none to Ana.
+    await eventually(
+        lambda: (
+            len(smtp.handler.to(f"ben-{tag}@example.org")) == 2
+            and len(smtp.handler.to(f"chef-{tag}@example.org")) == 2
+        ),
+        60,
+    )
+    assert not smtp.handler.to(f"ana-{tag}@example.org")
+    assert "ACME" in smtp.handler.to(f"chef-{tag}@example.org")[0].part("plain")
+    done = stack.json("followup", "complete", f"F-{tag}")
+    assert done["state"] == "COMPLETED"
+    again = stack.run("followup", "complete", f"F-{tag}")
+    assert again.returncode == 2 and "no longer running" in again.stderr
+
+    # A lead event, then the same event again (a retried webhook): sent once.
+    first = stack.json(
+        "lead", "event", f"LD-{tag}", "stage_changed", "--event-id", "e1", "--stage", "won",
+        "--name", "40 portables", "--wait",
+    )  # fmt: skip
+    assert first["duplicate"] is False
+    assert stack.json("lead", "event", f"LD-{tag}", "stage_changed", "--event-id", "e1",
+                      "--stage", "won")["duplicate"] is True  # fmt: skip
+    await eventually(lambda: len(smtp.handler.to(f"chef-{tag}@example.org")) == 3, 30)
+    bad = stack.run("lead", "event", f"LD-{tag}", "stage_changed", "--event-id", "e2")
+    assert bad.returncode == 2 and "needs stage" in bad.stderr
+
+    # Preferences through the CLI: quiet hours, a digest, a category off.
+    prefs = stack.json(
+        "prefs", "set", "ben", "--quiet-hours", "21:00-07:30", "--digest", "weekly",
+        "--digest-day", "fri", "--digest-at", "17:00", "--category", "leads=off",
+    )  # fmt: skip
+    assert prefs["quiet_start"] == "21:00:00" and prefs["digest"] == "weekly"
+    assert prefs["digest_weekday"] == 4 and prefs["categories"] == {"leads": False}
+    shown = stack.ok("prefs", "show", "ben")
+    assert "quiet 21:00-07:30, weekly digest on friday at 17:00 (Europe/Paris)" in shown
+    assert "leads" in shown
+    wrong = stack.run("prefs", "set", "ben", "--quiet-hours", "21h-7h")
+    assert wrong.returncode == 2 and "not a time of day" in wrong.stderr
+    assert "nothing waiting" in stack.ok("mailbox", "ben")
