@@ -12,7 +12,7 @@ from herald.contracts import FollowUpState, FollowUpStatus
 from herald.errors import InvalidInput, NotFound
 from starter.client import followup_workflow_id
 from tests.conftest import eventually
-from tests.workflows.test_loan_workflow import Desk
+from tests.workflows.test_loan_workflow import Desk, record_history
 
 PARIS = ZoneInfo("Europe/Paris")
 URGENT = {"sms", "email", "in_app"}
@@ -101,6 +101,7 @@ async def test_followup_reminds_the_day_before_then_escalates_to_managers(crm: D
 
     final = await finish(crm, "F-1")
     assert final.state is FollowUpState.COMPLETED and final.completed_at is not None
+    await record_history(crm, followup_workflow_id("F-1"), "followup_full_life")
     with pytest.raises(InvalidInput, match="no longer running"):
         await crm.herald.complete_followup("F-1")
 
@@ -140,6 +141,7 @@ async def test_reassignment_moves_pending_reminders_and_reschedule_replans(crm: 
         followup_workflow_id("F-2"), result_type=FollowUpStatus
     )
     assert (await handle.result()).state is FollowUpState.CANCELLED
+    await record_history(crm, followup_workflow_id("F-2"), "followup_reassigned_rescheduled")
 
 
 async def test_followup_refuses_bad_input_and_starts_nothing(crm: Desk) -> None:
@@ -180,6 +182,7 @@ async def test_lead_events_reach_assignees_and_managers(crm: Desk) -> None:
     # The same event again (a retried webhook) sends nothing more.
     again = await h.lead_event("LD-1", "created", event_id="e1", assignee_id="ana", wait=True)
     assert not again.created
+    await record_history(crm, again.workflow_id, "crm_lead_created")
     assert len(crm.store.list_deliveries(subject_id="LD-1")) == 4 * 3
 
     # A routine stage is nobody's business; won goes to the managers only.

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from herald.contracts import LoanStatus, MailboxStatus, mailbox_workflow_id
 from tests.conftest import eventually
 from tests.workflows.test_crm_workflow import PARIS, local, sleep_until
-from tests.workflows.test_loan_workflow import Desk
+from tests.workflows.test_loan_workflow import Desk, record_history
 
 HIGH = {"sms", "in_app"}
 
@@ -88,6 +88,7 @@ async def test_quiet_hours_hold_a_notice_until_they_end_urgent_goes_at_once(crm:
     )
     done = await mailbox_closed(crm, "ana")
     assert done.released == 1 and not done.waiting
+    await record_history(crm, mailbox_workflow_id("ana"), "mailbox_quiet_hours")
     await h.complete_followup("F-q")
 
 
@@ -180,6 +181,7 @@ async def test_daily_digest_at_the_chosen_hour_across_the_october_dst_change(crm
     assert inbox[0]["kind"] == "digest.daily"
     done = await mailbox_closed(crm, "ben")
     assert done.digests_sent == 1
+    await record_history(crm, mailbox_workflow_id("ben"), "mailbox_daily_digest")
     await h.set_preferences("ben", digest="off")
 
 

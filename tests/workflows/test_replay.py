@@ -34,6 +34,13 @@ def load(path: Path) -> WorkflowHistory:
 def test_histories_are_recorded() -> None:
     names = {p.stem for p in HISTORIES}
     assert {"repair_full_life", "staff_notify", "staff_batch"} <= names
+    assert {
+        "followup_full_life",
+        "followup_reassigned_rescheduled",
+        "crm_lead_created",
+        "mailbox_quiet_hours",
+        "mailbox_daily_digest",
+    } <= names
     for version in ("", ".v2"):  # v2: per-channel delivery queues and the in-app inbox
         assert {
             f"loan_full_life{version}",
