@@ -22,7 +22,14 @@ from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
-from herald.contracts import AppliedEvent, LoanStatus, NotifyResult, RepairStatus
+from herald.contracts import (
+    AppliedEvent,
+    FollowUpStatus,
+    LoanStatus,
+    MailboxStatus,
+    NotifyResult,
+    RepairStatus,
+)
 from herald.settings import Settings
 from herald.store import Contact, PreferenceSet
 from starter.client import Herald, LoanStarted, Started
@@ -111,3 +118,35 @@ class SyncHerald:
 
     def notify(self, template: str, **options: Any) -> tuple[str, NotifyResult | None]:
         return self._call(self._herald.notify(template, **options))
+
+    def start_followup(self, followup_id: str, **fields: Any) -> Started:
+        return self._call(self._herald.start_followup(followup_id, **fields))
+
+    def complete_followup(
+        self, followup_id: str, *, completed_at: datetime | None = None, wait: bool = False
+    ) -> FollowUpStatus | None:
+        """Does not wait for a worker by default: a web request never blocks on it."""
+        return self._call(
+            self._herald.complete_followup(followup_id, completed_at=completed_at, wait=wait)
+        )
+
+    def reschedule_followup(self, followup_id: str, *, due_at: datetime) -> FollowUpStatus:
+        return self._call(self._herald.reschedule_followup(followup_id, due_at=due_at))
+
+    def reassign_followup(self, followup_id: str, *, assignee_id: str) -> FollowUpStatus:
+        return self._call(self._herald.reassign_followup(followup_id, assignee_id=assignee_id))
+
+    def cancel_followup(self, followup_id: str) -> None:
+        self._call(self._herald.cancel_followup(followup_id))
+
+    def followup_status(self, followup_id: str) -> FollowUpStatus:
+        return self._call(self._herald.followup_status(followup_id))
+
+    def lead_event(self, lead_id: str, event_type: str, **fields: Any) -> Started:
+        return self._call(self._herald.lead_event(lead_id, event_type, **fields))
+
+    def user_event(self, user_id: str, event_type: str, **fields: Any) -> Started:
+        return self._call(self._herald.user_event(user_id, event_type, **fields))
+
+    def mailbox(self, subscriber_id: str) -> MailboxStatus | None:
+        return self._call(self._herald.mailbox(subscriber_id))
