@@ -133,9 +133,13 @@ class MailboxWorkflow:
             wake = self._next_wake(rules, now)
             self._publish(rules, wake)
             changes = self._changes
+
+            def changed(changes: int = changes) -> bool:
+                return self._changes != changes
+
             try:
                 await workflow.wait_condition(
-                    lambda changes=changes: self._changes != changes,  # type: ignore[misc]
+                    changed,
                     timeout=max(wake - now, timedelta(seconds=1)),
                     timeout_summary="quiet hours end" if self._waiting else "digest",
                 )
