@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from herald.contracts import LoanStatus
+from herald.contracts import LoanStatus, NotificationRecord
 from herald.crm import LEAD_EVENTS, USER_EVENTS
 from herald.errors import HeraldError, InvalidInput, NotFound
 from herald.kinds import ALL_CHANNELS, CATEGORIES, KINDS, OPTIONAL_KINDS
@@ -83,6 +83,12 @@ def _print_json(doc: Any) -> None:
     print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
 
 
+def _print_records(records: Sequence[NotificationRecord]) -> None:
+    for rec in records:
+        outcome = rec.skipped_reason or ", ".join(f"{c}={s.value}" for c, s in rec.channels.items())
+        print(f"  - {rec.planned_at:%Y-%m-%d %H:%M} {rec.kind} → {rec.role.value}: {outcome}")
+
+
 def _print_status(status: LoanStatus) -> None:
     print(
         f"loan {status.loan_id}: {status.state.value} ({status.loan_class}, policy {status.policy})"
@@ -100,9 +106,7 @@ def _print_status(status: LoanStatus) -> None:
             f", {status.late_by_seconds // 60} min late" if status.late_by_seconds else ", on time"
         )
         print(f"  returned:  {status.returned_at.isoformat()}{late}")
-    for rec in status.notifications:
-        outcome = rec.skipped_reason or ", ".join(f"{c}={s.value}" for c, s in rec.channels.items())
-        print(f"  - {rec.planned_at:%Y-%m-%d %H:%M} {rec.kind} → {rec.role.value}: {outcome}")
+    _print_records(status.notifications)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -513,9 +517,7 @@ def _print_followup(status: Any) -> None:
     )
     if status.next_reminder:
         print(f"  next:      {status.next_reminder.kind} at {status.next_reminder.at.isoformat()}")
-    for rec in status.notifications:
-        outcome = rec.skipped_reason or ", ".join(f"{c}={s.value}" for c, s in rec.channels.items())
-        print(f"  - {rec.planned_at:%Y-%m-%d %H:%M} {rec.kind} → {rec.role.value}: {outcome}")
+    _print_records(status.notifications)
 
 
 async def _followup(args: argparse.Namespace) -> int:

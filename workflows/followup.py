@@ -10,10 +10,11 @@ The plan comes from the same pure policy code as loans (``herald/policies/follow
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, timedelta
+from datetime import UTC
 
 from temporalio import workflow
 
+from workflows import deadline
 from workflows.notifying import group_members, notify, upsert_changed
 
 with workflow.unsafe.imports_passed_through():
@@ -64,19 +65,9 @@ class FollowUpWorkflow:
             def changed(version: int = version) -> bool:
                 return self._closing is not None or self._version != version
 
-            if point is None:
-                await workflow.wait_condition(changed)
-                continue
-            delay = point.at - workflow.now()
-            if delay > timedelta(0):
-                try:
-                    await workflow.wait_condition(
-                        changed, timeout=delay, timeout_summary=f"until {point.kind}"
-                    )
-                    continue  # completed, rescheduled or reassigned: look again
-                except TimeoutError:
-                    pass
-            await self._fire_due_points()
+            if await deadline.wait_for(point, changed):
+                await self._fire_due_points()
+            # else completed, rescheduled or reassigned: look again
 
         self._p.state = self._closing
         if self._closing is FollowUpState.COMPLETED and self._p.completed_at is None:
@@ -157,64 +148,23 @@ class FollowUpWorkflow:
             raise ValueError(f"follow-up {self._inp.followup_id} is already {state}")
 
     def _replan(self) -> None:
-        self._p.plan = plan_loan(
+        plan = plan_loan(
             self._inp.policy,
             borrowed_at=self._inp.created_at,
             due_at=self._p.due_at,
             timezone=self._p.timezone,
             now=workflow.now(),
         )
-        for point in self._p.plan:
-            key = point.key(self._p.due_at)
-            if point.skipped_reason and key not in self._p.done_keys:
-                self._p.done_keys.append(key)
-                self._p.records.append(
-                    NotificationRecord(
-                        notification_id=key,
-                        kind=point.kind,
-                        role=Role.ASSIGNEE,
-                        planned_at=point.at,
-                        skipped_reason=point.skipped_reason,
-                    )
-                )
-
-    def _pending(self) -> list[PlannedPoint]:
-        done = set(self._p.done_keys)
-        return [
-            p
-            for p in self._p.plan
-            if p.skipped_reason is None and p.key(self._p.due_at) not in done
-        ]
+        deadline.adopt_plan(self._p, plan, Role.ASSIGNEE)
 
     def _next_point(self) -> PlannedPoint | None:
-        pending = self._pending()
-        return pending[0] if pending else None
+        return deadline.next_point(self._p)
 
     async def _fire_due_points(self) -> None:
-        """Send what is due; of several points due at once (the worker was down), only the
-        latest of each group goes out."""
-        now = workflow.now()
-        due = [p for p in self._pending() if p.at <= now]
+        """Send what is due now (only the latest of several due at once)."""
         overdue_kind = self._inp.policy.overdue.kind
-        for group in (
-            [p for p in due if p.kind != overdue_kind],
-            [p for p in due if p.kind == overdue_kind],
-        ):
-            if not group:
-                continue
-            *stale, latest = group
-            for p in stale:
-                key = p.key(self._p.due_at)
-                self._p.done_keys.append(key)
-                self._p.records.append(
-                    NotificationRecord(
-                        notification_id=key,
-                        kind=p.kind,
-                        role=Role.ASSIGNEE,
-                        planned_at=p.at,
-                        skipped_reason=f"superseded by {latest.kind} (sent late)",
-                    )
-                )
+        for stale, latest in deadline.due_groups(self._p, overdue_kind):
+            deadline.supersede(self._p, stale, latest, Role.ASSIGNEE)
             if latest.kind == overdue_kind and self._p.state is FollowUpState.OPEN:
                 self._p.state = FollowUpState.OVERDUE
             key = latest.key(self._p.due_at)

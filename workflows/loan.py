@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 
+from workflows import deadline
 from workflows.notifying import notify, upsert_changed
 
 with workflow.unsafe.imports_passed_through():
@@ -79,19 +80,9 @@ class LoanWorkflow:
             def changed(version: int = version) -> bool:
                 return self._closing or self._version != version
 
-            if point is None:
-                await workflow.wait_condition(changed)
-                continue
-            delay = point.at - workflow.now()
-            if delay > timedelta(0):
-                try:
-                    await workflow.wait_condition(
-                        changed, timeout=delay, timeout_summary=f"until {point.kind}"
-                    )
-                    continue  # returned, cancelled or extended: re-evaluate
-                except TimeoutError:
-                    pass
-            await self._fire_due_points()
+            if await deadline.wait_for(point, changed):
+                await self._fire_due_points()
+            # else returned, cancelled or extended: look again
 
         if self._return is not None:
             self._p.state = LoanState.RETURNED
@@ -177,57 +168,23 @@ class LoanWorkflow:
             raise ValueError(f"loan {self._inp.loan_id} is already {state}")
 
     def _replan(self) -> None:
-        self._p.plan = plan_loan(
+        plan = plan_loan(
             self._inp.policy,
             borrowed_at=self._inp.borrowed_at,
             due_at=self._p.due_at,
             timezone=self._p.timezone,
             now=workflow.now(),
         )
-        for point in self._p.plan:
-            if point.skipped_reason and point.key(self._p.due_at) not in self._p.done_keys:
-                self._record_skip(point, point.skipped_reason)
-
-    def _pending(self) -> list[PlannedPoint]:
-        done = set(self._p.done_keys)
-        return [
-            p
-            for p in self._p.plan
-            if p.skipped_reason is None and p.key(self._p.due_at) not in done
-        ]
+        deadline.adopt_plan(self._p, plan, Role.BORROWER)
 
     def _next_point(self) -> PlannedPoint | None:
-        pending = self._pending()
-        return pending[0] if pending else None
-
-    def _record_skip(self, point: PlannedPoint, reason: str) -> None:
-        key = point.key(self._p.due_at)
-        self._p.done_keys.append(key)
-        self._p.records.append(
-            NotificationRecord(
-                notification_id=key,
-                kind=point.kind,
-                role=Role.BORROWER,
-                planned_at=point.at,
-                skipped_reason=reason,
-            )
-        )
+        return deadline.next_point(self._p)
 
     async def _fire_due_points(self) -> None:
-        """Send what is due now. When several points of a group are due at once (the worker
-        was down), only the latest is sent: a burst of stale reminders helps nobody."""
-        now = workflow.now()
-        due = [p for p in self._pending() if p.at <= now]
+        """Send what is due now (only the latest of several due at once)."""
         overdue_kind = self._inp.policy.overdue.kind
-        for group in (
-            [p for p in due if p.kind != overdue_kind],
-            [p for p in due if p.kind == overdue_kind],
-        ):
-            if not group:
-                continue
-            *stale, latest = group
-            for p in stale:
-                self._record_skip(p, f"superseded by {latest.kind} (sent late)")
+        for stale, latest in deadline.due_groups(self._p, overdue_kind):
+            deadline.supersede(self._p, stale, latest, Role.BORROWER)
             if latest.kind == overdue_kind and self._p.state is LoanState.ACTIVE:
                 self._p.state = LoanState.OVERDUE
             key = latest.key(self._p.due_at)

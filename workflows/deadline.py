@@ -1,0 +1,95 @@
+"""What loans and follow-ups share: a plan of points before and after a deadline, the keys
+of those already handled, and waiting for the next one. Deterministic, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from herald.contracts import NotificationRecord, Role
+    from herald.policy import PlannedPoint
+
+
+class Progress(Protocol):
+    """The part of a loan's or follow-up's state the plan lives in."""
+
+    due_at: datetime
+    plan: list[PlannedPoint]
+    done_keys: list[str]
+    records: list[NotificationRecord]
+
+
+def record_skip(p: Progress, point: PlannedPoint, reason: str, role: Role) -> None:
+    key = point.key(p.due_at)
+    p.done_keys.append(key)
+    p.records.append(
+        NotificationRecord(
+            notification_id=key,
+            kind=point.kind,
+            role=role,
+            planned_at=point.at,
+            skipped_reason=reason,
+        )
+    )
+
+
+def adopt_plan(p: Progress, plan: list[PlannedPoint], role: Role) -> None:
+    """Take a new plan; points already past when planned are recorded as skipped, once."""
+    p.plan = plan
+    for point in plan:
+        if point.skipped_reason and point.key(p.due_at) not in p.done_keys:
+            record_skip(p, point, point.skipped_reason, role)
+
+
+def pending(p: Progress) -> list[PlannedPoint]:
+    done = set(p.done_keys)
+    return [pt for pt in p.plan if pt.skipped_reason is None and pt.key(p.due_at) not in done]
+
+
+def next_point(p: Progress) -> PlannedPoint | None:
+    points = pending(p)
+    return points[0] if points else None
+
+
+def due_groups(p: Progress, overdue_kind: str) -> list[tuple[list[PlannedPoint], PlannedPoint]]:
+    """The points due now, as (stale, latest) per group: reminders, then overdue alerts. Of
+    several due at once (the worker was down) only the latest is sent; the caller records
+    the others as superseded, since a burst of stale reminders helps nobody."""
+    now = workflow.now()
+    due = [pt for pt in pending(p) if pt.at <= now]
+    groups: list[tuple[list[PlannedPoint], PlannedPoint]] = []
+    for group in (
+        [pt for pt in due if pt.kind != overdue_kind],
+        [pt for pt in due if pt.kind == overdue_kind],
+    ):
+        if group:
+            *stale, latest = group
+            groups.append((stale, latest))
+    return groups
+
+
+def supersede(p: Progress, stale: list[PlannedPoint], latest: PlannedPoint, role: Role) -> None:
+    for pt in stale:
+        record_skip(p, pt, f"superseded by {latest.kind} (sent late)", role)
+
+
+async def wait_for(point: PlannedPoint | None, changed: Callable[[], bool]) -> bool:
+    """Sleep on a durable timer until ``point`` falls due (True), or until ``changed`` says
+    the plan or the state moved on (False)."""
+    if point is None:
+        await workflow.wait_condition(changed)
+        return False
+    delay = point.at - workflow.now()
+    if delay > timedelta(0):
+        try:
+            await workflow.wait_condition(
+                changed, timeout=delay, timeout_summary=f"until {point.kind}"
+            )
+            return False
+        except TimeoutError:
+            pass
+    return True
