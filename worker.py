@@ -23,7 +23,7 @@ from herald.kinds import ALL_CHANNELS, Channel
 from herald.settings import Settings, load_settings
 from herald.store import Store, migrate
 from herald.temporal import WORKFLOW_RUNNER, connect
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("herald.worker")
 

@@ -1,32 +1,6 @@
-"""Workflows: deterministic code only (timers, state, decisions)."""
+"""Workflows: deterministic code only (timers, state, decisions).
 
-from workflows.crm import CrmEventWorkflow
-from workflows.followup import FollowUpWorkflow
-from workflows.housekeeping import HousekeepingWorkflow
-from workflows.loan import LoanWorkflow
-from workflows.mailbox import MailboxWorkflow
-from workflows.repair import RepairWorkflow
-from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
-
-WORKFLOWS = [
-    LoanWorkflow,
-    RepairWorkflow,
-    StaffNotifyWorkflow,
-    StaffBatchWorkflow,
-    HousekeepingWorkflow,
-    FollowUpWorkflow,
-    CrmEventWorkflow,
-    MailboxWorkflow,
-]
-
-__all__ = [
-    "WORKFLOWS",
-    "CrmEventWorkflow",
-    "FollowUpWorkflow",
-    "MailboxWorkflow",
-    "HousekeepingWorkflow",
-    "LoanWorkflow",
-    "RepairWorkflow",
-    "StaffBatchWorkflow",
-    "StaffNotifyWorkflow",
-]
+This package imports nothing on purpose: Temporal's sandbox executes it again each time a
+workflow is loaded into the worker's cache. The list the worker registers is in
+:mod:`workflows.registry`.
+"""

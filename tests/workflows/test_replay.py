@@ -18,8 +18,8 @@ from temporalio.worker import Replayer
 
 from herald.contracts import LoanInput, LoanStatus
 from herald.temporal import DATA_CONVERTER, WORKFLOW_RUNNER
-from workflows import WORKFLOWS
 from workflows.loan import LoanWorkflow
+from workflows.registry import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 

@@ -1,0 +1,36 @@
+"""Every workflow type the worker registers.
+
+Kept out of `workflows/__init__.py`: the sandbox loads a workflow's package each time a
+workflow enters the worker's cache, and an empty package keeps that to the modules the
+workflow itself imports."""
+
+from workflows.crm import CrmEventWorkflow
+from workflows.followup import FollowUpWorkflow
+from workflows.housekeeping import HousekeepingWorkflow
+from workflows.loan import LoanWorkflow
+from workflows.mailbox import MailboxWorkflow
+from workflows.repair import RepairWorkflow
+from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
+
+WORKFLOWS = [
+    LoanWorkflow,
+    RepairWorkflow,
+    StaffNotifyWorkflow,
+    StaffBatchWorkflow,
+    HousekeepingWorkflow,
+    FollowUpWorkflow,
+    CrmEventWorkflow,
+    MailboxWorkflow,
+]
+
+__all__ = [
+    "WORKFLOWS",
+    "CrmEventWorkflow",
+    "FollowUpWorkflow",
+    "MailboxWorkflow",
+    "HousekeepingWorkflow",
+    "LoanWorkflow",
+    "RepairWorkflow",
+    "StaffBatchWorkflow",
+    "StaffNotifyWorkflow",
+]
