@@ -864,10 +864,13 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings_level = "INFO" if args.command in ("dev", "worker") else "WARNING"
-    logging.basicConfig(
-        level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    level = "WARNING"
+    if args.command in ("dev", "worker"):
+        try:
+            level = load_settings().log_level
+        except ValueError:  # a bad setting is reported, with the others, by the command
+            level = "INFO"
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(_dispatch(args))
     except (InvalidInput, NotFound) as err:
