@@ -1159,80 +1159,32 @@ def report(results: dict[str, Any]) -> str:
             1,
         ),
     ]
+
+    def paired(
+        label: str, h: list[Any], b: list[Any], value: Callable[[Any], Any], digits: int
+    ) -> None:
+        """One figure: the median over Herald's runs and over the baseline's."""
+        rows.append((label, med(map(value, h)), med(map(value, b)), len(h), digits))
+
     n = cfg["burst"]
     if hb and bb:
-        rows += [
+        for label, value, digits in (
+            ("time to drain (s)", lambda r: r.drain_s, 1),
+            ("reminders/s", lambda r: r.rate_per_s, 1),
+            ("lateness p50 (s)", lambda r: r.lateness_p50_s, 2),
+            ("lateness p99 (s)", lambda r: r.lateness_p99_s, 2),
+            ("first e-mail after the due instant (s)", lambda r: r.first_s, 2),
+            ("worker CPU s per 1,000 reminders", lambda r: r.worker_cpu_s * 1000 / r.n, 1),
+            ("Temporal server CPU s per 1,000 reminders", lambda r: r.server_cpu_s * 1000 / r.n, 1),
             (
-                f"2. burst of {n}: time to drain (s)",
-                med(r.drain_s for r in hb),
-                med(r.drain_s for r in bb),
-                len(hb),
+                "SMTP server + driver CPU s per 1,000 reminders",
+                lambda r: r.sink_cpu_s * 1000 / r.n,
                 1,
             ),
-            (
-                f"2. burst of {n}: reminders/s",
-                med(r.rate_per_s for r in hb),
-                med(r.rate_per_s for r in bb),
-                len(hb),
-                1,
-            ),
-            (
-                f"2. burst of {n}: lateness p50 (s)",
-                med(r.lateness_p50_s for r in hb),
-                med(r.lateness_p50_s for r in bb),
-                len(hb),
-                2,
-            ),
-            (
-                f"2. burst of {n}: lateness p99 (s)",
-                med(r.lateness_p99_s for r in hb),
-                med(r.lateness_p99_s for r in bb),
-                len(hb),
-                2,
-            ),
-            (
-                f"2. burst of {n}: first e-mail after the due instant (s)",
-                med(r.first_s for r in hb),
-                med(r.first_s for r in bb),
-                len(hb),
-                2,
-            ),
-            (
-                f"2. burst of {n}: worker CPU s per 1,000 reminders",
-                med(r.worker_cpu_s * 1000 / r.n for r in hb),
-                med(r.worker_cpu_s * 1000 / r.n for r in bb),
-                len(hb),
-                1,
-            ),
-            (
-                f"2. burst of {n}: Temporal server CPU s per 1,000 reminders",
-                med(r.server_cpu_s * 1000 / r.n for r in hb),
-                med(r.server_cpu_s * 1000 / r.n for r in bb),
-                len(hb),
-                1,
-            ),
-            (
-                f"2. burst of {n}: SMTP server + driver CPU s per 1,000 reminders",
-                med(r.sink_cpu_s * 1000 / r.n for r in hb),
-                med(r.sink_cpu_s * 1000 / r.n for r in bb),
-                len(hb),
-                1,
-            ),
-            (
-                f"2. burst of {n}: worker peak RSS (MB)",
-                med(r.worker_peak_rss_mb for r in hb),
-                med(r.worker_peak_rss_mb for r in bb),
-                len(hb),
-                0,
-            ),
-            (
-                f"2. burst of {n}: e-mail size (bytes)",
-                med(r.email_bytes for r in hb),
-                med(r.email_bytes for r in bb),
-                len(hb),
-                0,
-            ),
-        ]
+            ("worker peak RSS (MB)", lambda r: r.worker_peak_rss_mb, 0),
+            ("e-mail size (bytes)", lambda r: r.email_bytes, 0),
+        ):
+            paired(f"2. burst of {n}: {label}", hb, bb, value, digits)
     rows += [
         ("3. history events per loan life", lh.events, lb.events, 1, 0),
         ("3. history size per loan life (bytes)", lh.bytes, lb.bytes, 1, 0),
@@ -1248,43 +1200,18 @@ def report(results: dict[str, Any]) -> str:
     ]
     if mh and mb:
         m = cfg["sleeping"]
-        rows += [
+        for label, value, digits in (
+            ("worker RSS idle, before any start (MB)", lambda r: r.idle_rss_mb, 0),
+            (f"worker RSS with {m:,} sleeping loans (MB)", lambda r: r.sleeping_rss_mb, 0),
             (
-                "4. worker RSS idle, before any start (MB)",
-                med(r.idle_rss_mb for r in mh),
-                med(r.idle_rss_mb for r in mb),
-                len(mh),
+                f"worker RSS growth for {m:,} sleeping loans (MB)",
+                lambda r: r.sleeping_rss_mb - r.idle_rss_mb,
                 0,
             ),
-            (
-                f"4. worker RSS with {m:,} sleeping loans (MB)",
-                med(r.sleeping_rss_mb for r in mh),
-                med(r.sleeping_rss_mb for r in mb),
-                len(mh),
-                0,
-            ),
-            (
-                f"4. worker RSS growth for {m:,} sleeping loans (MB)",
-                med(r.sleeping_rss_mb - r.idle_rss_mb for r in mh),
-                med(r.sleeping_rss_mb - r.idle_rss_mb for r in mb),
-                len(mh),
-                0,
-            ),
-            (
-                f"4. worker peak RSS while starting {m:,} (MB)",
-                med(r.peak_rss_mb for r in mh),
-                med(r.peak_rss_mb for r in mb),
-                len(mh),
-                0,
-            ),
-            (
-                f"4. time to start {m:,} and see them all asleep (s)",
-                med(r.setup_s for r in mh),
-                med(r.setup_s for r in mb),
-                len(mh),
-                0,
-            ),
-        ]
+            (f"worker peak RSS while starting {m:,} (MB)", lambda r: r.peak_rss_mb, 0),
+            (f"time to start {m:,} and see them all asleep (s)", lambda r: r.setup_s, 0),
+        ):
+            paired(f"4. {label}", mh, mb, value, digits)
 
     out.append("| figure | Herald (median) | baseline (median) | Herald / baseline | runs each |")
     out.append("| --- | ---: | ---: | ---: | ---: |")
