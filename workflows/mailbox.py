@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         WaitingNotice,
     )
     from herald.holding import DigestMode, HoldReason, HoldRules
-    from herald.kinds import DIGESTIBLE_PRIORITIES, Channel
+    from herald.kinds import Channel
 
 # Keys of notices already let go, remembered so a retried hand-over is not sent twice.
 RECENT_KEYS = 500
@@ -49,7 +49,6 @@ class MailboxWorkflow:
         self._last_digest_at = inp.last_digest_at
         self._released = inp.released
         self._digests = inp.digests_sent
-        self._last_mode = DigestMode.DAILY
         # Bumped by every signal, so the sleeping loop wakes up and looks again.
         self._changes = 0
         self._refresh = False
@@ -113,13 +112,17 @@ class MailboxWorkflow:
             rules = self._rules
             now = workflow.now()
 
+            quiet_until = self._quiet_until = rules.quiet_until(now)
+            # Each action takes time: look again with a fresh clock after it.
             if self._collected and rules.digest is DigestMode.OFF:
                 await self._send_digest()  # digest mode left: what was collected goes now
-            quiet_until = self._quiet_until = rules.quiet_until(now)
+                continue
             if self._waiting and quiet_until is None:
-                await self._release_waiting(rules)
+                await self._release_waiting(rules, now)
+                continue
             if self._collected and quiet_until is None and self._digest_due(rules) <= now:
                 await self._send_digest()
+                continue
 
             if not self._waiting and not self._collected:
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -130,7 +133,10 @@ class MailboxWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._carry_over())
 
-            wake = self._next_wake(rules, now)
+            wake = min(
+                ([quiet_until] if quiet_until else [])
+                + ([self._digest_due(rules)] if self._collected else [])
+            )
             self._publish(rules, wake)
             changes = self._changes
 
@@ -162,31 +168,19 @@ class MailboxWorkflow:
             )
         ):
             self._rules = rules
-            if rules.digest is not DigestMode.OFF:
-                self._last_mode = rules.digest
 
     def _digest_due(self, rules: HoldRules) -> datetime:
         """The digest goes at the person's first digest hour after the oldest notice in it."""
         oldest = min(n.held_at for n in self._collected)
         return rules.next_digest(oldest)
 
-    def _next_wake(self, rules: HoldRules, now: datetime) -> datetime:
-        quiet_until = rules.quiet_until(now)
-        candidates: list[datetime] = []
-        if quiet_until is not None:
-            candidates.append(quiet_until)
-        if self._collected:
-            candidates.append(self._digest_due(rules))
-        if not candidates:  # nothing to wait for: look again at once
-            return now
-        return min(c for c in candidates)
-
-    async def _release_waiting(self, rules: HoldRules) -> None:
+    async def _release_waiting(self, rules: HoldRules, now: datetime) -> None:
         """Quiet hours are over: send what waited, unless the person now wants it in a digest."""
         waiting, self._waiting = self._waiting, []
         to_send: list[HeldNotice] = []
         for notice in waiting:
-            if rules.digest is not DigestMode.OFF and notice.priority in DIGESTIBLE_PRIORITIES:
+            hold = rules.hold(notice.priority, now)
+            if hold is not None and hold.reason is HoldReason.DIGEST:
                 self._collected.append(notice)
             else:
                 to_send.append(notice)
@@ -208,8 +202,10 @@ class MailboxWorkflow:
     async def _send_digest(self) -> None:
         collected, self._collected = self._collected, []
         now = workflow.now()
-        mode = self._rules.digest if self._rules else DigestMode.OFF
-        period = (mode if mode is not DigestMode.OFF else self._last_mode).value
+        # Digest mode just left: the digest is named after the mode the notices waited for.
+        modes = [self._rules.digest if self._rules else DigestMode.OFF]
+        modes += [n.rules.digest for n in reversed(collected)]
+        period = next((m for m in modes if m is not DigestMode.OFF), DigestMode.DAILY).value
         request = DeliveryRequest(
             workflow_id=workflow.info().workflow_id,
             notification_id=f"digest@{now.astimezone(UTC):%Y%m%dT%H%M%SZ}",
