@@ -62,7 +62,7 @@ from herald.contracts import (
     mailbox_workflow_id,
 )
 from herald.db import Delivery, InboxNotification, utcnow
-from herald.holding import Hold, HoldReason, HoldRules
+from herald.holding import HoldReason, HoldRules
 from herald.kinds import MAX_LENGTH, STALE_WHEN_CLOSED, Channel, kind_info
 from herald.preferences import Route, choose_channels
 from herald.rendering import Renderer, TemplateError, format_datetime, format_duration, format_time
@@ -194,11 +194,15 @@ class DeliveryActivities:
                 )
             if not request.release and any(d.status is DeliveryStatus.PENDING for d in decisions):
                 rules = prefs.hold_rules(contact.timezone)
-                hold = rules.hold(request.priority or kind.priority, _now())
+                priority, now = request.priority or kind.priority, _now()
+                hold = rules.hold(priority, now)
                 if hold is not None:
-                    return self._hold(request, decisions, rules, hold)
+                    notice = HeldNotice(
+                        request=request, priority=priority, hold=hold, held_at=now, rules=rules
+                    )
+                    return self._hold(notice, decisions)
         if request.subject_type == "digest":
-            self.store.mark_held(
+            self.store.settle_held(
                 request.data.get("held_keys", []),
                 status=DeliveryStatus.DIGESTED,
                 note=f"sent in digest {request.notification_id}",
@@ -206,16 +210,11 @@ class DeliveryActivities:
         self.store.record_decisions(request, decisions)
         return DeliveryPlan(decisions=decisions)
 
-    def _hold(
-        self,
-        request: DeliveryRequest,
-        decisions: list[ChannelDecision],
-        rules: HoldRules,
-        hold: Hold,
-    ) -> DeliveryPlan:
+    def _hold(self, notice: HeldNotice, decisions: list[ChannelDecision]) -> DeliveryPlan:
         """Log the channels as ``held`` and hand the notice to the person's mailbox workflow
         (signal-with-start: one mailbox per person, started by the first notice it holds).
         A retried attempt signals again; the mailbox ignores a notice it already has."""
+        request, rules, hold = notice.request, notice.rules, notice.hold
         note = (
             f"quiet hours until {hold.until.astimezone(ZoneInfo(rules.timezone)):%Y-%m-%d %H:%M} "
             f"{rules.timezone}"
@@ -228,14 +227,7 @@ class DeliveryActivities:
             else d
             for d in decisions
         ]
-        notice = HeldNotice(
-            request=request,
-            priority=request.priority or kind_info(request.kind).priority,
-            hold=hold,
-            held_at=_now(),
-            keys=[d.idempotency_key for d in held if d.status is DeliveryStatus.HELD],
-            rules=rules,
-        )
+        notice.keys = [d.idempotency_key for d in held if d.status is DeliveryStatus.HELD]
         self.store.record_decisions(request, held)
         client = self._require_client("hold a notice for quiet hours or a digest")
         self._run(
@@ -250,7 +242,7 @@ class DeliveryActivities:
             )
         )
         log.info("held %s for %s: %s", request.kind, request.subscriber_id, note)
-        return DeliveryPlan(decisions=held, hold=hold)
+        return DeliveryPlan(decisions=held)
 
     def _obsolete(self, request: DeliveryRequest) -> str | None:
         """Why a held notice must not go out any more, if it must not: the loan or follow-up

@@ -161,8 +161,6 @@ class ChannelDecision(BaseModel):
 
 class DeliveryPlan(BaseModel):
     decisions: list[ChannelDecision]
-    # Set when the notice waits in the person's mailbox instead of going out now.
-    hold: Hold | None = None
 
     @property
     def to_send(self) -> list[ChannelDecision]:

@@ -58,10 +58,6 @@ class HoldRules(BaseModel):
             raise ValueError("quiet hours must not start and end at the same time")
         return self
 
-    @property
-    def has_quiet_hours(self) -> bool:
-        return self.quiet_start is not None
-
     def quiet_until(self, now: datetime) -> datetime | None:
         """The instant the current quiet period ends, or ``None`` if ``now`` is not quiet."""
         if self.quiet_start is None or self.quiet_end is None:
@@ -141,6 +137,13 @@ def parse_quiet_hours(value: str) -> tuple[time, time] | None:
     if first == last:
         raise ValueError(f"quiet hours {value!r}: the start and the end are the same")
     return first, last
+
+
+def parse_digest_mode(value: str) -> DigestMode:
+    try:
+        return DigestMode(value.strip().lower())
+    except ValueError:
+        raise ValueError(f"unknown digest mode {value!r}: choose off, daily or weekly") from None
 
 
 def parse_weekday(value: str | int) -> int:

@@ -52,9 +52,8 @@ CATEGORY_OF_PREFIX: dict[str, str] = {
     "system": "system",
 }
 
-# Priorities, most pressing first. Urgent ignores quiet hours and digests; high ignores
-# digests; medium and low wait for the digest of a person who chose one.
-PRIORITIES: tuple[str, ...] = ("urgent", "high", "medium", "low")
+# Urgent ignores quiet hours and digests; high ignores digests; these wait for the digest
+# of a person who chose one.
 DIGESTIBLE_PRIORITIES = frozenset({"medium", "low"})
 
 
@@ -123,11 +122,6 @@ OPTIONAL_KINDS: tuple[str, ...] = tuple(
     for k in KINDS.values()
     if not k.mandatory and not k.name.startswith(("system.", "digest."))
 )
-
-
-def priority_rank(priority: str) -> int:
-    """0 for urgent ... 3 for low; an unknown priority ranks with medium."""
-    return PRIORITIES.index(priority) if priority in PRIORITIES else PRIORITIES.index("medium")
 
 
 def kind_info(name: str) -> Kind:

@@ -346,7 +346,7 @@ class Store:
                 # A concurrent attempt of the same activity inserted them first.
                 s.rollback()
 
-    def mark_held(self, keys: list[str], *, status: DeliveryStatus, note: str) -> int:
+    def settle_held(self, keys: list[str], *, status: DeliveryStatus, note: str) -> int:
         """Settle rows still ``held`` (collected into a digest, or dropped); returns how many."""
         if not keys:
             return 0

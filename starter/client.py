@@ -72,7 +72,13 @@ from herald.contracts import (
 )
 from herald.crm import MANAGERS, check_event, notices_for
 from herald.errors import HeraldError, InvalidInput, NotFound
-from herald.holding import DigestMode, parse_clock, parse_quiet_hours, parse_weekday
+from herald.holding import (
+    HoldRules,
+    parse_clock,
+    parse_digest_mode,
+    parse_quiet_hours,
+    parse_weekday,
+)
 from herald.kinds import CATEGORIES, OPTIONAL_KINDS, Channel
 from herald.policy import LoanPolicy, load_policy
 from herald.rendering import TemplateError
@@ -283,7 +289,7 @@ class Herald:
         ``digest_weekday="friday"``. A change of quiet hours or digest applies at once to
         the notices already waiting.
         """
-        await self.get_subscriber(subscriber_id)
+        contact = await self.get_subscriber(subscriber_id)
         for kind in reminders or {}:
             if kind not in OPTIONAL_KINDS:
                 raise InvalidInput(
@@ -299,14 +305,12 @@ class Herald:
             if quiet_hours is not _UNSET:
                 rules["quiet_hours"] = parse_quiet_hours(quiet_hours or "off")
             if digest is not None:
-                rules["digest"] = DigestMode(digest.strip().lower())
+                rules["digest"] = parse_digest_mode(digest)
             if digest_at is not None:
                 rules["digest_at"] = parse_clock(digest_at)
             if digest_weekday is not None:
                 rules["digest_weekday"] = parse_weekday(digest_weekday)
         except ValueError as err:
-            if digest is not None and "DigestMode" in str(err):
-                err = ValueError(f"unknown digest mode {digest!r}: choose off, daily or weekly")
             raise InvalidInput(str(err)) from None
         channels = {
             ch: on
@@ -327,14 +331,13 @@ class Herald:
             **rules,
         )
         if rules:
-            await self._wake_mailbox(subscriber_id)
+            await self._wake_mailbox(subscriber_id, prefs.hold_rules(contact.timezone))
         return prefs
 
-    async def _wake_mailbox(self, subscriber_id: str) -> None:
+    async def _wake_mailbox(self, subscriber_id: str, rules: HoldRules) -> None:
         """Tell the person's mailbox, if they have one, that their rules changed, so what
         waits follows the new rules now. Best effort: when Temporal cannot be reached, the
         mailbox still reads the rules again at its next wake-up."""
-        rules = await asyncio.to_thread(self.store.hold_rules, subscriber_id)
         try:
             client = await asyncio.wait_for(self.temporal(), 10)
             handle = client.get_workflow_handle(mailbox_workflow_id(subscriber_id))

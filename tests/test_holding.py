@@ -13,6 +13,7 @@ from herald.holding import (
     HoldReason,
     HoldRules,
     parse_clock,
+    parse_digest_mode,
     parse_quiet_hours,
     parse_weekday,
 )
@@ -116,6 +117,9 @@ def test_parsing_of_what_people_type() -> None:
             parse_quiet_hours(bad)
     with pytest.raises(ValueError, match="day of the week"):
         parse_weekday("fr")
+    assert parse_digest_mode(" Weekly ") is DigestMode.WEEKLY
+    with pytest.raises(ValueError, match="unknown digest mode 'hourly': choose off, daily"):
+        parse_digest_mode("hourly")
 
 
 def test_describe_names_the_rules() -> None:
