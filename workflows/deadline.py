@@ -3,7 +3,7 @@ of those already handled, and waiting for the next one. Deterministic, no I/O.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -55,26 +55,33 @@ def next_point(p: Progress) -> PlannedPoint | None:
     return points[0] if points else None
 
 
-def due_groups(p: Progress, overdue_kind: str) -> list[tuple[list[PlannedPoint], PlannedPoint]]:
-    """The points due now, as (stale, latest) per group: reminders, then overdue alerts. Of
-    several due at once (the worker was down) only the latest is sent; the caller records
-    the others as superseded, since a burst of stale reminders helps nobody."""
+async def fire_due(
+    p: Progress,
+    overdue_kind: str,
+    role: Role,
+    send: Callable[[PlannedPoint, str], Awaitable[None]],
+    on_overdue: Callable[[], None],
+) -> None:
+    """Send the points due now, reminders first, then overdue alerts (``on_overdue`` runs
+    before the first). Of several points of a group due at once (the worker was down), only
+    the latest is sent and the others are recorded as superseded: a burst of stale
+    reminders helps nobody."""
     now = workflow.now()
     due = [pt for pt in pending(p) if pt.at <= now]
-    groups: list[tuple[list[PlannedPoint], PlannedPoint]] = []
     for group in (
         [pt for pt in due if pt.kind != overdue_kind],
         [pt for pt in due if pt.kind == overdue_kind],
     ):
-        if group:
-            *stale, latest = group
-            groups.append((stale, latest))
-    return groups
-
-
-def supersede(p: Progress, stale: list[PlannedPoint], latest: PlannedPoint, role: Role) -> None:
-    for pt in stale:
-        record_skip(p, pt, f"superseded by {latest.kind} (sent late)", role)
+        if not group:
+            continue
+        *stale, latest = group
+        for pt in stale:
+            record_skip(p, pt, f"superseded by {latest.kind} (sent late)", role)
+        if latest.kind == overdue_kind:
+            on_overdue()
+        key = latest.key(p.due_at)
+        await send(latest, key)
+        p.done_keys.append(key)
 
 
 async def wait_for(point: PlannedPoint | None, changed: Callable[[], bool]) -> bool:

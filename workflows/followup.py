@@ -161,15 +161,13 @@ class FollowUpWorkflow:
         return deadline.next_point(self._p)
 
     async def _fire_due_points(self) -> None:
-        """Send what is due now (only the latest of several due at once)."""
-        overdue_kind = self._inp.policy.overdue.kind
-        for stale, latest in deadline.due_groups(self._p, overdue_kind):
-            deadline.supersede(self._p, stale, latest, Role.ASSIGNEE)
-            if latest.kind == overdue_kind and self._p.state is FollowUpState.OPEN:
+        def overdue() -> None:
+            if self._p.state is FollowUpState.OPEN:
                 self._p.state = FollowUpState.OVERDUE
-            key = latest.key(self._p.due_at)
-            await self._send(latest, key)
-            self._p.done_keys.append(key)
+
+        await deadline.fire_due(
+            self._p, self._inp.policy.overdue.kind, Role.ASSIGNEE, self._send, overdue
+        )
 
     # ------------------------------------------------------------------ sending
 

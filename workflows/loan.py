@@ -181,15 +181,16 @@ class LoanWorkflow:
         return deadline.next_point(self._p)
 
     async def _fire_due_points(self) -> None:
-        """Send what is due now (only the latest of several due at once)."""
-        overdue_kind = self._inp.policy.overdue.kind
-        for stale, latest in deadline.due_groups(self._p, overdue_kind):
-            deadline.supersede(self._p, stale, latest, Role.BORROWER)
-            if latest.kind == overdue_kind and self._p.state is LoanState.ACTIVE:
+        def overdue() -> None:
+            if self._p.state is LoanState.ACTIVE:
                 self._p.state = LoanState.OVERDUE
-            key = latest.key(self._p.due_at)
-            await self._notify_borrower_and_manager(latest, key, manager=latest.manager_copy)
-            self._p.done_keys.append(key)
+
+        async def send(point: PlannedPoint, key: str) -> None:
+            await self._notify_borrower_and_manager(point, key, manager=point.manager_copy)
+
+        await deadline.fire_due(
+            self._p, self._inp.policy.overdue.kind, Role.BORROWER, send, overdue
+        )
 
     # ------------------------------------------------------------------ sending
 
