@@ -11,13 +11,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import NotificationRecord, Role
-    from herald.policy import PlannedPoint
+    from herald.policy import LoanPolicy, PlannedPoint, plan_loan
 
 
 class Progress(Protocol):
     """The part of a loan's or follow-up's state the plan lives in."""
 
     due_at: datetime
+    timezone: str
     plan: list[PlannedPoint]
     done_keys: list[str]
     records: list[NotificationRecord]
@@ -37,10 +38,13 @@ def record_skip(p: Progress, point: PlannedPoint, reason: str, role: Role) -> No
     )
 
 
-def adopt_plan(p: Progress, plan: list[PlannedPoint], role: Role) -> None:
-    """Take a new plan; points already past when planned are recorded as skipped, once."""
-    p.plan = plan
-    for point in plan:
+def replan(p: Progress, policy: LoanPolicy, started_at: datetime, role: Role) -> None:
+    """Plan every point for the current due time and zone; points already past when planned
+    are recorded as skipped, once."""
+    p.plan = plan_loan(
+        policy, borrowed_at=started_at, due_at=p.due_at, timezone=p.timezone, now=workflow.now()
+    )
+    for point in p.plan:
         if point.skipped_reason and point.key(p.due_at) not in p.done_keys:
             record_skip(p, point, point.skipped_reason, role)
 

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Role,
     )
     from herald.kinds import kind_info
-    from herald.policy import PlannedPoint, plan_loan
+    from herald.policy import PlannedPoint
     from herald.search_attributes import ASSIGNEE_ID, DUE_AT, FOLLOWUP_STATUS, NEXT_REMINDER_AT
 
 
@@ -148,14 +148,7 @@ class FollowUpWorkflow:
             raise ValueError(f"follow-up {self._inp.followup_id} is already {state}")
 
     def _replan(self) -> None:
-        plan = plan_loan(
-            self._inp.policy,
-            borrowed_at=self._inp.created_at,
-            due_at=self._p.due_at,
-            timezone=self._p.timezone,
-            now=workflow.now(),
-        )
-        deadline.adopt_plan(self._p, plan, Role.ASSIGNEE)
+        deadline.replan(self._p, self._inp.policy, self._inp.created_at, Role.ASSIGNEE)
 
     def _next_point(self) -> PlannedPoint | None:
         return deadline.next_point(self._p)

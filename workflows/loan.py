@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnInput,
         Role,
     )
-    from herald.policy import PlannedPoint, plan_loan
+    from herald.policy import PlannedPoint
     from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS, NEXT_REMINDER_AT
 
 CREATED_KEY = "loan.created"
@@ -168,14 +168,7 @@ class LoanWorkflow:
             raise ValueError(f"loan {self._inp.loan_id} is already {state}")
 
     def _replan(self) -> None:
-        plan = plan_loan(
-            self._inp.policy,
-            borrowed_at=self._inp.borrowed_at,
-            due_at=self._p.due_at,
-            timezone=self._p.timezone,
-            now=workflow.now(),
-        )
-        deadline.adopt_plan(self._p, plan, Role.BORROWER)
+        deadline.replan(self._p, self._inp.policy, self._inp.borrowed_at, Role.BORROWER)
 
     def _next_point(self) -> PlannedPoint | None:
         return deadline.next_point(self._p)
