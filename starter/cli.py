@@ -109,6 +109,18 @@ def _print_status(status: LoanStatus) -> None:
     _print_records(status.notifications)
 
 
+def _crm_event_parser(group: Any, id_name: str, types: tuple[str, ...]) -> argparse.ArgumentParser:
+    """``herald lead|user event ID TYPE`` with the options every CRM event has."""
+    parser: argparse.ArgumentParser = group.add_parser("event", help=", ".join(types))
+    parser.add_argument(id_name)
+    parser.add_argument("type", choices=types)
+    parser.add_argument("--event-id", help="the CRM's id for this event: a retry is then harmless")
+    parser.add_argument("--link")
+    parser.add_argument("--wait", action="store_true", help="wait until every notice is sent")
+    parser.add_argument("--json", action="store_true")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="herald", description="Durable notifications on Temporal.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -240,10 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     lead = sub.add_parser("lead", help="CRM lead events").add_subparsers(
         dest="action", required=True, parser_class=_Parser
     )
-    lev = lead.add_parser("event", help=", ".join(LEAD_EVENTS))
-    lev.add_argument("lead_id")
-    lev.add_argument("type", choices=LEAD_EVENTS)
-    lev.add_argument("--event-id", help="the CRM's id for this event: a retry is then harmless")
+    lev = _crm_event_parser(lead, "lead_id", LEAD_EVENTS)
     lev.add_argument("--name")
     lev.add_argument("--company")
     lev.add_argument("--value", help="as it should be shown, e.g. '12 500 €'")
@@ -254,23 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     lev.add_argument("--previous-assignee")
     lev.add_argument("--changed-by")
     lev.add_argument("--manager", action="append", metavar="ID", help="default: the managers group")
-    lev.add_argument("--link")
-    lev.add_argument("--wait", action="store_true", help="wait until every notice is sent")
-    lev.add_argument("--json", action="store_true")
 
     user = sub.add_parser("user", help="CRM user-account events").add_subparsers(
         dest="action", required=True, parser_class=_Parser
     )
-    uev = user.add_parser("event", help=", ".join(USER_EVENTS))
-    uev.add_argument("user_id")
-    uev.add_argument("type", choices=USER_EVENTS)
-    uev.add_argument("--event-id", help="the CRM's id for this event: a retry is then harmless")
+    uev = _crm_event_parser(user, "user_id", USER_EVENTS)
     uev.add_argument("--role")
     uev.add_argument("--previous-role")
     uev.add_argument("--changed-by")
-    uev.add_argument("--link")
-    uev.add_argument("--wait", action="store_true", help="wait until every notice is sent")
-    uev.add_argument("--json", action="store_true")
 
     inbox = sub.add_parser("inbox", help="a person's in-app notifications").add_subparsers(
         dest="action", required=True, parser_class=_Parser
