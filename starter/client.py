@@ -13,6 +13,7 @@ From synchronous code (a Django ``post_save`` handler), use :class:`starter.sync
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -192,6 +193,11 @@ class Herald:
         self.store = store
         self.settings = settings
         self.policy = policy or load_policy(settings.policy)
+
+    @functools.cached_property
+    def followup_policy(self) -> LoanPolicy:
+        """Read once, on the first follow-up: clients that never start one never read it."""
+        return load_policy(self.settings.followup_policy)
 
     @classmethod
     async def connect(
@@ -769,7 +775,6 @@ class Herald:
             raise InvalidInput(f"the due time {due.isoformat()} is in the past")
         assignee = await self._reachable(assignee_id, "assignee")
         managers = await self._managers(manager_ids)
-        policy = load_policy(self.settings.followup_policy)
         workflow_id = followup_workflow_id(followup_id)
         try:
             handle = await (await self.temporal()).start_workflow(
@@ -780,7 +785,7 @@ class Herald:
                     assignee_id=assignee_id,
                     due_at=due,
                     timezone=assignee.timezone,
-                    policy=policy,
+                    policy=self.followup_policy,
                     created_at=now,
                     customer=(customer or "").strip() or None,
                     lead_id=lead_id,
