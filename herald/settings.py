@@ -36,6 +36,17 @@ DEFAULT_PRIORITY_ROUTES: dict[str, tuple[Channel, ...]] = {
 ProviderList = Annotated[list[str] | None, NoDecode]
 
 DEFAULT_TASK_QUEUE = "herald"
+DATA_DIR_NAME = ".herald"
+
+
+def find_data_dir(start: Path | None = None) -> Path | None:
+    """The nearest ``.herald`` folder holding a database, from ``start`` up to the root."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / DATA_DIR_NAME
+        if (candidate / "herald.db").is_file():
+            return candidate
+    return None
 
 
 class Settings(BaseSettings):
@@ -48,8 +59,10 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field("default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE"))
     task_queue: str = DEFAULT_TASK_QUEUE
 
-    # Storage
-    data_dir: Path = Path(".herald")
+    # Storage. Unset, the data directory is the nearest ``.herald`` holding a database, in
+    # the working directory or one of its parents (so a command run from a sub-folder finds
+    # the stack's), else ``./.herald``.
+    data_dir: Path = Path(DATA_DIR_NAME)
     database_url: str | None = None
 
     # Channels: one provider each, or a failover chain (``*_providers``) that overrides it.
@@ -75,6 +88,11 @@ class Settings(BaseSettings):
     email_reply_to: str | None = None
     # List-Unsubscribe target; {subscriber_id} is replaced, e.g. https://app/prefs/{subscriber_id}
     email_list_unsubscribe: str | None = None
+    # Accept addresses whose part before the @ is not ASCII (José@…): only when every mail
+    # server on the way speaks SMTPUTF8. Refused at the edge otherwise.
+    email_smtputf8: bool = False
+    # Special-use domains accepted in addresses, e.g. "local" for an intranet's mail.
+    email_special_use_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # AWS (region, credentials and endpoints come from boto3's standard configuration:
     # AWS_REGION, AWS_ACCESS_KEY_ID..., AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SNS)
@@ -190,6 +208,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             names = [n.strip() for n in value.split(",") if n.strip()]
             return names or None
+        return value
+
+    @model_validator(mode="after")
+    def _nearest_data_dir(self) -> Settings:
+        if "data_dir" not in self.model_fields_set:
+            self.data_dir = find_data_dir() or self.data_dir
+        return self
+
+    @field_validator("email_special_use_domains", mode="before")
+    @classmethod
+    def _domain_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [d.strip().lower().strip(".") for d in value.split(",") if d.strip()]
         return value
 
     @model_validator(mode="after")
