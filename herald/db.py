@@ -104,9 +104,9 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
-    workflow_id: Mapped[str] = mapped_column(String(255))
-    notification_id: Mapped[str] = mapped_column(String(255))
+    idempotency_key: Mapped[str] = mapped_column(String(2100), unique=True)
+    workflow_id: Mapped[str] = mapped_column(String(1000))
+    notification_id: Mapped[str] = mapped_column(String(1000))
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(64))
@@ -141,7 +141,7 @@ class InboxNotification(Base):
     __table_args__ = (Index("ix_inbox_subscriber", "subscriber_id", "read_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    delivery_key: Mapped[str] = mapped_column(String(400), unique=True)
+    delivery_key: Mapped[str] = mapped_column(String(2100), unique=True)
     subscriber_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(400))
