@@ -22,6 +22,7 @@ from herald.crm import LEAD_EVENTS, USER_EVENTS
 from herald.errors import HeraldError, InvalidInput, NotFound
 from herald.kinds import ALL_CHANNELS, CATEGORIES, KINDS, OPTIONAL_KINDS
 from herald.settings import load_settings
+from herald.validation import LIMITS, show
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 
@@ -38,10 +39,10 @@ def parse_instant(value: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"invalid date-time {value!r}: use ISO 8601, e.g. 2026-12-01T10:00:00+01:00"
+            f"invalid date-time {show(value)}: use ISO 8601, e.g. 2026-12-01T10:00:00+01:00"
         ) from None
     if parsed.tzinfo is None:
-        raise InvalidInput(f"date-time {value!r} has no time zone offset (add +01:00 or Z)")
+        raise InvalidInput(f"date-time {show(value)} has no time zone offset (add +01:00 or Z)")
     return parsed
 
 
@@ -634,10 +635,17 @@ async def _inbox(args: argparse.Namespace) -> int:
 
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
+    limit = LIMITS["context_bytes"]
+    if len(text) > limit:
+        raise InvalidInput(f"{what} is {len(text)} characters of JSON; the limit is {limit}")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise InvalidInput(f"{what} is not JSON: {err.msg}") from None
+    except RecursionError:
+        raise InvalidInput(
+            f"{what} is nested deeper than {LIMITS['context_depth']} levels"
+        ) from None
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a JSON object")
     return value
@@ -650,6 +658,8 @@ def _text_or_file(value: str | None) -> str | None:
         return Path(value[1:]).read_text("utf-8")
     except OSError as err:
         raise InvalidInput(f"cannot read {value[1:]}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"{value[1:]} is not UTF-8 text (byte {err.start})") from None
 
 
 async def _repair(args: argparse.Namespace) -> int:
@@ -874,16 +884,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(_dispatch(args))
     except (InvalidInput, NotFound) as err:
-        print(f"herald: error: {err}", file=sys.stderr)
+        print(f"herald: error: {_one_line(err)}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return EXIT_OK
     except HeraldError as err:
-        print(f"herald: failed: {err}", file=sys.stderr)
+        print(f"herald: failed: {_one_line(err)}", file=sys.stderr)
         return EXIT_FAILURE
     except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
-        print(f"herald: failed: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"herald: failed: {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _one_line(err: BaseException, limit: int = 2000) -> str:
+    """An error as one line a script can read: newlines folded, length bounded, and any
+    character the terminal cannot show escaped."""
+    text = " ".join(str(err).split())
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def entrypoint() -> NoReturn:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -105,6 +103,18 @@ from herald.store import (
     inbox_as_dict,
 )
 from herald.temporal import connect
+from herald.validation import (
+    LIMITS,
+    aware_instant,
+    check_context,
+    check_id,
+    check_ids,
+    check_int,
+    check_link,
+    check_workflow_id,
+    optional_text,
+    required_text,
+)
 from workflows.crm import CrmEventWorkflow
 from workflows.followup import FollowUpWorkflow
 from workflows.loan import LoanWorkflow
@@ -113,7 +123,6 @@ from workflows.staff import StaffNotifyWorkflow
 
 T = TypeVar("T")
 log = logging.getLogger("herald.client")
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")
 # How long a call that needs a worker (extend, return and wait, status) waits for one.
 WORKER_WAIT = timedelta(seconds=30)
 _UNSET: Any = object()
@@ -121,22 +130,6 @@ _UNSET: Any = object()
 
 def loan_workflow_id(loan_id: str) -> str:
     return f"loan-{loan_id}"
-
-
-def _check_id(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _ID_PATTERN.match(value):
-        raise InvalidInput(
-            f"invalid {what} {value!r}: use 1-200 letters, digits or . _ : @ - (starting with a letter or digit)"
-        )
-    return value
-
-
-def _aware(value: datetime, what: str) -> datetime:
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"{what} must be a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(f"{what} {value.isoformat()} has no time zone offset (e.g. +01:00 or Z)")
-    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -160,21 +153,38 @@ def followup_workflow_id(followup_id: str) -> str:
 
 
 def crm_event_workflow_id(subject: CrmSubject, subject_id: str, event_id: str) -> str:
-    return f"{subject.value}-{subject_id}-event-{event_id}"
+    """One workflow per event. ``/`` cannot occur in an id, so the two ids never run into
+    each other: lead ``A-event-B`` with event ``C`` and lead ``A`` with event ``B-event-C``
+    are two workflows."""
+    return f"{subject.value}-{subject_id}/event-{event_id}"
 
 
-def _check_link(link: str | None) -> str | None:
-    """Only web links reach messages: no javascript: or data: URLs in a button."""
-    if link is None:
-        return None
-    if not re.match(r"^https?://[^\s]+$", link):
-        raise InvalidInput(f"invalid link {link!r}: use an http:// or https:// URL")
-    return link
+def _one_line(text: object, limit: int = 300) -> str:
+    """A server's message as one bounded line."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else f"{flat[:limit]}…"
+
+
+def _temporal_refusal(err: RPCError, what: str) -> HeraldError:
+    """What Temporal's refusal means to the caller, as a typed one-line error."""
+    message = err.message or str(err)
+    if err.status == RPCStatusCode.NOT_FOUND:
+        # Ended between our check and the call (a return racing an extension, say).
+        return InvalidInput(f"{what} is no longer running")
+    if "size exceeds limit" in message or "exceeds size limit" in message:
+        return InvalidInput(f"{what}: the request is too large for Temporal ({_one_line(message)})")
+    if err.status == RPCStatusCode.INVALID_ARGUMENT:
+        return InvalidInput(f"{what}: refused by Temporal: {_one_line(message)}")
+    return HeraldError(f"{what}: Temporal failed: {err.status.name}: {_one_line(message)}")
 
 
 def _update_refusal(err: WorkflowUpdateFailedError) -> str:
     cause = err.cause
-    return str(getattr(cause, "message", None) or cause)
+    return _one_line(getattr(cause, "message", None) or cause, 1000)
+
+
+def _optional_id(value: str | None, what: str) -> str | None:
+    return check_id(value, what) if value else None
 
 
 class Herald:
@@ -204,6 +214,16 @@ class Herald:
         cls, settings: Settings | None = None, *, client: Client | None = None
     ) -> Herald:
         settings = settings or load_settings()
+        if not settings.database_url:
+            database = (settings.data_dir / "herald.db").resolve()
+            if not database.is_file():
+                # Opening it would create an empty database, and every call would then fail
+                # with "no such table".
+                raise HeraldError(
+                    f"no Herald database at {database}: run 'herald setup' (or 'herald dev') "
+                    "there first, run from the stack's folder, or set HERALD_DATA_DIR or "
+                    "HERALD_DATABASE_URL to the stack's"
+                )
         return cls(client, Store.from_url(settings.resolved_database_url), settings)
 
     @property
@@ -242,13 +262,21 @@ class Herald:
         timezone: str = _UNSET,
     ) -> Contact:
         """Create or update a person. Unset fields keep their value; ``None`` or ``""`` clears one."""
-        _check_id(subscriber_id, "subscriber id")
+        check_id(subscriber_id, "subscriber id")
         fields: dict[str, Any] = {}
         region = self.settings.default_phone_region
         if name is not _UNSET:
-            fields["name"] = (name or "").strip() or None
+            fields["name"] = optional_text(name, "name")
         if email is not _UNSET:
-            fields["email"] = normalise_email(email) if email else None
+            fields["email"] = (
+                normalise_email(
+                    email,
+                    smtputf8=self.settings.email_smtputf8,
+                    special_use_domains=self.settings.email_special_use_domains,
+                )
+                if email
+                else None
+            )
         if phone is not _UNSET:
             fields["phone"] = normalise_phone(phone, region) if phone else None
         if whatsapp is not _UNSET:
@@ -267,6 +295,7 @@ class Herald:
         return contact
 
     async def get_subscriber(self, subscriber_id: str) -> Contact:
+        check_id(subscriber_id, "subscriber id")
         contact = await asyncio.to_thread(self.store.get_contact, subscriber_id)
         if contact is None:
             raise NotFound(f"unknown subscriber {subscriber_id!r}")
@@ -381,13 +410,11 @@ class Herald:
         manager_id: str | None = None,
     ) -> Started:
         """Start the loan's workflow; starting a running loan again returns it unchanged."""
-        _check_id(loan_id, "loan id")
-        item = (item or "").strip()
-        if not item:
-            raise InvalidInput("the item description is empty")
-        due = _aware(due_at, "due time")
+        check_id(loan_id, "loan id")
+        item = required_text(item, "item")
+        due = aware_instant(due_at, "due time")
         now = datetime.now(UTC)
-        borrowed = _aware(borrowed_at, "borrowed-at time") if borrowed_at else now
+        borrowed = aware_instant(borrowed_at, "borrowed-at time") if borrowed_at else now
         if due <= now:
             raise InvalidInput(f"the due time {due.isoformat()} is in the past")
         if due <= borrowed:
@@ -399,8 +426,9 @@ class Herald:
             await self._reachable(manager_id, "manager")
 
         workflow_id = loan_workflow_id(loan_id)
+        client = await self.temporal()
         try:
-            handle = await (await self.temporal()).start_workflow(
+            handle = await client.start_workflow(
                 LoanWorkflow.run,
                 LoanInput(
                     loan_id=loan_id,
@@ -430,6 +458,8 @@ class Herald:
             raise InvalidInput(
                 f"loan {loan_id} already ended (returned or cancelled); use a new loan id"
             ) from None
+        except RPCError as err:
+            raise _temporal_refusal(err, f"loan {loan_id}") from None
         response = getattr(handle, "_start_workflow_response", None)
         created = bool(getattr(response, "started", True))
         return Started(loan_id, workflow_id, handle.result_run_id, created)
@@ -442,18 +472,18 @@ class Herald:
         ``wait=True`` waits for the worker and answers the final status; ``wait=False``
         records the return at once, even when no worker runs, and answers ``None``.
         """
-        at = _aware(returned_at, "return time") if returned_at else None
+        at = aware_instant(returned_at, "return time") if returned_at else None
         if at and at > datetime.now(UTC) + timedelta(minutes=5):
             raise InvalidInput(f"the return time {at.isoformat()} is in the future")
         handle = await self._running(loan_id)
         if not wait:
-            await handle.signal("returned", ReturnInput(returned_at=at))
+            await self._signal(handle, f"loan {loan_id}", "returned", ReturnInput(returned_at=at))
             return None
         return await self._update(handle, "return_loan", ReturnInput(returned_at=at))
 
     async def extend_loan(self, loan_id: str, *, due_at: datetime) -> LoanStatus:
         """Move the due time later; the plan is recomputed, nothing sent is sent again."""
-        due = _aware(due_at, "new due time")
+        due = aware_instant(due_at, "new due time")
         if due <= datetime.now(UTC):
             raise InvalidInput(f"the new due time {due.isoformat()} is in the past")
         handle = await self._running(loan_id)
@@ -465,12 +495,15 @@ class Herald:
     async def cancel_loan(self, loan_id: str) -> None:
         """Stop the loan's workflow without any message."""
         handle = await self._running(loan_id)
-        await handle.signal("cancel")
+        await self._signal(handle, f"loan {loan_id}", "cancel")
 
     async def loan_status(self, loan_id: str) -> LoanStatus:
+        check_id(loan_id, "loan id")
         return await self._query(loan_workflow_id(loan_id), f"loan {loan_id!r}", LoanStatus)
 
     async def deliveries(self, loan_id: str | None = None) -> list[dict[str, Any]]:
+        if loan_id is not None:
+            check_id(loan_id, "loan id")
         rows = await asyncio.to_thread(
             self.store.list_deliveries,
             subject_type="loan" if loan_id else None,
@@ -484,9 +517,9 @@ class Herald:
         self, subscriber_id: str, *, page: int = 1, page_size: int = 20, unread_only: bool = False
     ) -> list[dict[str, Any]]:
         """A person's in-app notifications, unread first, newest first; pages start at 1."""
+        check_int(page, "the page", low=1, high=1_000_000)
+        check_int(page_size, "the page size", low=1, high=200)
         await self.get_subscriber(subscriber_id)
-        if page < 1 or not 1 <= page_size <= 200:
-            raise InvalidInput("page starts at 1 and page size is between 1 and 200")
         rows = await asyncio.to_thread(
             self.store.list_inbox,
             subscriber_id,
@@ -503,6 +536,10 @@ class Herald:
     async def mark_read(self, subscriber_id: str, notification_ids: list[int] | None = None) -> int:
         """Mark the given notifications read, or all of them when ``notification_ids`` is None;
         returns how many changed."""
+        if notification_ids is not None:
+            if not isinstance(notification_ids, list | tuple):
+                raise InvalidInput("notification ids must be a list of numbers")
+            notification_ids = [check_int(n, "a notification id", low=1) for n in notification_ids]
         await self.get_subscriber(subscriber_id)
         return await asyncio.to_thread(self.store.mark_read, subscriber_id, notification_ids)
 
@@ -518,10 +555,9 @@ class Herald:
         link: str | None = None,
     ) -> Started:
         """Start the repair's workflow (pending approval); the customer hears about it."""
-        _check_id(repair_id, "repair id")
-        title = (title or "").strip()
-        if not title:
-            raise InvalidInput("the repair title is empty")
+        check_id(repair_id, "repair id")
+        title = required_text(title, "title")
+        link = check_link(link)
         await self._reachable(customer_id, "customer")
         if technician_id is not None:
             await self._reachable(technician_id, "technician")
@@ -540,7 +576,7 @@ class Herald:
                     title=title,
                     customer_id=customer_id,
                     technician_id=technician_id,
-                    link=_check_link(link),
+                    link=link,
                     policy=default_repair_policy(self.settings),
                 ),
                 id=workflow_id,
@@ -554,6 +590,8 @@ class Herald:
             raise InvalidInput(
                 f"repair {repair_id} is already closed; use a new repair id"
             ) from None
+        except RPCError as err:
+            raise _temporal_refusal(err, f"repair {repair_id}") from None
         response = getattr(handle, "_start_workflow_response", None)
         return Started(
             repair_id, workflow_id, handle.result_run_id, bool(getattr(response, "started", True))
@@ -575,6 +613,7 @@ class Herald:
     ) -> AppliedEvent | None:
         """Report a status change. Give the app's own ``event_id`` so a retried webhook is
         recognised; an impossible transition raises :class:`InvalidInput`."""
+        check_id(repair_id, "repair id")
         try:
             kind = RepairEventType(event_type)
         except ValueError:
@@ -585,21 +624,24 @@ class Herald:
             if not technician_id:
                 raise InvalidInput(f"'{kind.value}' needs --technician")
             await self._reachable(technician_id, "technician")
-        if batch_size is not None and batch_size < 1:
-            raise InvalidInput("the batch size must be at least 1")
+        if batch_size is not None:
+            check_int(batch_size, "the batch size", low=1, high=LIMITS["batch_size"])
+        if reward_points is not None:
+            check_int(reward_points, "the reward points")
         event = RepairEvent(
-            event_id=_check_id(event_id, "event id") if event_id else uuid.uuid4().hex,
+            event_id=check_id(event_id, "event id") if event_id else uuid.uuid4().hex,
             type=kind,
             technician_id=technician_id,
-            reason=reason,
-            batch_id=batch_id,
+            reason=optional_text(reason, "reason", multiline=True),
+            batch_id=check_id(batch_id, "batch id") if batch_id else None,
             batch_size=batch_size,
-            reward_name=reward_name,
+            reward_name=optional_text(reward_name, "reward"),
             reward_points=reward_points,
         )
-        handle = await self._running_workflow(repair_workflow_id(repair_id), f"repair {repair_id}")
+        what = f"repair {repair_id}"
+        handle = await self._running_workflow(repair_workflow_id(repair_id), what)
         if not wait:
-            await handle.signal("event", event)
+            await self._signal(handle, what, "event", event)
             return None
         try:
             return await asyncio.wait_for(
@@ -610,12 +652,15 @@ class Herald:
             )
         except WorkflowUpdateFailedError as err:
             raise InvalidInput(_update_refusal(err)) from None
+        except RPCError as err:
+            raise _temporal_refusal(err, what) from None
         except TimeoutError:
             raise HeraldError(
                 f"no worker answered within {WORKER_WAIT.seconds}s: is one running?"
             ) from None
 
     async def repair_status(self, repair_id: str) -> RepairStatus:
+        check_id(repair_id, "repair id")
         return await self._query(
             repair_workflow_id(repair_id), f"repair {repair_id!r}", RepairStatus
         )
@@ -623,7 +668,8 @@ class Herald:
     # ------------------------------------------------------------------ groups
 
     async def create_group(self, name: str, description: str | None = None) -> bool:
-        _check_id(name, "group name")
+        check_id(name, "group name")
+        description = optional_text(description, "description")
         return await asyncio.to_thread(self.store.create_group, name, description)
 
     async def add_to_group(self, name: str, subscriber_ids: list[str]) -> int:
@@ -633,6 +679,7 @@ class Herald:
 
     async def remove_from_group(self, name: str, subscriber_ids: list[str]) -> int:
         await self._group(name)
+        subscriber_ids = check_ids(subscriber_ids, "subscriber id")
         return await asyncio.to_thread(self.store.remove_members, name, subscriber_ids)
 
     async def groups(self) -> list[GroupInfo]:
@@ -655,10 +702,11 @@ class Herald:
         self, name: str, *, locale: str, subject: str, body: str, short: str | None = None
     ) -> bool:
         """Create or replace an admin template; refused when it does not parse."""
-        _check_id(name, "template name")
+        check_id(name, "template name")
         check_locale(locale)
-        if not subject.strip() or not body.strip():
-            raise InvalidInput("a template needs a subject and a body")
+        subject = required_text(subject, "subject", limit=LIMITS["template_subject"])
+        body = required_text(body, "body", limit=LIMITS["template_text"], multiline=True)
+        short = optional_text(short, "short text", limit=LIMITS["template_text"], multiline=True)
         renderer = AdminTemplateRenderer()
         try:
             for part, text in (("subject", subject), ("body", body), ("short", short or "")):
@@ -676,6 +724,9 @@ class Herald:
         self, name: str, *, locale: str = "fr", context: dict[str, Any] | None = None
     ) -> Notice:
         """Render an admin template as a recipient would see it (the fallback if missing)."""
+        check_id(name, "template name")
+        check_locale(locale)
+        context = check_context(context)
         template = await asyncio.to_thread(self.store.get_template, name, locale)
         full = {
             **(context or {}),
@@ -704,8 +755,9 @@ class Herald:
     ) -> tuple[str, NotifyResult | None]:
         """Send an admin template to people and whole groups, one delivery per person and
         channel. Returns the request id (and the totals when ``wait``)."""
-        _check_id(template, "template name")
-        users, groups = list(user_ids or []), list(group_names or [])
+        check_id(template, "template name")
+        users = check_ids(user_ids or [], "subscriber id")
+        groups = check_ids(group_names or [], "group name")
         if not users and not groups:
             raise InvalidInput("give at least one user or group")
         for g in groups:
@@ -719,31 +771,38 @@ class Herald:
             wanted = [Channel(c) for c in channels] if channels else None
         except ValueError as err:
             raise InvalidInput(f"{err}: use email, sms, whatsapp or in_app") from None
+        context = check_context(context)
+        link = check_link(link)
+        request_id = check_id(request_id, "request id") if request_id else uuid.uuid4().hex[:16]
+        client = await self.temporal()
         try:
-            json.dumps(context or {})
-        except TypeError as err:
-            raise InvalidInput(f"the context must be JSON: {err}") from None
-        request_id = _check_id(request_id, "request id") if request_id else uuid.uuid4().hex[:16]
-        handle = await (await self.temporal()).start_workflow(
-            StaffNotifyWorkflow.run,
-            NotifyInput(
-                request_id=request_id,
-                template=template,
-                user_ids=users,
-                group_names=groups,
-                context=context or {},
-                priority=priority,
-                channels=wanted,
-                link=_check_link(link),
-                batch_size=self.settings.fanout_batch_size,
-                tech_admins_group=self.settings.tech_admins_group,
-            ),
-            id=f"notify-{request_id}",
-            task_queue=self.settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=f"{template} to {', '.join(groups + users)[:80]}",
-        )
+            handle = await client.start_workflow(
+                StaffNotifyWorkflow.run,
+                NotifyInput(
+                    request_id=request_id,
+                    template=template,
+                    user_ids=users,
+                    group_names=groups,
+                    context=context,
+                    priority=priority,
+                    channels=wanted,
+                    link=link,
+                    batch_size=self.settings.fanout_batch_size,
+                    tech_admins_group=self.settings.tech_admins_group,
+                ),
+                id=f"notify-{request_id}",
+                task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"{template} to {', '.join(groups + users)[:80]}",
+            )
+        except WorkflowAlreadyStartedError:
+            raise InvalidInput(
+                f"request id {request_id!r} was already used by an alert that has ended; "
+                "a new alert needs a new request id"
+            ) from None
+        except RPCError as err:
+            raise _temporal_refusal(err, f"alert {request_id}") from None
         return request_id, (await handle.result()) if wait else None
 
     # ------------------------------------------------------------------ CRM follow-ups
@@ -763,21 +822,22 @@ class Herald:
         """Start the follow-up's workflow: a reminder the day before, overdue alerts copied
         to the managers (``manager_ids``, else the CRM managers group). Starting a running
         follow-up again returns it unchanged."""
-        _check_id(followup_id, "follow-up id")
-        title = (title or "").strip()
-        if not title:
-            raise InvalidInput("the follow-up title is empty")
+        check_id(followup_id, "follow-up id")
+        title = required_text(title, "title")
+        customer = optional_text(customer, "customer")
+        link = check_link(link)
         if lead_id is not None:
-            _check_id(lead_id, "lead id")
-        due = _aware(due_at, "due time")
+            check_id(lead_id, "lead id")
+        due = aware_instant(due_at, "due time")
         now = datetime.now(UTC)
         if due <= now:
             raise InvalidInput(f"the due time {due.isoformat()} is in the past")
         assignee = await self._reachable(assignee_id, "assignee")
         managers = await self._managers(manager_ids)
         workflow_id = followup_workflow_id(followup_id)
+        client = await self.temporal()
         try:
-            handle = await (await self.temporal()).start_workflow(
+            handle = await client.start_workflow(
                 FollowUpWorkflow.run,
                 FollowUpInput(
                     followup_id=followup_id,
@@ -787,11 +847,11 @@ class Herald:
                     timezone=assignee.timezone,
                     policy=self.followup_policy,
                     created_at=now,
-                    customer=(customer or "").strip() or None,
+                    customer=customer,
                     lead_id=lead_id,
                     manager_ids=managers,
                     managers_group=self.settings.crm_managers_group,
-                    link=_check_link(link),
+                    link=link,
                 ),
                 id=workflow_id,
                 task_queue=self.settings.task_queue,
@@ -810,6 +870,8 @@ class Herald:
             raise InvalidInput(
                 f"follow-up {followup_id} already ended (completed or cancelled); use a new id"
             ) from None
+        except RPCError as err:
+            raise _temporal_refusal(err, f"follow-up {followup_id}") from None
         response = getattr(handle, "_start_workflow_response", None)
         return Started(
             followup_id, workflow_id, handle.result_run_id, bool(getattr(response, "started", True))
@@ -820,10 +882,11 @@ class Herald:
     ) -> FollowUpStatus | None:
         """Done: what was still to come is never sent. ``wait=False`` records it even while
         no worker runs and answers ``None``."""
-        at = _aware(completed_at, "completion time") if completed_at else None
+        at = aware_instant(completed_at, "completion time") if completed_at else None
         handle = await self._running_followup(followup_id)
         if not wait:
-            await handle.signal("completed", CompleteInput(completed_at=at))
+            what = f"follow-up {followup_id}"
+            await self._signal(handle, what, "completed", CompleteInput(completed_at=at))
             return None
         return await self._update(
             handle, "complete", CompleteInput(completed_at=at), FollowUpStatus
@@ -831,7 +894,7 @@ class Herald:
 
     async def reschedule_followup(self, followup_id: str, *, due_at: datetime) -> FollowUpStatus:
         """A new due time (earlier or later): the reminders are planned again for it."""
-        due = _aware(due_at, "new due time")
+        due = aware_instant(due_at, "new due time")
         if due <= datetime.now(UTC):
             raise InvalidInput(f"the new due time {due.isoformat()} is in the past")
         handle = await self._running_followup(followup_id)
@@ -848,16 +911,16 @@ class Herald:
     async def cancel_followup(self, followup_id: str) -> None:
         """Stop the follow-up's workflow without any message (deleted in the CRM)."""
         handle = await self._running_followup(followup_id)
-        await handle.signal("cancel")
+        await self._signal(handle, f"follow-up {followup_id}", "cancel")
 
     async def followup_status(self, followup_id: str) -> FollowUpStatus:
-        _check_id(followup_id, "follow-up id")
+        check_id(followup_id, "follow-up id")
         return await self._query(
             followup_workflow_id(followup_id), f"follow-up {followup_id!r}", FollowUpStatus
         )
 
     async def _running_followup(self, followup_id: str) -> WorkflowHandle[Any, Any]:
-        _check_id(followup_id, "follow-up id")
+        check_id(followup_id, "follow-up id")
         return await self._running_workflow(
             followup_workflow_id(followup_id), f"follow-up {followup_id}"
         )
@@ -865,6 +928,7 @@ class Herald:
     async def _managers(self, manager_ids: list[str] | None) -> list[str]:
         """Named managers must exist; with none named, the managers group must."""
         if manager_ids:
+            manager_ids = check_ids(manager_ids, "manager id")
             await self._existing(manager_ids)
             return list(dict.fromkeys(manager_ids))
         await self._group(self.settings.crm_managers_group)
@@ -895,18 +959,18 @@ class Herald:
         """A lead event: ``created``, ``stage_changed`` (managers hear of won, lost and
         invoice_sent), ``assigned`` (new and previous assignee), ``fulfilment_changed``.
         The same ``event_id`` twice sends once."""
-        _check_id(lead_id, "lead id")
+        check_id(lead_id, "lead id")
         data = {
-            "name": (name or "").strip() or None,
-            "company": (company or "").strip() or None,
-            "value": (value or "").strip() or None,
-            "stage": stage,
-            "previous_stage": previous_stage,
-            "fulfilment": fulfilment,
-            "assignee_id": assignee_id,
-            "previous_assignee_id": previous_assignee_id,
-            "changed_by_id": changed_by_id,
-            "link": _check_link(link),
+            "name": optional_text(name, "name"),
+            "company": optional_text(company, "company"),
+            "value": optional_text(value, "value"),
+            "stage": optional_text(stage, "stage", limit=LIMITS["value"]),
+            "previous_stage": optional_text(previous_stage, "stage", limit=LIMITS["value"]),
+            "fulfilment": optional_text(fulfilment, "fulfilment", limit=LIMITS["value"]),
+            "assignee_id": _optional_id(assignee_id, "assignee id"),
+            "previous_assignee_id": _optional_id(previous_assignee_id, "previous assignee id"),
+            "changed_by_id": _optional_id(changed_by_id, "changed-by id"),
+            "link": check_link(link),
         }
         return await self._crm_event(
             CrmSubject.LEAD, lead_id, event_type, event_id, data, manager_ids, occurred_at, wait
@@ -928,10 +992,10 @@ class Herald:
         """A user-account event for the user themself: ``welcome``, ``role_changed``,
         ``activated``, ``deactivated``."""
         data = {
-            "role": (role or "").strip() or None,
-            "previous_role": (previous_role or "").strip() or None,
-            "changed_by_id": changed_by_id,
-            "link": _check_link(link),
+            "role": optional_text(role, "role"),
+            "previous_role": optional_text(previous_role, "role"),
+            "changed_by_id": _optional_id(changed_by_id, "changed-by id"),
+            "link": check_link(link),
         }
         return await self._crm_event(
             CrmSubject.USER, user_id, event_type, event_id, data, None, occurred_at, wait
@@ -948,8 +1012,8 @@ class Herald:
         occurred_at: datetime | None,
         wait: bool,
     ) -> Started:
-        _check_id(subject_id, f"{subject.value} id")
-        event_id = _check_id(event_id, "event id") if event_id else uuid.uuid4().hex
+        check_id(subject_id, f"{subject.value} id")
+        event_id = check_id(event_id, "event id") if event_id else uuid.uuid4().hex
         try:
             check_event(subject, event_type, data)
         except ValueError as err:
@@ -965,10 +1029,13 @@ class Herald:
             if any(n.recipient == MANAGERS for n in notices)
             else []
         )
-        at = _aware(occurred_at, "event time") if occurred_at else datetime.now(UTC)
-        workflow_id = crm_event_workflow_id(subject, subject_id, event_id)
+        at = aware_instant(occurred_at, "event time") if occurred_at else datetime.now(UTC)
+        workflow_id = check_workflow_id(
+            crm_event_workflow_id(subject, subject_id, event_id), "the event id"
+        )
+        client = await self.temporal()
         try:
-            handle = await (await self.temporal()).start_workflow(
+            handle = await client.start_workflow(
                 CrmEventWorkflow.run,
                 CrmEventInput(
                     event_id=event_id,
@@ -989,6 +1056,8 @@ class Herald:
             )
         except WorkflowAlreadyStartedError:
             return Started(subject_id, workflow_id, None, False)
+        except RPCError as err:
+            raise _temporal_refusal(err, f"{subject.value} {subject_id} event {event_id}") from None
         response = getattr(handle, "_start_workflow_response", None)
         if wait:
             await handle.result()
@@ -999,7 +1068,7 @@ class Herald:
     # ------------------------------------------------------------------ helpers
 
     async def _reachable(self, subscriber_id: str, role: str) -> Contact:
-        _check_id(subscriber_id, f"{role} id")
+        check_id(subscriber_id, f"{role} id")
         contact = await asyncio.to_thread(self.store.get_contact, subscriber_id)
         if contact is None:
             raise InvalidInput(
@@ -1010,7 +1079,7 @@ class Herald:
         return contact
 
     async def _running(self, loan_id: str) -> WorkflowHandle[Any, Any]:
-        _check_id(loan_id, "loan id")
+        check_id(loan_id, "loan id")
         return await self._running_workflow(loan_workflow_id(loan_id), f"loan {loan_id}")
 
     async def _running_workflow(self, workflow_id: str, what: str) -> WorkflowHandle[Any, Any]:
@@ -1026,22 +1095,33 @@ class Herald:
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise NotFound(f"no {what.split()[0]} {what.split(maxsplit=1)[1]!r}") from None
-            raise
+            raise _temporal_refusal(err, what) from None
         status = resp.workflow_execution_info.status
         if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
             name = WorkflowExecutionStatus.Name(status).removeprefix("WORKFLOW_EXECUTION_STATUS_")
             raise InvalidInput(f"{what} is no longer running (workflow {name.lower()})")
         return (await self.temporal()).get_workflow_handle(workflow_id)
 
+    async def _signal(
+        self, handle: WorkflowHandle[Any, Any], what: str, name: str, arg: Any = _UNSET
+    ) -> None:
+        try:
+            if arg is _UNSET:
+                await handle.signal(name)
+            else:
+                await handle.signal(name, arg)
+        except RPCError as err:
+            raise _temporal_refusal(err, what) from None
+
     async def _group(self, name: str) -> GroupInfo:
+        check_id(name, "group name")
         info = await asyncio.to_thread(self.store.get_group, name)
         if info is None:
             raise InvalidInput(f"unknown group {name!r}: create it first (herald group create)")
         return info
 
     async def _existing(self, subscriber_ids: list[str]) -> None:
-        for sid in subscriber_ids:
-            _check_id(sid, "subscriber id")
+        subscriber_ids = check_ids(subscriber_ids, "subscriber id")
         known = await asyncio.to_thread(self.store.existing_subscribers, subscriber_ids)
         missing = [sid for sid in subscriber_ids if sid not in known]
         if missing:
@@ -1056,7 +1136,7 @@ class Herald:
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise NotFound(f"no {what}") from None
-            raise
+            raise _temporal_refusal(err, what) from None
         except WorkflowQueryFailedError as err:
             raise HeraldError(f"status of {what} failed: {err}") from None
         except TimeoutError:
@@ -1077,9 +1157,9 @@ class Herald:
                 WORKER_WAIT.total_seconds(),
             )
         except WorkflowUpdateFailedError as err:
-            raise InvalidInput(
-                str(err.cause.message if hasattr(err.cause, "message") else err.cause)
-            ) from None
+            raise InvalidInput(_update_refusal(err)) from None
+        except RPCError as err:
+            raise _temporal_refusal(err, f"workflow {handle.id}") from None
         except TimeoutError:
             raise HeraldError(
                 f"no worker answered within {WORKER_WAIT.seconds}s: is one running? "

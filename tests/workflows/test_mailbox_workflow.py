@@ -22,7 +22,7 @@ def rows(
         for r in desk.store.list_deliveries(subject_id=subject_id)
         if r.subscriber_id == subscriber
         and r.kind == kind
-        and (event is None or r.workflow_id.endswith(f"-event-{event}"))
+        and (event is None or r.workflow_id.endswith(f"/event-{event}"))
     }
 
 
