@@ -13,6 +13,15 @@ from tests.workflows.test_loan_workflow import Desk, open_desk
 
 
 @pytest.fixture
+async def desk(
+    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path
+) -> AsyncIterator[Desk]:
+    """A loan desk: two people, SMTP, SQLite and the workers."""
+    async with open_desk(ts_env, smtp, tmp_path) as d:
+        yield d
+
+
+@pytest.fixture
 async def crm(ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path) -> AsyncIterator[Desk]:
     async with open_desk(
         ts_env, smtp, tmp_path, sms_provider="outbox", outbox_dir=tmp_path / "outbox"

@@ -107,14 +107,6 @@ async def open_desk(
     store.close()
 
 
-@pytest.fixture
-async def desk(
-    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path
-) -> AsyncIterator[Desk]:
-    async with open_desk(ts_env, smtp, tmp_path) as d:
-        yield d
-
-
 def local_afternoon(now: datetime, days: int) -> datetime:
     """14:00 in Paris, ``days`` calendar days after ``now``: clear of the 08:00 reminders."""
     day = now.astimezone(PARIS).date() + timedelta(days=days)
