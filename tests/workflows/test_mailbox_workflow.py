@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from herald.contracts import LoanStatus, MailboxStatus, mailbox_workflow_id
 from tests.conftest import eventually
 from tests.workflows.test_crm_workflow import PARIS, local, sleep_until
-from tests.workflows.test_loan_workflow import Desk, record_history
+from tests.workflows.test_loan_workflow import BORROWER_EMAIL, Desk, record_history
 
 HIGH = {"sms", "in_app"}
 
@@ -123,7 +123,8 @@ async def test_changing_quiet_hours_applies_to_what_waits(crm: Desk) -> None:
 
 async def test_a_held_reminder_is_dropped_when_the_loan_is_returned_meanwhile(crm: Desk) -> None:
     h = crm.herald
-    await h.set_preferences("camille", quiet_hours="21:00-07:30")
+    # Quiet hours that end before the loan is due: the reminder is not too late, only moot.
+    await h.set_preferences("camille", quiet_hours="21:00-23:00")
     now = await crm.now()
     due = local(now, 1, time(23, 50))  # a short loan: one reminder, 2 hours before (21:50)
     await h.start_loan("L-q", borrower_id="camille", item="Perceuse", due_at=due, borrowed_at=now)
@@ -132,7 +133,7 @@ async def test_a_held_reminder_is_dropped_when_the_loan_is_returned_meanwhile(cr
 
     status = await h.return_loan("L-q")
     assert isinstance(status, LoanStatus)
-    await sleep_until(crm, local(now, 2, time(7, 31)))
+    await sleep_until(crm, local(now, 1, time(23, 1)))
     await eventually(lambda: rows(crm, "L-q", "camille", "loan.returned").get("email") == "sent")
     reminder = [
         r
@@ -142,7 +143,49 @@ async def test_a_held_reminder_is_dropped_when_the_loan_is_returned_meanwhile(cr
     assert reminder.status == "skipped" and reminder.sent_at is None
     assert reminder.error == "loan L-q was closed while the notice waited"
     done = await mailbox_closed(crm, "camille")
-    assert done.released == 2
+    assert done.released == 2 and done.dropped == 0
+
+
+async def test_a_2h_reminder_held_past_the_due_time_is_dropped_not_sent_at_the_end_of_quiet_hours(
+    crm: Desk,
+) -> None:
+    h = crm.herald
+    await h.set_preferences("camille", quiet_hours="21:00-07:30")
+    now = await crm.now()
+    await sleep_until(crm, local(now, 1, time(12, 0)))
+    due = local(now, 1, time(23, 50))  # a short loan: one reminder, at 21:50, in quiet hours
+    await h.start_loan(
+        "L-late", borrower_id="camille", item="Perceuse", due_at=due, borrowed_at=await crm.now()
+    )
+    await eventually(lambda: rows(crm, "L-late", "camille", "loan.created").get("email") == "sent")
+    await sleep_until(crm, local(now, 1, time(22, 0)))
+    await eventually(
+        lambda: rows(crm, "L-late", "camille", "loan.reminder_2h").get("email") == "held"
+    )
+    # 00:05: the first overdue alert is urgent and goes at once, quiet hours or not.
+    await sleep_until(crm, due + timedelta(minutes=16))
+    await eventually(lambda: rows(crm, "L-late", "camille", "loan.overdue").get("email") == "sent")
+    box = await h.mailbox("camille")
+    assert box is not None and [w.kind for w in box.waiting] == ["loan.reminder_2h"]
+    before = len(crm.smtp.handler.to(BORROWER_EMAIL))
+
+    # 07:30: the quiet hours end after the due time the reminder announces: dropped.
+    await sleep_until(crm, local(now, 2, time(7, 31)))
+    done = await mailbox_closed(crm, "camille")
+    assert done.dropped == 1 and done.released == 0
+    reminder = rows(crm, "L-late", "camille", "loan.reminder_2h")
+    assert reminder["email"] == "skipped"
+    assert "held" not in reminder.values() and "sent" not in reminder.values()
+    row = next(
+        r
+        for r in crm.store.list_deliveries(subject_id="L-late")
+        if r.kind == "loan.reminder_2h" and r.channel == "email"
+    )
+    assert row.sent_at is None
+    assert row.error is not None and row.error.startswith("too late: loan.reminder_2h")
+    assert len(crm.smtp.handler.to(BORROWER_EMAIL)) == before  # nothing went out at 07:30
+    await record_history(crm, mailbox_workflow_id("camille"), "mailbox_too_late_quiet_hours")
+    await h.return_loan("L-late")
 
 
 async def test_daily_digest_at_the_chosen_hour_across_the_october_dst_change(crm: Desk) -> None:
