@@ -6,6 +6,9 @@ person's quiet hours or, for medium and low priorities, when the person chose a 
 The mailbox lets waiting notices go when the quiet hours end, sends what it collected as
 one digest at the person's hour, and ends as soon as it holds nothing: an empty period
 sends nothing and costs nothing. A change of the person's rules wakes it up at once.
+Nothing goes out after the fact it announces: when a notice is let go, its kind's
+lateness rule is checked (a reminder whose due time has passed, an alert a later one
+supersedes) and a late one is logged as skipped instead; a digest left empty is not sent.
 """
 
 from __future__ import annotations
