@@ -60,6 +60,7 @@ def build_workers(
                 delivery.recipients_page,
                 delivery.purge_old_records,
                 delivery.hold_rules,
+                delivery.drop_held,
             ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
@@ -36,6 +37,7 @@ from herald.channels import (
 from herald.channels.segments import count_sms
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
+    DROP_HELD,
     HOLD_RULES,
     HOLD_SIGNAL,
     MAILBOX_WORKFLOW,
@@ -50,9 +52,8 @@ from herald.contracts import (
     DeliveryRequest,
     DeliveryRequests,
     DeliveryStatus,
-    FollowUpStatus,
+    DroppedNotices,
     HeldNotice,
-    LoanStatus,
     MailboxInput,
     PurgeInput,
     PurgeResult,
@@ -63,11 +64,12 @@ from herald.contracts import (
 )
 from herald.db import Delivery, InboxNotification, utcnow
 from herald.holding import HoldReason, HoldRules
-from herald.kinds import MAX_LENGTH, STALE_WHEN_CLOSED, Channel, kind_info
+from herald.kinds import MAX_LENGTH, Channel, kind_info
 from herald.preferences import Route, choose_channels
-from herald.rendering import Renderer, TemplateError, format_datetime, format_duration, format_time
+from herald.rendering import Renderer, TemplateError
 from herald.settings import Settings
 from herald.store import Contact, Store, purge_in_batches
+from herald.subjects import SubjectEnv, subject_for
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +78,9 @@ TRANSIENT_ERROR = "TransientSendError"
 
 # Roles whose notices are about the recipient's own obligation (their loan, their task).
 OWN_OBLIGATION_ROLES = frozenset({Role.BORROWER, Role.ASSIGNEE})
-# Items listed one by one in a digest; the rest are counted.
-DIGEST_LISTED = 50
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def idempotency_key(request: DeliveryRequest, channel: Channel) -> str:
@@ -95,36 +96,35 @@ def _now() -> datetime:
         return utcnow()
 
 
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+class TemporalWorkflows:
+    """The subjects' view of their workflows, through the worker's client."""
 
+    def __init__(self, client: Client, run: Callable[[Coroutine[Any, Any, Any]], Any]) -> None:
+        self.client = client
+        self.run = run
 
-def loan_context(
-    data: dict[str, Any], recipient: Contact, borrower: Contact | None, scheduled_at: datetime
-) -> dict[str, Any]:
-    """The ``loan`` template variable, with instants shown in the recipient's zone and language."""
-    tz, loc = recipient.timezone, recipient.locale
-    due_at = _parse(data["due_at"])
-    returned_at = _parse(data.get("returned_at"))
-    assert due_at is not None
-    late_seconds: float | None = data.get("late_by_seconds")
-    if data.get("alert_number") and late_seconds is None:
-        late_seconds = (scheduled_at - due_at).total_seconds()
-    return {
-        "id": data["loan_id"],
-        "item": data["item"],
-        "borrower_id": data["borrower_id"],
-        "borrower_name": borrower.display_name if borrower else data["borrower_id"],
-        "borrowed_at": format_datetime(_parse(data["borrowed_at"]) or due_at, tz, loc),
-        "due_at": format_datetime(due_at, tz, loc),
-        "due_time": format_time(due_at, tz),
-        "returned_at": format_datetime(returned_at, tz, loc) if returned_at else None,
-        "late_by": format_duration(late_seconds, loc)
-        if late_seconds and late_seconds > 0
-        else None,
-        "alert_number": data.get("alert_number"),
-        "max_alerts": data.get("max_alerts"),
-    }
+    def running(self, workflow_id: str) -> bool | None:
+        client = self.client
+        try:
+            # The raw call: only the status is needed, no search attribute decoding.
+            description = self.run(
+                client.workflow_service.describe_workflow_execution(
+                    DescribeWorkflowExecutionRequest(
+                        namespace=client.namespace,
+                        execution=WorkflowExecution(workflow_id=workflow_id),
+                    )
+                )
+            )
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return None
+        status = description.workflow_execution_info.status
+        return bool(status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING)
+
+    def status(self, workflow_id: str, result_type: type[M]) -> M:
+        handle = self.client.get_workflow_handle(workflow_id)
+        return cast(M, self.run(handle.query("status", result_type=result_type)))
 
 
 class DeliveryActivities:
@@ -152,12 +152,20 @@ class DeliveryActivities:
             settings.whatsapp_templates
         )
         self.admin_templates = AdminTemplateRenderer()
+        self.env = SubjectEnv(
+            store=store,
+            renderer=self.renderer,
+            admin_templates=self.admin_templates,
+            context_of=self._context,
+            workflows=TemporalWorkflows(client, self._run) if client is not None else None,
+        )
 
     # ---------------------------------------------------------------- plan
 
     @activity.defn(name="plan_delivery")
     def plan_delivery(self, request: DeliveryRequest) -> DeliveryPlan:
         kind = kind_info(request.kind)
+        subject = subject_for(request.subject_type)
         contact = self.store.get_contact(request.subscriber_id)
         decisions: list[ChannelDecision] = []
         if contact is None:
@@ -173,7 +181,7 @@ class DeliveryActivities:
         else:
             prefs = self.store.get_preferences(request.subscriber_id)
             route = self._route(request)
-            dropped = self._obsolete(request) if request.release else None
+            dropped = subject.obsolete(request, self.env) if request.release else None
             for choice in choose_channels(
                 kind,
                 contact,
@@ -195,18 +203,13 @@ class DeliveryActivities:
             if not request.release and any(d.status is DeliveryStatus.PENDING for d in decisions):
                 rules = prefs.hold_rules(contact.timezone)
                 priority, now = request.priority or kind.priority, _now()
-                hold = rules.hold(priority, now)
+                hold = rules.hold(priority, now, digestible=kind.digestible)
                 if hold is not None:
                     notice = HeldNotice(
                         request=request, priority=priority, hold=hold, held_at=now, rules=rules
                     )
                     return self._hold(notice, decisions)
-        if request.subject_type == "digest":
-            self.store.settle_held(
-                request.data.get("held_keys", []),
-                status=DeliveryStatus.DIGESTED,
-                note=f"sent in digest {request.notification_id}",
-            )
+        subject.planned(request, self.env)
         self.store.record_decisions(request, decisions)
         return DeliveryPlan(decisions=decisions)
 
@@ -244,44 +247,6 @@ class DeliveryActivities:
         log.info("held %s for %s: %s", request.kind, request.subscriber_id, note)
         return DeliveryPlan(decisions=held)
 
-    def _obsolete(self, request: DeliveryRequest) -> str | None:
-        """Why a held notice must not go out any more, if it must not: the loan or follow-up
-        it reminds of was closed, rescheduled or given to someone else while it waited."""
-        if request.kind not in STALE_WHEN_CLOSED:
-            return None
-        client = self._require_client("check a held notice's subject")
-        handle = client.get_workflow_handle(request.workflow_id)
-        what = f"{request.subject_type} {request.subject_id}"
-        try:
-            # The raw call: only the status is needed, no search attribute decoding.
-            description = self._run(
-                client.workflow_service.describe_workflow_execution(
-                    DescribeWorkflowExecutionRequest(
-                        namespace=client.namespace,
-                        execution=WorkflowExecution(workflow_id=request.workflow_id),
-                    )
-                )
-            )
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return f"{what} is no longer known to Temporal"
-        status = description.workflow_execution_info.status
-        if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
-            return f"{what} was closed while the notice waited"
-        due_at = request.data.get("due_at")
-        if request.subject_type == "loan":
-            loan = self._run(handle.query("status", result_type=LoanStatus))
-            if due_at and loan.due_at != datetime.fromisoformat(due_at):
-                return f"{what} was extended while the notice waited"
-        elif request.subject_type == "followup":
-            task = self._run(handle.query("status", result_type=FollowUpStatus))
-            if due_at and task.due_at != datetime.fromisoformat(due_at):
-                return f"{what} was rescheduled while the notice waited"
-            if request.role is Role.ASSIGNEE and task.assignee_id != request.subscriber_id:
-                return f"{what} was reassigned while the notice waited"
-        return None
-
     def _require_client(self, why: str) -> Client:
         if self.client is None:
             raise ApplicationError(
@@ -298,6 +263,24 @@ class DeliveryActivities:
     def hold_rules(self, subscriber_id: str) -> HoldRules:
         """A person's quiet hours and digest choice, as they are now."""
         return self.store.hold_rules(subscriber_id)
+
+    @activity.defn(name=DROP_HELD)
+    def drop_held(self, dropped: DroppedNotices) -> int:
+        """Settle held notices that will not go out (their moment passed) as skipped, with
+        the reason; returns how many delivery rows were settled."""
+        settled = 0
+        for notice in dropped.notices:
+            settled += self.store.settle_held(
+                notice.keys, status=DeliveryStatus.SKIPPED, note=notice.reason, error=notice.reason
+            )
+            log.info(
+                "dropped held %s for %s (%s): %s",
+                notice.kind,
+                notice.subscriber_id,
+                notice.notification_id,
+                notice.reason,
+            )
+        return settled
 
     @activity.defn(name=PLAN_DELIVERIES)
     def plan_deliveries(self, batch: DeliveryRequests) -> DeliveryPlans:
@@ -506,117 +489,10 @@ class DeliveryActivities:
                 "footer": s.brand_footer,
             },
         }
-        if request.subject_type == "loan":
-            borrower_id = request.data.get("borrower_id")
-            borrower = (
-                contact
-                if borrower_id == contact.id
-                else self.store.get_contact(borrower_id)
-                if borrower_id
-                else None
-            )
-            context["loan"] = loan_context(request.data, contact, borrower, request.scheduled_at)
-        elif request.subject_type == "repair":
-            context["repair"] = self._repair_context(request, contact)
-        elif request.subject_type == "staff":
-            context["notice"] = self._notice_context(request, contact, context)
-        elif request.subject_type == "system":
-            context["failure"] = self._failure_context(request.data)
-        elif request.subject_type == "followup":
-            context["followup"] = self._followup_context(request, contact)
-        elif request.subject_type == "lead":
-            context["lead"] = self._lead_context(request, contact)
-        elif request.subject_type == "user":
-            context["account"] = self._account_context(request, contact)
-        elif request.subject_type == "digest":
-            context["digest"] = self._digest_context(request, contact)
+        context.update(
+            subject_for(request.subject_type).context(request, contact, context, self.env)
+        )
         return context
-
-    def _followup_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
-        d = request.data
-        due_at = datetime.fromisoformat(d["due_at"])
-        late = (request.scheduled_at - due_at).total_seconds() if d.get("alert_number") else None
-        return {
-            "id": d["followup_id"],
-            "title": d["title"],
-            "customer": d.get("customer"),
-            "assignee_name": self._name(d["assignee_id"], contact),
-            "due_at": format_datetime(due_at, contact.timezone, contact.locale),
-            "due_time": format_time(due_at, contact.timezone),
-            "overdue_by": format_duration(late, contact.locale) if late and late > 0 else None,
-            "alert_number": d.get("alert_number"),
-            "max_alerts": d.get("max_alerts"),
-            "link": d.get("link"),
-        }
-
-    def _lead_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
-        d = request.data
-        return {
-            "id": request.subject_id,
-            "name": d.get("name") or request.subject_id,
-            "company": d.get("company"),
-            "value": d.get("value"),
-            "stage": d.get("stage"),
-            "previous_stage": d.get("previous_stage"),
-            "fulfilment": d.get("fulfilment"),
-            "assignee_name": self._name(d.get("assignee_id"), contact),
-            "previous_assignee_name": self._name(d.get("previous_assignee_id"), contact),
-            "changed_by_name": self._name(d.get("changed_by_id"), contact),
-            "event_at": format_datetime(request.scheduled_at, contact.timezone, contact.locale),
-            "link": d.get("link"),
-        }
-
-    def _account_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
-        d = request.data
-        return {
-            "user_id": request.subject_id,
-            "name": self._name(request.subject_id, contact) or request.subject_id,
-            "role": d.get("role"),
-            "previous_role": d.get("previous_role"),
-            "changed_by_name": self._name(d.get("changed_by_id"), contact),
-            "event_at": format_datetime(request.scheduled_at, contact.timezone, contact.locale),
-            "link": d.get("link"),
-        }
-
-    def _digest_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
-        """Each collected notice rendered short, in the person's language, as of now."""
-        d = request.data
-        tz, loc = contact.timezone, contact.locale
-        items: list[dict[str, Any]] = []
-        for entry in d["items"][:DIGEST_LISTED]:
-            item = DeliveryRequest.model_validate(entry)
-            try:
-                rendered = self.renderer.render(
-                    item.kind, loc, self._context(item, contact), email=False
-                )
-                subject, short = rendered.subject, rendered.short
-            except (TemplateError, PermanentSendError, KeyError, ValueError) as err:
-                # One broken notice must not cost the person the whole digest.
-                log.warning(
-                    "digest %s: %s not rendered: %s", request.notification_id, item.kind, err
-                )
-                subject, short = kind_info(item.kind).description, ""
-            items.append(
-                {
-                    "kind": item.kind,
-                    "subject": subject,
-                    "short": short,
-                    "priority": item.priority or kind_info(item.kind).priority,
-                    "at": format_datetime(item.scheduled_at, tz, loc),
-                    "link": item.data.get("link"),
-                }
-            )
-        start = _parse(d.get("period_start"))
-        end = _parse(d["period_end"])
-        assert end is not None
-        return {
-            "period": d["period"],
-            "period_start": format_datetime(start or end, tz, loc),
-            "period_end": format_datetime(end, tz, loc),
-            "count": len(d["items"]),
-            "items": items,
-            "more": max(len(d["items"]) - DIGEST_LISTED, 0),
-        }
 
     def _route(self, request: DeliveryRequest) -> Route | None:
         if request.channels:
@@ -631,74 +507,6 @@ class DeliveryActivities:
                 )
             return Route(request.priority, tuple(channels))
         return None
-
-    def _failure_context(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The failed delivery as the log has it when the alert goes out."""
-        row = self.store.get_delivery(data["notification_id"])
-        recipient = data["recipient_id"]
-        return {
-            "kind": row.kind if row else None,
-            "channel": row.channel if row else None,
-            "provider": row.provider if row else None,
-            "error": (row.error if row else None) or "no reason recorded",
-            "notification_id": data["notification_id"],
-            "subject_id": row.subject_id if row else None,
-            "recipient_id": recipient,
-            "recipient_name": self._name(recipient) or recipient,
-        }
-
-    def _name(self, subscriber_id: str | None, known: Contact | None = None) -> str | None:
-        """A person's display name; ``known`` (the recipient, already read) saves a lookup."""
-        if not subscriber_id:
-            return None
-        if known is not None and known.id == subscriber_id:
-            return known.display_name
-        contact = self.store.get_contact(subscriber_id)
-        return contact.display_name if contact else subscriber_id
-
-    def _repair_context(self, request: DeliveryRequest, contact: Contact) -> dict[str, Any]:
-        d = request.data
-        unassigned = d.get("unassigned_seconds")
-        return {
-            "id": d["repair_id"],
-            "title": d["title"],
-            "status": d["status"],
-            "customer_id": d["customer_id"],
-            "customer_name": self._name(d["customer_id"], contact) or d["customer_id"],
-            "technician_id": d.get("technician_id"),
-            "technician_name": self._name(d.get("technician_id"), contact),
-            "previous_technician_name": self._name(d.get("previous_technician_id"), contact),
-            "reason": d.get("reason"),
-            "batch_id": d.get("batch_id"),
-            "batch_size": d.get("batch_size"),
-            "reward_name": d.get("reward_name"),
-            "reward_points": d.get("reward_points"),
-            "unassigned_for": format_duration(unassigned, contact.locale) if unassigned else None,
-            "alert_number": d.get("alert_number"),
-            "event_at": format_datetime(request.scheduled_at, contact.timezone, contact.locale),
-            "link": d.get("link"),
-        }
-
-    def _notice_context(
-        self, request: DeliveryRequest, contact: Contact, base: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The admin's template, read and rendered in the sandbox when the notice is sent."""
-        name = request.data["template"]
-        context = {
-            **request.data.get("context", {}),
-            "recipient": base["recipient"],
-            "brand": base["brand"],
-        }
-        notice = self.admin_templates.render(
-            name, self.store.get_template(name, contact.locale), context
-        )
-        return {
-            "title": notice.title,
-            "body": notice.body,
-            "short": notice.short,
-            "priority": request.priority or "medium",
-            "link": request.data.get("link"),
-        }
 
     @activity.defn(name=PURGE_OLD_RECORDS)
     def purge_old_records(self, inp: PurgeInput) -> PurgeResult:

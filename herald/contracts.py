@@ -149,6 +149,16 @@ class DeliveryRequest(BaseModel):
     # Set by the person's mailbox when it lets a held notice go: never held again, and
     # dropped if its subject closed meanwhile (a reminder for a loan since returned).
     release: bool = False
+    # The instant after which the notice has lost its point (a reminder: the due time it
+    # announces); a held notice is dropped rather than sent after it.
+    expires_at: AwareDatetime | None = None
+
+    def deadline(self) -> datetime | None:
+        """``expires_at``, else the due time in the facts (notices held before the field)."""
+        if self.expires_at is not None:
+            return self.expires_at
+        due_at = self.data.get("due_at")
+        return datetime.fromisoformat(due_at) if isinstance(due_at, str) and due_at else None
 
 
 class ChannelDecision(BaseModel):
@@ -367,6 +377,9 @@ class PurgeResult(BaseModel):
 # ---------------------------------------------------------------- quiet hours and digests
 
 HOLD_RULES = "hold_rules"
+DROP_HELD = "drop_held"
+# Mailboxes started before this check notices for lateness on release replay without it.
+TOO_LATE_PATCH = "mailbox-drops-late-notices"
 MAILBOX_WORKFLOW = "MailboxWorkflow"
 # Signals of the mailbox workflow.
 HOLD_SIGNAL = "hold"
@@ -394,6 +407,20 @@ class HeldNotice(BaseModel):
         return f"{self.request.workflow_id}|{self.request.notification_id}"
 
 
+class DroppedNotice(BaseModel):
+    """A held notice the mailbox will not send: its delivery-log rows and why."""
+
+    kind: str
+    subscriber_id: str
+    notification_id: str
+    keys: list[str]
+    reason: str
+
+
+class DroppedNotices(BaseModel):
+    notices: list[DroppedNotice]
+
+
 class MailboxInput(BaseModel):
     subscriber_id: str
     rules: HoldRules | None = None
@@ -404,6 +431,7 @@ class MailboxInput(BaseModel):
     recent_keys: list[str] = []
     released: int = 0
     digests_sent: int = 0
+    dropped: int = 0
 
 
 class WaitingNotice(BaseModel):
@@ -426,6 +454,8 @@ class MailboxStatus(BaseModel):
     last_digest_at: AwareDatetime | None
     released: int
     digests_sent: int
+    # Held notices not sent because their moment had passed.
+    dropped: int = 0
 
 
 # ---------------------------------------------------------------- CRM follow-ups

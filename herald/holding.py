@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from herald.kinds import DIGESTIBLE_PRIORITIES
+from herald.kinds import DIGESTIBLE_PRIORITIES, KINDS, TooLate
 from herald.policy import local_instant
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -90,15 +90,16 @@ class HoldRules(BaseModel):
                     return at
             day += timedelta(days=1)
 
-    def hold(self, priority: str, now: datetime) -> Hold | None:
+    def hold(self, priority: str, now: datetime, *, digestible: bool = True) -> Hold | None:
         """Whether a notice of ``priority`` due at ``now`` waits, and why.
 
         Urgent never waits. High waits only for quiet hours. Medium and low go to the digest
-        of a person who chose one, else wait for quiet hours like high.
+        of a person who chose one, else wait for quiet hours like high. A notice that is not
+        ``digestible`` (a loan's confirmation) only ever waits for quiet hours.
         """
         if priority == "urgent":
             return None
-        if self.digest is not DigestMode.OFF and priority in DIGESTIBLE_PRIORITIES:
+        if digestible and self.digest is not DigestMode.OFF and priority in DIGESTIBLE_PRIORITIES:
             return Hold(reason=HoldReason.DIGEST, until=self.next_digest(now))
         until = self.quiet_until(now)
         return Hold(reason=HoldReason.QUIET, until=until) if until else None
@@ -114,6 +115,31 @@ class HoldRules(BaseModel):
                 f"weekly digest on {WEEKDAYS[self.digest_weekday]} at {self.digest_at:%H:%M}"
             )
         return f"{', '.join(parts) or 'no quiet hours, no digest'} ({self.timezone})"
+
+
+def too_late(
+    kind: str,
+    now: datetime,
+    *,
+    deadline: datetime | None = None,
+    superseded_at: datetime | None = None,
+) -> str | None:
+    """Why a held notice of ``kind`` has lost its point by ``now``, if it has (the kind's
+    :class:`~herald.kinds.TooLate` rule): a reminder whose ``deadline`` has passed, an alert
+    for which a later one of the same subject (fired at ``superseded_at``) is at hand."""
+    info = KINDS.get(kind)
+    rule = info.too_late if info is not None else TooLate.NEVER
+    if rule is TooLate.AFTER_DEADLINE and deadline is not None and now >= deadline:
+        return (
+            f"too late: {kind} announces a due time, "
+            f"{deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC, that passed while it waited"
+        )
+    if rule is TooLate.SUPERSEDED and superseded_at is not None:
+        return (
+            f"superseded: a later {kind} of the same subject "
+            f"({superseded_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is at hand"
+        )
+    return None
 
 
 def parse_clock(value: str) -> time:

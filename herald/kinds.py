@@ -24,6 +24,17 @@ ALL_CHANNELS: tuple[Channel, ...] = (*CHANNEL_ORDER, Channel.IN_APP)
 MAX_LENGTH: dict[Channel, int] = {Channel.SMS: 1600, Channel.WHATSAPP: 4096}
 
 
+class TooLate(StrEnum):
+    """When a held notice (quiet hours, digest) has lost its point and is dropped."""
+
+    # Confirmations, thank-yous, events: worth telling whenever they arrive.
+    NEVER = "never"
+    # Reminders of a deadline: worthless once the deadline they announce has passed.
+    AFTER_DEADLINE = "after_deadline"
+    # Repeated alerts: worthless once a later alert of the same subject is at hand.
+    SUPERSEDED = "superseded"
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -33,6 +44,10 @@ class Kind:
     description: str
     # urgent, high, medium or low: shown by the in-app inbox.
     priority: str = "medium"
+    too_late: TooLate = TooLate.NEVER
+    # False: never collected for a digest, even of medium or low priority (a confirmation
+    # is expected on the day); it still waits out quiet hours.
+    digestible: bool = True
 
     @property
     def category(self) -> str | None:
@@ -60,13 +75,62 @@ DIGESTIBLE_PRIORITIES = frozenset({"medium", "low"})
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("loan.created", "#1d4ed8", True, "confirmation when the loan is created", "medium"),
-        Kind("loan.reminder_2h", "#ea580c", False, "two hours before the due time", "high"),
-        Kind("loan.reminder_j2", "#2563eb", False, "08:00 local, two days before", "medium"),
-        Kind("loan.reminder_j1", "#f97316", False, "08:00 local, the day before", "high"),
-        Kind("loan.due_today", "#dc2626", False, "08:00 local, on the due day", "high"),
-        Kind("loan.overdue", "#7f1d1d", True, "after the due time, repeated", "urgent"),
-        Kind("loan.returned", "#16a34a", True, "thank-you when the material is back", "low"),
+        Kind(
+            "loan.created",
+            "#1d4ed8",
+            True,
+            "confirmation when the loan is created",
+            "medium",
+            digestible=False,
+        ),
+        Kind(
+            "loan.reminder_2h",
+            "#ea580c",
+            False,
+            "two hours before the due time",
+            "high",
+            too_late=TooLate.AFTER_DEADLINE,
+        ),
+        Kind(
+            "loan.reminder_j2",
+            "#2563eb",
+            False,
+            "08:00 local, two days before",
+            "medium",
+            too_late=TooLate.AFTER_DEADLINE,
+        ),
+        Kind(
+            "loan.reminder_j1",
+            "#f97316",
+            False,
+            "08:00 local, the day before",
+            "high",
+            too_late=TooLate.AFTER_DEADLINE,
+        ),
+        Kind(
+            "loan.due_today",
+            "#dc2626",
+            False,
+            "08:00 local, on the due day",
+            "high",
+            too_late=TooLate.AFTER_DEADLINE,
+        ),
+        Kind(
+            "loan.overdue",
+            "#7f1d1d",
+            True,
+            "after the due time, repeated",
+            "urgent",
+            too_late=TooLate.SUPERSEDED,
+        ),
+        Kind(
+            "loan.returned",
+            "#16a34a",
+            True,
+            "thank-you when the material is back",
+            "low",
+            digestible=False,
+        ),
         # Repairs: the priority comes from the repair event table, per notice.
         Kind("repair.created", "#2563eb", False, "request received, pending approval"),
         Kind("repair.approved", "#16a34a", False, "repair approved"),
@@ -78,13 +142,33 @@ KINDS: dict[str, Kind] = {
         Kind("repair.batch_approved", "#16a34a", False, "a batch of repairs approved"),
         Kind("repair.batch_denied", "#b91c1c", False, "a batch of repairs denied"),
         Kind("repair.reward_redeemed", "#d97706", False, "a technician's reward redeemed"),
-        Kind("repair.unassigned", "#ea580c", False, "approved repair still without technician"),
+        Kind(
+            "repair.unassigned",
+            "#ea580c",
+            False,
+            "approved repair still without technician",
+            too_late=TooLate.SUPERSEDED,
+        ),
         # Staff alerts written by admins, and the alert about a notice that could not go out.
         Kind("staff.notice", "#1f3a5f", False, "staff alert from an admin template"),
         Kind("system.delivery_failed", "#7f1d1d", False, "a notice failed for good", "high"),
         # CRM follow-ups: a deadline, like a loan.
-        Kind("followup.due_tomorrow", "#2563eb", False, "08:00 local, the day before", "high"),
-        Kind("followup.overdue", "#b91c1c", False, "after the due time, managers copied", "urgent"),
+        Kind(
+            "followup.due_tomorrow",
+            "#2563eb",
+            False,
+            "08:00 local, the day before",
+            "high",
+            too_late=TooLate.AFTER_DEADLINE,
+        ),
+        Kind(
+            "followup.overdue",
+            "#b91c1c",
+            False,
+            "after the due time, managers copied",
+            "urgent",
+            too_late=TooLate.SUPERSEDED,
+        ),
         # CRM leads and user accounts: one notice per event.
         Kind("lead.created", "#0f766e", False, "a new lead", "high"),
         Kind("lead.stage_changed", "#7c3aed", False, "a lead won, lost or invoiced", "medium"),
@@ -122,6 +206,12 @@ OPTIONAL_KINDS: tuple[str, ...] = tuple(
     for k in KINDS.values()
     if not k.mandatory and not k.name.startswith(("system.", "digest."))
 )
+
+
+def expires_at_due(name: str) -> bool:
+    """Whether a notice of this kind loses its point at its subject's due time."""
+    kind = KINDS.get(name)
+    return kind is not None and kind.too_late is TooLate.AFTER_DEADLINE
 
 
 def kind_info(name: str) -> Kind:

@@ -346,8 +346,11 @@ class Store:
                 # A concurrent attempt of the same activity inserted them first.
                 s.rollback()
 
-    def settle_held(self, keys: list[str], *, status: DeliveryStatus, note: str) -> int:
-        """Settle rows still ``held`` (collected into a digest, or dropped); returns how many."""
+    def settle_held(
+        self, keys: list[str], *, status: DeliveryStatus, note: str, error: str | None = None
+    ) -> int:
+        """Settle rows still ``held`` (collected into a digest, or dropped); returns how many.
+        ``error`` is the reason a dropped row shows, like any skipped one."""
         if not keys:
             return 0
         with self.session() as s, s.begin():
@@ -357,7 +360,7 @@ class Store:
                     Delivery.idempotency_key.in_(keys),
                     Delivery.status == DeliveryStatus.HELD.value,
                 )
-                .values(status=status.value, note=note, updated_at=utcnow())
+                .values(status=status.value, note=note, error=error, updated_at=utcnow())
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -506,6 +506,8 @@ async def _mailbox(args: argparse.Namespace) -> int:
             print(
                 f"  - {w.held_at:%Y-%m-%d %H:%M} {w.kind} ({w.priority}) {w.subject_type} {w.subject_id}"
             )
+        if box.dropped:
+            print(f"  {box.dropped} dropped so far: their moment had passed (see the delivery log)")
         return EXIT_OK
 
     return await _with_client(go)

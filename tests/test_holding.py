@@ -16,7 +16,9 @@ from herald.holding import (
     parse_digest_mode,
     parse_quiet_hours,
     parse_weekday,
+    too_late,
 )
+from herald.kinds import KINDS, STALE_WHEN_CLOSED, TooLate
 
 PARIS = ZoneInfo("Europe/Paris")
 NIGHT = HoldRules(timezone="Europe/Paris", quiet_start=time(21, 0), quiet_end=time(7, 30))
@@ -128,3 +130,60 @@ def test_describe_names_the_rules() -> None:
     )
     assert weekly.describe() == "quiet 21:00-07:30, weekly digest on friday at 17:00 (Europe/Paris)"
     assert HoldRules(timezone="UTC").describe() == "no quiet hours, no digest (UTC)"
+
+
+def test_confirmations_and_thank_yous_wait_out_quiet_hours_but_never_a_digest() -> None:
+    both = NIGHT.model_copy(update={"digest": DigestMode.WEEKLY})
+    night, day = paris(2026, 11, 24, 23, 0), paris(2026, 11, 24, 12, 0)
+    for kind in ("loan.created", "loan.returned"):
+        info = KINDS[kind]
+        assert not info.digestible and info.too_late is TooLate.NEVER
+        assert both.hold(info.priority, day, digestible=info.digestible) is None
+        quiet = both.hold(info.priority, night, digestible=info.digestible)
+        assert quiet is not None and quiet.reason is HoldReason.QUIET
+        assert quiet.until == paris(2026, 11, 25, 7, 30)
+    # Any other medium notice still waits for the digest.
+    digest = both.hold("medium", day)
+    assert digest is not None and digest.reason is HoldReason.DIGEST
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "loan.reminder_2h",
+        "loan.reminder_j2",
+        "loan.reminder_j1",
+        "loan.due_today",
+        "followup.due_tomorrow",
+    ],
+)
+def test_a_deadline_reminder_is_too_late_once_its_due_time_has_passed(kind: str) -> None:
+    due = paris(2026, 11, 24, 23, 50)
+    assert too_late(kind, paris(2026, 11, 24, 23, 49), deadline=due) is None
+    reason = too_late(kind, paris(2026, 11, 25, 7, 30), deadline=due)
+    assert reason is not None and reason.startswith(f"too late: {kind}")
+    assert "2026-11-24 22:50 UTC" in reason
+    assert too_late(kind, due, deadline=due) is not None  # at the due time: no use either
+    # Without a known deadline nothing is dropped.
+    assert too_late(kind, paris(2026, 11, 25, 7, 30)) is None
+
+
+@pytest.mark.parametrize("kind", ["loan.overdue", "followup.overdue", "repair.unassigned"])
+def test_an_alert_is_superseded_by_a_later_one_of_the_same_subject(kind: str) -> None:
+    now = paris(2026, 11, 25, 7, 30)
+    assert too_late(kind, now) is None
+    assert too_late(kind, now, deadline=paris(2026, 11, 24, 12, 0)) is None  # no deadline rule
+    reason = too_late(kind, now, superseded_at=paris(2026, 11, 25, 0, 5))
+    assert reason is not None and reason.startswith(f"superseded: a later {kind}")
+
+
+def test_confirmations_events_and_digests_are_never_too_late() -> None:
+    late = paris(2030, 1, 1, 12, 0)
+    for kind in ("loan.created", "loan.returned", "lead.assigned", "user.welcome", "digest.daily"):
+        assert too_late(kind, late, deadline=paris(2026, 1, 1, 0, 0), superseded_at=late) is None
+    assert too_late("no.such_kind", late, deadline=paris(2026, 1, 1, 0, 0)) is None
+
+
+def test_every_reminder_dropped_when_its_subject_closes_has_a_lateness_rule() -> None:
+    for kind in STALE_WHEN_CLOSED:
+        assert KINDS[kind].too_late is not TooLate.NEVER, kind

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RescheduleInput,
         Role,
     )
-    from herald.kinds import kind_info
+    from herald.kinds import expires_at_due, kind_info
     from herald.policy import PlannedPoint
     from herald.search_attributes import ASSIGNEE_ID, DUE_AT, FOLLOWUP_STATUS, NEXT_REMINDER_AT
 
@@ -197,6 +197,7 @@ class FollowUpWorkflow:
             scheduled_at=point.at,
             data=self._template_data(extra),
             priority=kind_info(point.kind).priority,
+            expires_at=self._p.due_at if expires_at_due(point.kind) else None,
         )
         record = NotificationRecord(
             notification_id=notification_id,

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnInput,
         Role,
     )
+    from herald.kinds import expires_at_due
     from herald.policy import PlannedPoint
     from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS, NEXT_REMINDER_AT
 
@@ -238,6 +239,7 @@ class LoanWorkflow:
             subject_id=self._inp.loan_id,
             scheduled_at=planned_at,
             data=self._template_data(extra),
+            expires_at=self._p.due_at if expires_at_due(kind) else None,
         )
         record = NotificationRecord(
             notification_id=notification_id,

@@ -6,6 +6,9 @@ person's quiet hours or, for medium and low priorities, when the person chose a 
 The mailbox lets waiting notices go when the quiet hours end, sends what it collected as
 one digest at the person's hour, and ends as soon as it holds nothing: an empty period
 sends nothing and costs nothing. A change of the person's rules wakes it up at once.
+Nothing goes out after the fact it announces: when a notice is let go, its kind's
+lateness rule is checked (a reminder whose due time has passed, an alert a later one
+supersedes) and a late one is logged as skipped instead; a digest left empty is not sent.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from workflows.notifying import PLAN_RETRY, PLAN_START_TO_CLOSE, notify
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
+        DROP_HELD,
         HOLD_RULES,
         HOLD_SIGNAL,
         RULES_CHANGED_SIGNAL,
+        TOO_LATE_PATCH,
         DeliveryRequest,
+        DroppedNotice,
+        DroppedNotices,
         HeldNotice,
         MailboxInput,
         MailboxStatus,
@@ -30,8 +37,8 @@ with workflow.unsafe.imports_passed_through():
         Role,
         WaitingNotice,
     )
-    from herald.holding import DigestMode, HoldReason, HoldRules
-    from herald.kinds import Channel
+    from herald.holding import DigestMode, HoldReason, HoldRules, too_late
+    from herald.kinds import KINDS, Channel
 
 # Keys of notices already let go, remembered so a retried hand-over is not sent twice.
 RECENT_KEYS = 500
@@ -49,6 +56,9 @@ class MailboxWorkflow:
         self._last_digest_at = inp.last_digest_at
         self._released = inp.released
         self._digests = inp.digests_sent
+        self._dropped = inp.dropped
+        # Whether held notices are checked for lateness when let go (set by ``run``).
+        self._late_checks = False
         # Bumped by every signal, so the sleeping loop wakes up and looks again.
         self._changes = 0
         self._refresh = False
@@ -90,12 +100,14 @@ class MailboxWorkflow:
             last_digest_at=self._last_digest_at,
             released=self._released,
             digests_sent=self._digests,
+            dropped=self._dropped,
         )
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, inp: MailboxInput) -> MailboxStatus:
+        self._late_checks = workflow.patched(TOO_LATE_PATCH)
         while True:
             if self._refresh or self._rules is None:
                 self._refresh = False
@@ -175,16 +187,74 @@ class MailboxWorkflow:
         return rules.next_digest(oldest)
 
     async def _release_waiting(self, rules: HoldRules, now: datetime) -> None:
-        """Quiet hours are over: send what waited, unless the person now wants it in a digest."""
+        """Quiet hours are over: send what waited, unless the person now wants it in a digest
+        or its moment has passed."""
         waiting, self._waiting = self._waiting, []
         to_send: list[HeldNotice] = []
         for notice in waiting:
-            hold = rules.hold(notice.priority, now)
+            hold = rules.hold(notice.priority, now, digestible=self._digestible(notice))
             if hold is not None and hold.reason is HoldReason.DIGEST:
                 self._collected.append(notice)
             else:
                 to_send.append(notice)
+        to_send = await self._drop_late(to_send, [*waiting, *self._collected], now)
         await asyncio.gather(*(self._release(n) for n in to_send))
+
+    def _digestible(self, notice: HeldNotice) -> bool:
+        kind = KINDS.get(notice.request.kind)
+        return not self._late_checks or kind is None or kind.digestible
+
+    async def _drop_late(
+        self, notices: list[HeldNotice], held: list[HeldNotice], now: datetime
+    ) -> list[HeldNotice]:
+        """The notices still worth sending; the others are logged as skipped, with why. A
+        reminder is too late once the deadline it announces has passed, an alert once a
+        later one of the same subject is ``held`` too."""
+        if not self._late_checks or not notices:
+            return notices
+        keep: list[HeldNotice] = []
+        dropped: list[DroppedNotice] = []
+        for notice in notices:
+            r = notice.request
+            later = [
+                o.request.scheduled_at
+                for o in held
+                if o.request.kind == r.kind
+                and o.request.workflow_id == r.workflow_id
+                and o.request.subject_id == r.subject_id
+                and o.request.scheduled_at > r.scheduled_at
+            ]
+            reason = too_late(
+                r.kind,
+                now,
+                deadline=r.deadline(),
+                superseded_at=max(later) if later else None,
+            )
+            if reason is None:
+                keep.append(notice)
+                continue
+            workflow.logger.info("dropped %s for %s: %s", r.kind, self._subscriber, reason)
+            dropped.append(
+                DroppedNotice(
+                    kind=r.kind,
+                    subscriber_id=self._subscriber,
+                    notification_id=r.notification_id,
+                    keys=notice.keys,
+                    reason=reason,
+                )
+            )
+        if dropped:
+            await workflow.execute_activity(
+                DROP_HELD,
+                DroppedNotices(notices=dropped),
+                result_type=int,
+                start_to_close_timeout=PLAN_START_TO_CLOSE,
+                retry_policy=PLAN_RETRY,
+                summary=f"{len(dropped)} held notices too late",
+            )
+            self._remember([n for n in notices if n not in keep])
+            self._dropped += len(dropped)
+        return keep
 
     async def _release(self, notice: HeldNotice) -> None:
         request = notice.request.model_copy(update={"release": True})
@@ -202,6 +272,9 @@ class MailboxWorkflow:
     async def _send_digest(self) -> None:
         collected, self._collected = self._collected, []
         now = workflow.now()
+        collected = await self._drop_late(collected, collected, now)
+        if not collected:
+            return  # every notice came too late: no digest at all
         # Digest mode just left: the digest is named after the mode the notices waited for.
         modes = [self._rules.digest if self._rules else DigestMode.OFF]
         modes += [n.rules.digest for n in reversed(collected)]
@@ -261,6 +334,7 @@ class MailboxWorkflow:
             recent_keys=self._recent,
             released=self._released,
             digests_sent=self._digests,
+            dropped=self._dropped,
         )
 
 

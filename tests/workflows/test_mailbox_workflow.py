@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from herald.contracts import LoanStatus, MailboxStatus, mailbox_workflow_id
 from tests.conftest import eventually
 from tests.workflows.test_crm_workflow import PARIS, local, sleep_until
-from tests.workflows.test_loan_workflow import Desk, record_history
+from tests.workflows.test_loan_workflow import BORROWER_EMAIL, Desk, record_history
 
 HIGH = {"sms", "in_app"}
 
@@ -123,7 +123,8 @@ async def test_changing_quiet_hours_applies_to_what_waits(crm: Desk) -> None:
 
 async def test_a_held_reminder_is_dropped_when_the_loan_is_returned_meanwhile(crm: Desk) -> None:
     h = crm.herald
-    await h.set_preferences("camille", quiet_hours="21:00-07:30")
+    # Quiet hours that end before the loan is due: the reminder is not too late, only moot.
+    await h.set_preferences("camille", quiet_hours="21:00-23:00")
     now = await crm.now()
     due = local(now, 1, time(23, 50))  # a short loan: one reminder, 2 hours before (21:50)
     await h.start_loan("L-q", borrower_id="camille", item="Perceuse", due_at=due, borrowed_at=now)
@@ -132,7 +133,7 @@ async def test_a_held_reminder_is_dropped_when_the_loan_is_returned_meanwhile(cr
 
     status = await h.return_loan("L-q")
     assert isinstance(status, LoanStatus)
-    await sleep_until(crm, local(now, 2, time(7, 31)))
+    await sleep_until(crm, local(now, 1, time(23, 1)))
     await eventually(lambda: rows(crm, "L-q", "camille", "loan.returned").get("email") == "sent")
     reminder = [
         r
@@ -142,7 +143,49 @@ async def test_a_held_reminder_is_dropped_when_the_loan_is_returned_meanwhile(cr
     assert reminder.status == "skipped" and reminder.sent_at is None
     assert reminder.error == "loan L-q was closed while the notice waited"
     done = await mailbox_closed(crm, "camille")
-    assert done.released == 2
+    assert done.released == 2 and done.dropped == 0
+
+
+async def test_a_2h_reminder_held_past_the_due_time_is_dropped_not_sent_at_the_end_of_quiet_hours(
+    crm: Desk,
+) -> None:
+    h = crm.herald
+    await h.set_preferences("camille", quiet_hours="21:00-07:30")
+    now = await crm.now()
+    await sleep_until(crm, local(now, 1, time(12, 0)))
+    due = local(now, 1, time(23, 50))  # a short loan: one reminder, at 21:50, in quiet hours
+    await h.start_loan(
+        "L-late", borrower_id="camille", item="Perceuse", due_at=due, borrowed_at=await crm.now()
+    )
+    await eventually(lambda: rows(crm, "L-late", "camille", "loan.created").get("email") == "sent")
+    await sleep_until(crm, local(now, 1, time(22, 0)))
+    await eventually(
+        lambda: rows(crm, "L-late", "camille", "loan.reminder_2h").get("email") == "held"
+    )
+    # 00:05: the first overdue alert is urgent and goes at once, quiet hours or not.
+    await sleep_until(crm, due + timedelta(minutes=16))
+    await eventually(lambda: rows(crm, "L-late", "camille", "loan.overdue").get("email") == "sent")
+    box = await h.mailbox("camille")
+    assert box is not None and [w.kind for w in box.waiting] == ["loan.reminder_2h"]
+    before = len(crm.smtp.handler.to(BORROWER_EMAIL))
+
+    # 07:30: the quiet hours end after the due time the reminder announces: dropped.
+    await sleep_until(crm, local(now, 2, time(7, 31)))
+    done = await mailbox_closed(crm, "camille")
+    assert done.dropped == 1 and done.released == 0
+    reminder = rows(crm, "L-late", "camille", "loan.reminder_2h")
+    assert reminder["email"] == "skipped"
+    assert "held" not in reminder.values() and "sent" not in reminder.values()
+    row = next(
+        r
+        for r in crm.store.list_deliveries(subject_id="L-late")
+        if r.kind == "loan.reminder_2h" and r.channel == "email"
+    )
+    assert row.sent_at is None
+    assert row.error is not None and row.error.startswith("too late: loan.reminder_2h")
+    assert len(crm.smtp.handler.to(BORROWER_EMAIL)) == before  # nothing went out at 07:30
+    await record_history(crm, mailbox_workflow_id("camille"), "mailbox_too_late_quiet_hours")
+    await h.return_loan("L-late")
 
 
 async def test_daily_digest_at_the_chosen_hour_across_the_october_dst_change(crm: Desk) -> None:
@@ -227,3 +270,122 @@ async def test_weekly_digest_and_leaving_digest_mode(crm: Desk) -> None:
     await h.user_event("ana", "activated", event_id="w5")
     await settled(crm, "ana", "ana", "user.activated", "w5")
     assert rows(crm, "ana", "ana", "user.activated")["email"] == "sent"
+
+
+def next_monday(now: datetime) -> date:
+    today = now.astimezone(PARIS).date()
+    return today + timedelta(days=7 - today.weekday())
+
+
+async def test_weekly_digest_drops_a_j2_whose_due_time_passed_the_confirmation_is_not_digested(
+    crm: Desk,
+) -> None:
+    h = crm.herald
+    await h.set_preferences("camille", digest="weekly", digest_weekday="friday", digest_at="17:00")
+    monday = next_monday(await crm.now())
+    thursday, friday = monday + timedelta(days=3), monday + timedelta(days=4)
+    await sleep_until(crm, at_local(monday, time(10, 0)))
+    # A long loan due Thursday noon: J-2 (medium) on Tuesday at 08:00, collected for Friday.
+    await h.start_loan(
+        "L-w",
+        borrower_id="camille",
+        item="Projecteur",
+        due_at=at_local(thursday, time(12, 0)),
+        borrowed_at=await crm.now(),
+    )
+    # The confirmation is medium too, yet goes at once: it never waits for a digest.
+    await eventually(lambda: rows(crm, "L-w", "camille", "loan.created").get("email") == "sent")
+    await sleep_until(crm, at_local(monday + timedelta(days=1), time(9, 0)))
+    await eventually(lambda: rows(crm, "L-w", "camille", "loan.reminder_j2").get("email") == "held")
+    await h.user_event("camille", "role_changed", event_id="cw1", role="manager")
+    await settled(crm, "camille", "camille", "user.role_changed", "cw1")
+    box = await h.mailbox("camille")
+    assert box is not None
+    assert [w.kind for w in box.collected] == ["loan.reminder_j2", "user.role_changed"]
+
+    before = len(crm.smtp.handler.to(BORROWER_EMAIL))
+    await sleep_until(crm, at_local(friday, time(17, 1)))
+    done = await mailbox_closed(crm, "camille")
+    assert done.digests_sent == 1 and done.dropped == 1
+    mails = crm.smtp.handler.to(BORROWER_EMAIL)[before:]
+    digest = next(m for m in mails if m.subject.startswith("Votre résumé de la semaine"))
+    assert "1 notification" in digest.subject
+    assert "manager" in digest.part("plain")
+    assert "Projecteur" not in digest.part("plain")
+    assert rows(crm, "camille", "camille", "user.role_changed")["email"] == "digested"
+    j2 = rows(crm, "L-w", "camille", "loan.reminder_j2")
+    assert j2["email"] == "skipped" and "digested" not in j2.values()
+    await record_history(crm, mailbox_workflow_id("camille"), "mailbox_weekly_too_late")
+    await h.return_loan("L-w")
+    await h.set_preferences("camille", digest="off")
+
+
+async def test_a_digest_whose_every_notice_came_too_late_is_not_sent(crm: Desk) -> None:
+    h = crm.herald
+    await h.set_preferences("camille", digest="weekly", digest_weekday="friday", digest_at="17:00")
+    monday = next_monday(await crm.now())
+    thursday, friday = monday + timedelta(days=3), monday + timedelta(days=4)
+    await sleep_until(crm, at_local(monday, time(10, 0)))
+    await h.start_loan(
+        "L-w2",
+        borrower_id="camille",
+        item="Projecteur",
+        due_at=at_local(thursday, time(12, 0)),
+        borrowed_at=await crm.now(),
+    )
+    await sleep_until(crm, at_local(monday + timedelta(days=1), time(9, 0)))
+    await eventually(
+        lambda: rows(crm, "L-w2", "camille", "loan.reminder_j2").get("email") == "held"
+    )
+    before = len(crm.smtp.handler.to(BORROWER_EMAIL))
+    inbox_before = len(await h.inbox("camille"))
+
+    await sleep_until(crm, at_local(friday, time(17, 1)))
+    done = await mailbox_closed(crm, "camille")
+    assert done.digests_sent == 0 and done.dropped == 1
+    mails = crm.smtp.handler.to(BORROWER_EMAIL)[before:]
+    assert not [m for m in mails if "résumé" in m.subject]
+    assert all(n["kind"] != "digest.weekly" for n in await h.inbox("camille"))
+    assert len(await h.inbox("camille")) >= inbox_before
+    assert set(rows(crm, "L-w2", "camille", "loan.reminder_j2").values()) <= {"skipped"}
+    assert not [r for r in crm.store.list_deliveries() if r.kind == "digest.weekly"]
+    await h.return_loan("L-w2")
+    await h.set_preferences("camille", digest="off")
+
+
+async def test_a_confirmation_waits_out_quiet_hours_then_goes_out_not_into_the_digest(
+    crm: Desk,
+) -> None:
+    h = crm.herald
+    await h.set_preferences("camille", quiet_hours="21:00-07:30", digest="daily", digest_at="08:00")
+    now = await crm.now()
+    await sleep_until(crm, local(now, 1, time(22, 0)))
+    await h.start_loan(
+        "L-c",
+        borrower_id="camille",
+        item="Perceuse",
+        due_at=local(now, 6, time(14, 0)),
+        borrowed_at=await crm.now(),
+    )
+    await eventually(lambda: rows(crm, "L-c", "camille", "loan.created").get("email") == "held")
+    box = await h.mailbox("camille")
+    assert box is not None
+    assert [w.kind for w in box.waiting] == ["loan.created"] and not box.collected
+
+    await sleep_until(crm, local(now, 2, time(7, 29)))
+    await crm.env.sleep(timedelta(seconds=1))
+    assert rows(crm, "L-c", "camille", "loan.created")["email"] == "held"
+    await sleep_until(crm, local(now, 2, time(7, 31)))
+    await eventually(lambda: rows(crm, "L-c", "camille", "loan.created").get("email") == "sent")
+    done = await mailbox_closed(crm, "camille")
+    assert done.released == 1 and done.digests_sent == 0
+    assert "digested" not in rows(crm, "L-c", "camille", "loan.created").values()
+    confirmation = crm.smtp.handler.to(BORROWER_EMAIL)[-1]
+    assert "Perceuse" in confirmation.part("plain") and "résumé" not in confirmation.subject
+    await record_history(crm, mailbox_workflow_id("camille"), "mailbox_confirmation_quiet_hours")
+
+    # The thank-you, low priority, goes at once out of quiet hours, digest mode or not.
+    await sleep_until(crm, local(now, 2, time(12, 0)))
+    await h.return_loan("L-c")
+    await eventually(lambda: rows(crm, "L-c", "camille", "loan.returned").get("email") == "sent")
+    await h.set_preferences("camille", quiet_hours=None, digest="off")

@@ -9,6 +9,7 @@ behaviour (see the README).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from herald.contracts import LoanInput, LoanStatus
+from herald.contracts import HeldNotice, LoanInput, LoanStatus, MailboxInput, MailboxStatus
 from herald.temporal import DATA_CONVERTER, WORKFLOW_RUNNER
 from workflows.loan import LoanWorkflow
+from workflows.mailbox import MailboxWorkflow
 from workflows.registry import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
@@ -40,6 +42,10 @@ def test_histories_are_recorded() -> None:
         "crm_lead_created",
         "mailbox_quiet_hours",
         "mailbox_daily_digest",
+        # Held notices checked for lateness when let go (the mailbox-drops-late-notices patch).
+        "mailbox_too_late_quiet_hours",
+        "mailbox_weekly_too_late",
+        "mailbox_confirmation_quiet_hours",
     } <= names
     for version in ("", ".v2"):  # v2: per-channel delivery queues and the in-app inbox
         assert {
@@ -106,3 +112,32 @@ async def test_guarded_change_replays_old_histories(path: Path) -> None:
     )
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+@workflow.defn(name="MailboxWorkflow")
+class MailboxWorkflowSendingLateNotices(MailboxWorkflow):
+    """The mailbox as it was: every held notice is let go, late or not."""
+
+    @workflow.run
+    async def run(self, inp: MailboxInput) -> MailboxStatus:
+        return await super().run(inp)
+
+    async def _drop_late(
+        self, notices: list[HeldNotice], held: list[HeldNotice], now: datetime
+    ) -> list[HeldNotice]:
+        return notices
+
+
+@pytest.mark.parametrize("name", ["mailbox_too_late_quiet_hours", "mailbox_weekly_too_late"])
+async def test_mailbox_histories_need_the_lateness_check(name: str) -> None:
+    """A mailbox that dropped a late notice does not replay on code that would send it."""
+    replayer = Replayer(
+        workflows=[MailboxWorkflowSendingLateNotices],
+        data_converter=DATA_CONVERTER,
+        workflow_runner=WORKFLOW_RUNNER,
+    )
+    result = await replayer.replay_workflow(
+        load(next(p for p in HISTORIES if p.stem == name)), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
