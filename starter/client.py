@@ -654,15 +654,21 @@ class Herald:
     async def set_template(
         self, name: str, *, locale: str, subject: str, body: str, short: str | None = None
     ) -> bool:
-        """Create or replace an admin template; refused when it does not parse."""
+        """Create or replace an admin template; refused when a field is over 64 KiB (before
+        parsing), when it does not parse, or when the short text is over 1,000 characters."""
         _check_id(name, "template name")
         check_locale(locale)
         if not subject.strip() or not body.strip():
             raise InvalidInput("a template needs a subject and a body")
         renderer = AdminTemplateRenderer()
-        try:
+
+        def check() -> None:
+            renderer.check_short(short, f"template {name!r} short")
             for part, text in (("subject", subject), ("body", body), ("short", short or "")):
                 renderer.check(text, f"template {name!r} {part}")
+
+        try:
+            await asyncio.to_thread(check)
         except TemplateError as err:
             raise InvalidInput(str(err)) from None
         return await asyncio.to_thread(
@@ -683,7 +689,8 @@ class Herald:
             "brand": {"name": self.settings.brand_name},
         }
         try:
-            return AdminTemplateRenderer().render(name, template, full)
+            # The worker's own code path and limits (a render process, killed when too long).
+            return await asyncio.to_thread(AdminTemplateRenderer().render, name, template, full)
         except TemplateError as err:
             raise InvalidInput(str(err)) from None
 
