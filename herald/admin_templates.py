@@ -44,7 +44,9 @@ SHORT_LIMIT = 1000  # characters of an explicit short text, source and result
 TEMPLATE_LIMIT = 64 * 1024  # bytes of each field (subject, body, short)
 OUTPUT_LIMIT = 256 * 1024  # characters a field may render to
 VALUE_LIMIT = OUTPUT_LIMIT  # length of a string or list built by * or %
-INT_BITS_LIMIT = 64 * 1024  # bits of an integer built by * or **
+INT_BITS_LIMIT = (
+    14_000  # bits of an integer built by * or ** (about the 4,300 digits Python prints)
+)
 RENDER_SECONDS = 5.0  # wall time of one render (or syntax check) before its process is killed
 MEMORY_LIMIT = 512 * 1024 * 1024  # address space of a render process
 POOL_WORKERS = 2
