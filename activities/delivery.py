@@ -434,6 +434,7 @@ class DeliveryActivities:
                             code=err.code,
                         ) from err
                     continue
+                assert isinstance(err, TransientSendError)
                 transient.append(err)
                 if index == 0 and not walk_chain:
                     break

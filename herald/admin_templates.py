@@ -264,7 +264,7 @@ class RenderPool:
 
         future = self._started().schedule(function, args=args, timeout=self.timeout)
         try:
-            return future.result()  # type: ignore[no-any-return]
+            return future.result()
         except concurrent.futures.TimeoutError:
             raise TemplateError(
                 f"{what}: still running after {self.timeout:g} s: stopped"

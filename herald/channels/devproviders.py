@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import logging
 import os
@@ -48,7 +49,7 @@ class OutboxProvider:
             mime = build_email(message, sender=self.sender)
             # A non-ASCII local part can only be written as UTF-8, as SMTPUTF8 sends it.
             payload = (
-                mime.as_bytes(policy=mime.policy.clone(utf8=True))
+                mime.as_bytes(policy=email.policy.default.clone(utf8=True))
                 if needs_utf8(message)
                 else bytes(mime)
             )

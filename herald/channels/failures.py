@@ -134,22 +134,17 @@ def _os_error(exc: OSError) -> SendError:
 
 
 def _transient_library_error(exc: BaseException) -> SendError | None:
-    """Connection failures and HTTP statuses of the provider SDKs, when they are installed."""
-    try:
-        from botocore import exceptions as boto
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        boto = None  # type: ignore[assignment]
-    if boto is not None:
-        if isinstance(exc, boto.ConnectionError | boto.HTTPClientError):
-            return TransientSendError(describe(exc))
-        if isinstance(exc, boto.ClientError):
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if isinstance(status, int):
-                return _http(status, describe(exc))
-    try:
-        from twilio.base.exceptions import TwilioRestException
-    except ImportError:  # pragma: no cover - twilio is a dependency
-        return None
+    """Connection failures and HTTP statuses of the provider SDKs (boto3, twilio)."""
+    # Imported here: a deployment that never meets them does not pay for loading the SDKs.
+    from botocore import exceptions as boto
+    from twilio.base.exceptions import TwilioRestException
+
+    if isinstance(exc, boto.ConnectionError | boto.HTTPClientError):
+        return TransientSendError(describe(exc))
+    if isinstance(exc, boto.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if isinstance(status, int):
+            return _http(status, describe(exc))
     if isinstance(exc, TwilioRestException) and isinstance(exc.status, int):
         return _http(exc.status, describe(exc))
     return None
