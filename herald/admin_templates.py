@@ -70,6 +70,33 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**", "%"})
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        fmt, center, indent = self.filters["format"], self.filters["center"], self.filters["indent"]
+
+        def limited_format(value: Any, *args: Any, **kwargs: Any) -> Any:
+            _check_format(value)
+            return fmt(value, *args, **kwargs)
+
+        def limited_center(value: Any, width: Any = 80) -> Any:
+            _check_width(width)
+            return center(value, width)
+
+        def limited_indent(value: Any, width: Any = 4, *args: Any, **kwargs: Any) -> Any:
+            _check_width(width)
+            return indent(value, width, *args, **kwargs)
+
+        self.filters.update(format=limited_format, center=limited_center, indent=limited_indent)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            pattern = getattr(value, "__self__", None)
+            for field in _FIELD.findall(pattern if isinstance(pattern, str) else ""):
+                for number in re.findall(r"\d+", field):
+                    _check_width(int(number))
+        return wrapped
+
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         if operator_ == "*":
             _check_multiply(left, right)
@@ -112,6 +139,12 @@ def _check_power(base: Any, exponent: Any) -> None:
 
 
 _WIDTH = re.compile(r"%[-#0 +]*(\d+)?(?:\.(\d+))?")
+_FIELD = re.compile(r"\{[^{}]*\}")
+
+
+def _check_width(width: Any) -> None:
+    if isinstance(width, int) and width > VALUE_LIMIT:
+        raise SecurityError(f"refused: a width of {width} (limit {VALUE_LIMIT})")
 
 
 def _check_format(pattern: Any) -> None:

@@ -144,6 +144,10 @@ def test_a_render_that_never_ends_is_stopped_and_its_process_killed() -> None:
         "{{ 9 ** 999999999 }}",
         "{{ (10 ** 4000) * (10 ** 4000) }}",
         "{{ '%900000000s' % 'x' }}",
+        "{{ '%900000000s'|format('x') }}",
+        "{{ '{:>900000000}'.format('x') }}",
+        "{{ 'x'|center(900000000) }}",
+        "{{ 'x\ny'|indent(900000000) }}",
     ],
 )
 def test_huge_values_are_refused_before_they_are_built(huge: str) -> None:
@@ -161,9 +165,14 @@ def test_huge_values_are_refused_before_they_are_built(huge: str) -> None:
 
 def test_ordinary_arithmetic_still_works() -> None:
     notice = AdminTemplateRenderer().render(
-        "t", template("{{ '-' * 10 }} {{ 2 ** 10 }} {{ 3 * 4 }} {{ '%05d' % 42 }}"), CONTEXT
+        "t",
+        template(
+            "{{ '-' * 10 }} {{ 2 ** 10 }} {{ 3 * 4 }} {{ '%05d' % 42 }} {{ '%s!'|format('a') }}"
+            " {{ '{:>3}'.format('b') }} [{{ 'c'|center(3) }}]"
+        ),
+        CONTEXT,
     )
-    assert notice.body == "---------- 1024 12 00042"
+    assert notice.body == "---------- 1024 12 00042 a!   b [ c ]"
 
 
 def test_output_is_capped_while_rendering() -> None:
