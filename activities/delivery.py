@@ -424,7 +424,11 @@ class DeliveryActivities:
                 err = classify_failure(exc)
                 failures.append(f"{provider.name}: {err.reason}")
                 self.store.record_provider_error(
-                    key, provider=provider.name, attempt=attempt, code=err.code, error=err.reason
+                    key,
+                    provider=provider.name,
+                    attempt=attempt,
+                    code=err.code,
+                    error=bounded_text(err.reason, ERROR_TEXT_LIMIT),
                 )
                 if isinstance(err, PermanentSendError):
                     if err.recipient_fault:

@@ -28,7 +28,7 @@ import requests
 from sqlalchemy import exc as sa_exc
 
 from herald.channels.base import (
-    ERROR_TEXT_LIMIT,
+    FAILURE_MESSAGE_LIMIT,
     PermanentSendError,
     SendError,
     TransientSendError,
@@ -58,13 +58,14 @@ TRANSIENT_ERRNOS = frozenset(
 
 
 def describe(exc: BaseException) -> str:
-    """``Type: message``, bounded (an exception's text can be megabytes)."""
+    """``Type: message``, bounded (an exception's text can be megabytes). The delivery row
+    keeps a shorter cut of it."""
     try:
         text = str(exc)
     except Exception:  # noqa: BLE001 - a broken __str__ must not hide the failure
         text = "(message could not be read)"
     name = type(exc).__name__
-    return bounded_text(f"{name}: {text}" if text else name, ERROR_TEXT_LIMIT)
+    return bounded_text(f"{name}: {text}" if text else name, FAILURE_MESSAGE_LIMIT)
 
 
 def _retry_after(headers: object) -> float | None:
@@ -87,10 +88,10 @@ def classify_failure(exc: BaseException) -> SendError:
     from herald.channels.smtp import classify_smtp_error
 
     if isinstance(exc, SendError):
-        exc.reason = bounded_text(exc.reason, ERROR_TEXT_LIMIT)
+        exc.reason = bounded_text(exc.reason, FAILURE_MESSAGE_LIMIT)
         return exc
     if isinstance(exc, TemplateError):  # names the template and the variable already
-        return PermanentSendError(bounded_text(str(exc), ERROR_TEXT_LIMIT))
+        return PermanentSendError(bounded_text(str(exc), FAILURE_MESSAGE_LIMIT))
     if isinstance(exc, jinja2.TemplateError):
         return PermanentSendError(describe(exc))
     if isinstance(exc, smtplib.SMTPException):

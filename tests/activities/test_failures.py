@@ -168,6 +168,11 @@ def test_each_unfixable_failure_ends_permanently_failed_in_one_attempt(
     assert row.status == "permanently_failed" and row.attempts == 1
     assert row.error is not None and expected in row.error and len(row.error) <= ERROR_TEXT_LIMIT
     assert "\x00" not in row.error
+    for entry in row.provider_errors or []:  # each provider's own failure, bounded too
+        assert len(entry["error"]) <= ERROR_TEXT_LIMIT
+    if case == "unknown_1mb":  # Temporal gets more of it than the row, still bounded
+        assert ERROR_TEXT_LIMIT < len(error.message) <= FAILURE_MESSAGE_LIMIT
+        assert row.provider_errors and row.provider_errors[0]["provider"] == "buggy"
     assert smtp.handler.messages == []  # nothing half-sent
     assert store.list_inbox("ana") == []
 
