@@ -29,6 +29,7 @@ import operator
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -260,6 +261,10 @@ def _limit_memory(limit: int) -> None:
 # ---------------------------------------------------------------- the pool
 
 
+class PoolNotRunning(RuntimeError):
+    """The pool refused a task: it was stopped or broke."""
+
+
 class RenderPool:
     """Worker processes that can be killed: a render past ``timeout`` seconds loses its
     process, which the pool replaces. Started on first use, in ``forkserver`` processes
@@ -292,10 +297,30 @@ class RenderPool:
 
     def run(self, function: Callable[..., T], *args: Any, what: str = "render") -> T:
         """``function(*args)`` in a render process; a :class:`TemplateError` when it took
-        too long (its process is killed) or its process died (memory cap)."""
+        too long (its process is killed) or its process died (memory cap). A pool that broke
+        (its processes could not be started) is started afresh once, then reported as
+        transient: that is the machine's problem, not the template's."""
+        for fresh in (False, True):
+            try:
+                return self._run_once(function, args, what)
+            except (BrokenProcessPool, PoolNotRunning) as err:
+                self.shutdown()
+                if fresh:
+                    # Imported here: render processes import this module, and stay light.
+                    from herald.channels.base import TransientSendError
+
+                    raise TransientSendError(
+                        f"{what}: render processes unavailable: {type(err).__name__}: {err}"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def _run_once(self, function: Callable[..., T], args: tuple[Any, ...], what: str) -> T:
         from pebble import ProcessExpired
 
-        future = self._started().schedule(function, args=args, timeout=self.timeout)
+        try:
+            future = self._started().schedule(function, args=args, timeout=self.timeout)
+        except RuntimeError as err:  # pebble: "The Pool is not active"
+            raise PoolNotRunning(str(err)) from None
         try:
             return future.result()
         except concurrent.futures.TimeoutError:

@@ -210,3 +210,20 @@ def test_a_short_text_over_the_limit_is_refused_not_cut() -> None:
     long_short = "{% for i in range(101) %}0123456789{% endfor %}"
     with pytest.raises(TemplateError, match="renders to 1010 characters.*refused rather than cut"):
         renderer.render("t", template("Corps", short=long_short), CONTEXT)
+
+
+def test_a_pool_that_was_stopped_starts_afresh() -> None:
+    pool = RenderPool(workers=1)
+    try:
+        first = pool.run(os.getpid)
+        pool.shutdown()
+        assert wait_gone(first)
+        notice = AdminTemplateRenderer(pool).render("t", template("Corps"), CONTEXT)
+        second = pool.run(os.getpid)
+        assert notice.body == "Corps" and second != first
+        # Broken underneath (its processes gone, the pool no longer active): started afresh.
+        pool._pool.stop()
+        pool._pool.join()
+        assert pool.run(os.getpid) not in (first, second)
+    finally:
+        pool.shutdown()
