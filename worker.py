@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import DeliveryActivities
+from herald.admin_templates import shutdown_render_pool
 from herald.channels import Provider, build_providers
 from herald.contracts import channel_task_queue
 from herald.kinds import ALL_CHANNELS, Channel
@@ -125,11 +126,15 @@ async def run_worker(
         settings.task_queue,
         {c.value: [p.name for p in chain] for c, chain in providers.items()},
     )
-    with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:
-        async with running_workers(client, settings, store, providers, executor):
-            await stop.wait()
-            log.info("stopping worker")
-    store.close()
+    try:
+        with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities) as executor:
+            async with running_workers(client, settings, store, providers, executor):
+                await stop.wait()
+                log.info("stopping worker")
+    finally:
+        # Admin-template render processes: stopped with the worker, not left behind.
+        await asyncio.to_thread(shutdown_render_pool)
+        store.close()
 
 
 def main() -> None:

@@ -3,8 +3,11 @@
 ``plan_delivery`` reads the directory and preferences *when the notification is due*,
 decides the channels and writes one delivery-log row per channel. ``deliver`` then runs
 once per channel: it checks the row first (a row already ``sent`` is never sent again),
-renders, calls the provider and records the outcome. Transient provider failures raise a
-retryable error (Temporal retries with backoff); permanent ones a non-retryable one.
+renders, calls the provider and records the outcome. Every failure goes through
+:func:`~herald.channels.failures.classify_failure`: what a retry can fix (network, throttling,
+database unreachable) raises a retryable error (Temporal retries with backoff); anything
+else, unknown exceptions included, is recorded ``permanently_failed`` in the same attempt
+and raises a non-retryable one. Reasons are bounded, so Temporal always keeps the failure.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from herald.admin_templates import AdminTemplateRenderer
@@ -31,9 +34,12 @@ from herald.channels import (
     PermanentSendError,
     Provider,
     Receipt,
+    SendError,
     TransientSendError,
     WhatsAppTemplate,
 )
+from herald.channels.base import ERROR_TEXT_LIMIT, FAILURE_MESSAGE_LIMIT, bounded_text
+from herald.channels.failures import classify_failure
 from herald.channels.segments import count_sms
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
@@ -66,7 +72,7 @@ from herald.db import Delivery, InboxNotification, utcnow
 from herald.holding import HoldReason, HoldRules
 from herald.kinds import MAX_LENGTH, Channel, kind_info
 from herald.preferences import Route, choose_channels
-from herald.rendering import Renderer, TemplateError
+from herald.rendering import Renderer
 from herald.settings import Settings
 from herald.store import Contact, Store, purge_in_batches
 from herald.subjects import SubjectEnv, subject_for
@@ -291,6 +297,49 @@ class DeliveryActivities:
 
     @activity.defn(name="deliver")
     def deliver(self, send: ChannelSend) -> ChannelResult:
+        try:
+            return self._deliver(send)
+        except (ApplicationError, CancelledError):
+            raise
+        except Exception as exc:
+            # Reading or writing the row failed: bounded, and retried only when a retry helps.
+            failure = classify_failure(exc)
+            transient = isinstance(failure, TransientSendError)
+            raise ApplicationError(
+                bounded_text(
+                    f"delivery {send.idempotency_key}: {failure.reason}", FAILURE_MESSAGE_LIMIT
+                ),
+                type=TRANSIENT_ERROR if transient else PERMANENT_ERROR,
+                non_retryable=not transient,
+            ) from None
+
+    def _failed(self, key: str, attempt: int, failure: SendError) -> ApplicationError:
+        """Record a failed attempt on the row; the error to raise for Temporal.
+
+        Transient failures are retried with backoff; anything else is ``permanently_failed``
+        at once, with its reason: no attempt after this one."""
+        transient = isinstance(failure, TransientSendError)
+        status = DeliveryStatus.FAILED if transient else DeliveryStatus.PERMANENTLY_FAILED
+        reason = bounded_text(failure.reason, ERROR_TEXT_LIMIT)
+        self.store.update_delivery(key, status=status.value, attempts=attempt, error=reason)
+        if transient:
+            assert isinstance(failure, TransientSendError)
+            log.warning("transient failure %s (attempt %d): %s", key, attempt, reason)
+            return ApplicationError(
+                bounded_text(failure.reason, FAILURE_MESSAGE_LIMIT),
+                type=TRANSIENT_ERROR,
+                next_retry_delay=timedelta(seconds=failure.retry_after)
+                if failure.retry_after
+                else None,
+            )
+        log.warning("permanent failure %s: %s", key, reason)
+        return ApplicationError(
+            bounded_text(failure.reason, FAILURE_MESSAGE_LIMIT),
+            type=PERMANENT_ERROR,
+            non_retryable=True,
+        )
+
+    def _deliver(self, send: ChannelSend) -> ChannelResult:
         key = send.idempotency_key
         row = self.store.get_delivery(key)
         if row is None:
@@ -308,23 +357,10 @@ class DeliveryActivities:
         try:
             message = self._compose(send, recipient_address=row.recipient)
             receipt = self._send_through_chain(send.channel, message, key, attempt)
-        except TransientSendError as err:
-            self.store.update_delivery(
-                key, status=DeliveryStatus.FAILED.value, attempts=attempt, error=err.reason
-            )
-            log.warning("transient failure %s (attempt %d): %s", key, attempt, err.reason)
-            raise ApplicationError(
-                err.reason,
-                type=TRANSIENT_ERROR,
-                next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after else None,
-            ) from None
-        except (PermanentSendError, TemplateError) as err:
-            reason = err.reason if isinstance(err, PermanentSendError) else str(err)
-            self.store.update_delivery(
-                key, status=DeliveryStatus.PERMANENTLY_FAILED.value, attempts=attempt, error=reason
-            )
-            log.warning("permanent failure %s: %s", key, reason)
-            raise ApplicationError(reason, type=PERMANENT_ERROR, non_retryable=True) from None
+        except CancelledError:
+            raise
+        except Exception as exc:
+            raise self._failed(key, attempt, classify_failure(exc)) from None
         sent_at = utcnow()
         self.store.update_delivery(
             key,
@@ -365,26 +401,39 @@ class DeliveryActivities:
         for index, provider in enumerate(chain):
             try:
                 return provider.send(message)
-            except (TransientSendError, PermanentSendError) as err:
+            except CancelledError:
+                raise
+            except Exception as exc:
+                err = classify_failure(exc)
                 failures.append(f"{provider.name}: {err.reason}")
                 self.store.record_provider_error(
-                    key, provider=provider.name, attempt=attempt, code=err.code, error=err.reason
+                    key,
+                    provider=provider.name,
+                    attempt=attempt,
+                    code=err.code,
+                    error=bounded_text(err.reason, ERROR_TEXT_LIMIT),
                 )
                 if isinstance(err, PermanentSendError):
                     if err.recipient_fault:
                         raise PermanentSendError(
-                            "; ".join(failures), recipient_fault=True, code=err.code
+                            bounded_text("; ".join(failures), FAILURE_MESSAGE_LIMIT),
+                            recipient_fault=True,
+                            code=err.code,
                         ) from err
                     continue
+                assert isinstance(err, TransientSendError)
                 transient.append(err)
                 if index == 0 and not walk_chain:
                     break
         if transient:
             delays = [e.retry_after for e in transient if e.retry_after]
             raise TransientSendError(
-                "; ".join(failures), retry_after=min(delays) if delays else None
+                bounded_text("; ".join(failures), FAILURE_MESSAGE_LIMIT),
+                retry_after=min(delays) if delays else None,
             )
-        raise PermanentSendError("; ".join(failures), recipient_fault=False)
+        raise PermanentSendError(
+            bounded_text("; ".join(failures), FAILURE_MESSAGE_LIMIT), recipient_fault=False
+        )
 
     def _sms_cost(self, channel: Channel, text: str, provider: str) -> dict[str, Any]:
         if channel is not Channel.SMS:

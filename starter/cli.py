@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from herald.admin_templates import shutdown_render_pool
 from herald.contracts import LoanStatus, NotificationRecord
 from herald.crm import LEAD_EVENTS, USER_EVENTS
 from herald.errors import HeraldError, InvalidInput, NotFound
@@ -914,6 +915,7 @@ def entrypoint() -> NoReturn:
     a successful command into a crash. All work and cleanup is done by then.
     """
     code = main()
+    shutdown_render_pool()  # its processes would outlive os._exit otherwise
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

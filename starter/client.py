@@ -701,16 +701,22 @@ class Herald:
     async def set_template(
         self, name: str, *, locale: str, subject: str, body: str, short: str | None = None
     ) -> bool:
-        """Create or replace an admin template; refused when it does not parse."""
+        """Create or replace an admin template; refused when a field is over 64 KiB (before
+        parsing), when it does not parse, or when the short text is over 1,000 characters."""
         check_id(name, "template name")
         check_locale(locale)
         subject = required_text(subject, "subject", limit=LIMITS["template_subject"])
         body = required_text(body, "body", limit=LIMITS["template_text"], multiline=True)
         short = optional_text(short, "short text", limit=LIMITS["template_text"], multiline=True)
         renderer = AdminTemplateRenderer()
-        try:
+
+        def check() -> None:
+            renderer.check_short(short, f"template {name!r} short")
             for part, text in (("subject", subject), ("body", body), ("short", short or "")):
                 renderer.check(text, f"template {name!r} {part}")
+
+        try:
+            await asyncio.to_thread(check)
         except TemplateError as err:
             raise InvalidInput(str(err)) from None
         return await asyncio.to_thread(
@@ -734,7 +740,8 @@ class Herald:
             "brand": {"name": self.settings.brand_name},
         }
         try:
-            return AdminTemplateRenderer().render(name, template, full)
+            # The worker's own code path and limits (a render process, killed when too long).
+            return await asyncio.to_thread(AdminTemplateRenderer().render, name, template, full)
         except TemplateError as err:
             raise InvalidInput(str(err)) from None
 

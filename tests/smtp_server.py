@@ -18,6 +18,7 @@ class Received:
     envelope_from: str
     recipients: list[str]
     message: EmailMessage
+    mail_options: list[str] = field(default_factory=list)  # e.g. SMTPUTF8, BODY=8BITMIME
 
     @property
     def subject(self) -> str:
@@ -84,7 +85,14 @@ class RecordingHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with self.lock:
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
+            self.messages.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    msg,  # type: ignore[arg-type]
+                    list(envelope.mail_options),
+                )
+            )
         return "250 Message accepted for delivery"
 
 
@@ -95,9 +103,12 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = False) -> None:
+        """``smtputf8``: offer SMTPUTF8 (addresses with a non-ASCII local part)."""
         self.handler = RecordingHandler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8
+        )
 
     def start(self) -> SmtpServer:
         self.controller.start()

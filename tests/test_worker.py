@@ -1,15 +1,21 @@
-"""How the worker wires queues: per-channel delivery queues carrying each provider's limit."""
+"""How the worker wires queues: per-channel delivery queues carrying each provider's limit;
+and what it stops with it."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import uuid
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from herald.admin_templates import render_pool
 from herald.channels import build_providers
 from herald.settings import Settings
 from herald.store import Store
-from worker import build_workers
+from worker import build_workers, run_worker
 
 
 async def test_each_channel_gets_its_queue_and_its_first_providers_rate_limit(
@@ -32,3 +38,35 @@ async def test_each_channel_gets_its_queue_and_its_first_providers_rate_limit(
     # The SMS chain starts with a provider that has no limit setting.
     assert queues["desk-sms"].get("max_task_queue_activities_per_second") is None
     store.close()
+
+
+async def test_stopping_the_worker_stops_the_render_processes(
+    ts_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Admin templates render in separate processes; a stopped worker leaves none behind."""
+    settings = Settings(
+        task_queue=f"stop-{uuid.uuid4().hex[:8]}", database_url=f"sqlite:///{tmp_path / 'h.db'}"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(run_worker(settings, client=ts_env.client, stop=stop))
+    try:
+        pid = await asyncio.to_thread(render_pool().run, os.getpid)
+        assert pid != os.getpid()
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)  # a hang guard, not a timing assertion
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    deadline = loop.time() + 60
+    while not _gone(pid):
+        assert loop.time() < deadline, f"render process {pid} outlived the worker"
+        await asyncio.sleep(0.05)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

@@ -18,6 +18,23 @@ from typing import ClassVar, Protocol
 
 from herald.kinds import Channel
 
+# The reason stored on a delivery row, and the message of the error Temporal records: kept
+# well below Temporal's failure size limit, which drops a failure that exceeds it.
+ERROR_TEXT_LIMIT = 1000
+FAILURE_MESSAGE_LIMIT = 4000
+
+
+def bounded_text(text: str, limit: int = ERROR_TEXT_LIMIT) -> str:
+    """``text`` safe to store and to send anywhere: NUL and lone surrogates escaped (PostgreSQL
+    and UTF-8 refuse them), and at most ``limit`` characters, saying how much was left out."""
+    safe = text.replace("\x00", "\\x00")
+    if any("\ud800" <= c <= "\udfff" for c in safe):
+        safe = safe.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(safe) <= limit:
+        return safe
+    cut = max(limit - len(f"… ({len(safe)} more characters)"), 0)
+    return (safe[:cut] + f"… ({len(safe) - cut} more characters)")[:limit]
+
 
 @dataclass(frozen=True)
 class WhatsAppTemplate:

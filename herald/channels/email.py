@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from email.errors import NonASCIILocalPartDefect
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -16,12 +17,28 @@ def message_id(key: str, sender: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
+def _to(address: str) -> Address | str:
+    """One address, never a list a display name could smuggle in. A non-ASCII local part
+    (``anaïs@…``) is kept as text: it is written as UTF-8 when sent with SMTPUTF8."""
+    if "@" not in address:
+        return address
+    try:
+        return Address(addr_spec=address)
+    except NonASCIILocalPartDefect:
+        return address
+
+
+def needs_utf8(message: OutgoingMessage) -> bool:
+    """Whether the recipient's address can only be written as UTF-8 (SMTPUTF8)."""
+    return not message.to.isascii()
+
+
 def build_email(
     message: OutgoingMessage, *, sender: str, reply_to: str | None = None
 ) -> EmailMessage:
     mime = EmailMessage()
     mime["From"] = sender
-    mime["To"] = Address(addr_spec=message.to) if "@" in message.to else message.to
+    mime["To"] = _to(message.to)
     mime["Subject"] = message.subject
     mime["Date"] = formatdate(localtime=False, usegmt=True)
     mime["Message-ID"] = message_id(message.key, sender)

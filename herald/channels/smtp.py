@@ -7,12 +7,17 @@
 | authentication refused (535...) | transient | a provider-side setting: retried until ops fix it |
 | 5xx reply to RCPT or DATA (550, 553, 554...) | permanent (recipient) | the server refuses this recipient or message |
 | 5xx reply to MAIL FROM | permanent (provider) | our sender is refused: configuration; a chain tries the next provider |
+| non-ASCII address, server without SMTPUTF8 | permanent (provider) | this server can never carry it; a chain tries the next provider |
+
+An address with a non-ASCII local part (``anaïs@example.org``) is sent with SMTPUTF8 when
+the server offers it (``send_message`` then adds ``SMTPUTF8`` and ``BODY=8BITMIME``).
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from email.utils import parseaddr
 from typing import ClassVar
 
 from herald.channels.base import (
@@ -102,11 +107,21 @@ class SmtpProvider:
 
     def send(self, message: OutgoingMessage) -> Receipt:
         mime = build_email(message, sender=self.sender, reply_to=self.reply_to)
+        international = not (parseaddr(self.sender)[1] + message.to).isascii()
         try:
             with self._connect() as conn:
+                conn.ehlo_or_helo_if_needed()
+                if international and not conn.has_extn("smtputf8"):
+                    raise PermanentSendError(
+                        f"address {message.to!r} needs SMTPUTF8 (non-ASCII characters), "
+                        f"which the SMTP server {self.host}:{self.port} does not offer",
+                        recipient_fault=False,
+                    )
                 if self.username:
                     conn.login(self.username, self._password or "")
                 conn.send_message(mime, to_addrs=[message.to])
+        except PermanentSendError:
+            raise
         except Exception as err:
             raise classify_smtp_error(err) from err
         return Receipt(provider=self.name, message_id=mime["Message-ID"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 from email.message import EmailMessage
@@ -152,3 +153,26 @@ def test_stale_temporary_file_from_a_crash_is_not_taken_for_the_message(tmp_path
     emls = [p for p in files(tmp_path) if p.suffix == ".eml"]
     assert len(emls) == 1
     assert receipt.message_id == emls[0].name
+
+
+def test_file_names_stay_bounded_whatever_the_address(tmp_path: Path) -> None:
+    """A 300-character address would make a name the file system refuses; the name keeps
+    64 safe characters of it and the key's hash, and a retry still finds the file."""
+    outbox = OutboxProvider(tmp_path / "outbox", SENDER)
+    long_to = "a" * 290 + "@example.org"
+    message = dataclasses.replace(email_message(), to=long_to)
+    receipt = outbox.send(message)
+    [path] = files(tmp_path / "outbox")
+    assert receipt.message_id == path.name and len(path.name) < 120
+    assert "a" * 64 in path.name and "a" * 65 not in path.name
+    assert outbox.send(message).message_id == path.name  # same key: same file, not a second
+    parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert str(parsed["To"]) == long_to
+
+
+def test_a_non_ascii_local_part_is_written_as_utf8(tmp_path: Path) -> None:
+    outbox = OutboxProvider(tmp_path / "outbox", SENDER)
+    outbox.send(dataclasses.replace(email_message(), to="anaïs@example.org"))
+    [path] = files(tmp_path / "outbox")
+    assert b"To: ana\xc3\xafs@example.org" in path.read_bytes()
+    assert "ana_s@example.org" in path.name

@@ -404,3 +404,24 @@ def test_sender_refused_is_the_providers_fault_and_recipient_refused_is_not() ->
         smtplib.SMTPRecipientsRefused({"a@b.c": (550, b"5.1.1 No such user")})
     )
     assert isinstance(rcpt, PermanentSendError) and rcpt.recipient_fault is True
+
+
+def test_a_non_ascii_local_part_is_sent_with_smtputf8_when_offered() -> None:
+    server = SmtpServer(smtputf8=True).start()
+    try:
+        receipt = provider(server).send(outgoing(to="anaïs@example.org"))
+        [mail] = server.handler.messages
+        assert mail.recipients == ["anaïs@example.org"]
+        assert str(mail.message["To"]) == "anaïs@example.org"
+        assert mail.message["Message-ID"] == receipt.message_id
+        assert unix(mail.part("plain")) == TEXT
+    finally:
+        server.stop()
+
+
+def test_a_non_ascii_local_part_is_refused_for_good_without_smtputf8(smtp: SmtpServer) -> None:
+    with pytest.raises(PermanentSendError) as err:
+        provider(smtp).send(outgoing(to="anaïs@example.org"))
+    assert "SMTPUTF8" in err.value.reason and "anaïs@example.org" in err.value.reason
+    assert not err.value.recipient_fault  # another provider of a chain may carry it
+    assert smtp.handler.messages == []

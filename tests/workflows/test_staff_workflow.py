@@ -181,3 +181,43 @@ async def test_notify_validation_at_the_edge(staff: Desk) -> None:
         await h.notify("new_order", user_ids=["dan"], link="javascript:alert(1)")
     with pytest.raises(InvalidInput, match="line 1"):
         await h.set_template("broken", locale="fr", subject="{{ oops", body="x")
+
+
+async def test_a_looping_admin_template_fails_for_good_in_one_attempt(staff: Desk) -> None:
+    """The render is killed after its wall limit; the delivery is ``permanently_failed`` with
+    that reason at the first attempt, instead of timing out and being retried for hours."""
+    h = staff.herald
+    await h.upsert_subscriber("dan", name="Dan", email="dan@example.org")
+    await h.set_template(
+        "looping",
+        locale="fr",
+        subject="Boucle",
+        body="{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+    )
+    _, result = await h.notify(
+        "looping", user_ids=["dan"], channels=["email"], request_id="loop-1", wait=True
+    )
+    assert result is not None and result.totals["permanently_failed"] == 1
+    [row] = [r for r in staff.store.list_deliveries(subject_id="loop-1") if r.channel == "email"]
+    assert row.status == "permanently_failed" and row.attempts == 1
+    assert "template 'looping' (fr)" in (row.error or "") and "stopped" in (row.error or "")
+    assert staff.smtp.handler.to("dan@example.org") == []
+    # Temporal ran the send once: no retry of a template that can only fail again.
+    started = []
+    for wid in ("notify-loop-1", "notify-loop-1-batch-1"):
+        history = await h.client.get_workflow_handle(wid).fetch_history()
+        started += [
+            e.activity_task_started_event_attributes.attempt
+            for e in history.events
+            if e.HasField("activity_task_started_event_attributes")
+        ]
+    assert started and max(started) == 1
+
+
+async def test_templates_over_the_limits_are_refused_at_save(staff: Desk) -> None:
+    h = staff.herald
+    with pytest.raises(InvalidInput, match="over the limit of 65536"):
+        await h.set_template("big", locale="fr", subject="S", body="x" * 65537)
+    with pytest.raises(InvalidInput, match="1001 characters, over the limit of 1000"):
+        await h.set_template("long", locale="fr", subject="S", body="B", short="y" * 1001)
+    assert {t.name for t in await h.templates()} == {"new_order"}
