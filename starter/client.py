@@ -104,7 +104,7 @@ from herald.store import (
     delivery_as_dict,
     inbox_as_dict,
 )
-from herald.temporal import connect
+from herald.temporal import check_encrypted, connect, data_converter
 from workflows.crm import CrmEventWorkflow
 from workflows.followup import FollowUpWorkflow
 from workflows.loan import LoanWorkflow
@@ -189,6 +189,11 @@ class Herald:
         settings: Settings,
         policy: LoanPolicy | None = None,
     ) -> None:
+        # With HERALD_REQUIRE_ENCRYPTION, refuse here rather than start anything in plaintext.
+        if client is not None:
+            check_encrypted(client, settings)
+        elif settings.require_encryption:
+            data_converter(settings)
         self._client = client
         self.store = store
         self.settings = settings
