@@ -20,6 +20,7 @@ import json
 import logging
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -167,6 +168,16 @@ def build_app(
     )
 
 
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """SIGINT/SIGTERM stop serving gracefully, and ``herald codec-server`` then exits 0
+        (uvicorn would raise the signal again once stopped)."""
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 class CodecServer:
     """The app on its own listening socket: bound on construction (``port=0`` picks a free
     one), served by :meth:`serve` in the caller's loop or by :meth:`start` in a thread."""
@@ -195,7 +206,7 @@ class CodecServer:
         except OSError:
             self.socket.close()
             raise
-        self.server = uvicorn.Server(
+        self.server = _Server(
             uvicorn.Config(
                 app,
                 http=type(

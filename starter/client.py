@@ -177,6 +177,14 @@ def _update_refusal(err: WorkflowUpdateFailedError) -> str:
     return str(getattr(cause, "message", None) or cause)
 
 
+def _refuse_plaintext(client: Client | None, settings: Settings) -> None:
+    """With HERALD_REQUIRE_ENCRYPTION, refuse here rather than start anything in plaintext."""
+    if client is not None:
+        check_encrypted(client, settings)
+    elif settings.require_encryption:
+        data_converter(settings)
+
+
 class Herald:
     """Async client: the directory, preferences, groups and templates (database) and the
     loans, repairs and staff alerts (Temporal, connected on first use, so directory work
@@ -189,11 +197,7 @@ class Herald:
         settings: Settings,
         policy: LoanPolicy | None = None,
     ) -> None:
-        # With HERALD_REQUIRE_ENCRYPTION, refuse here rather than start anything in plaintext.
-        if client is not None:
-            check_encrypted(client, settings)
-        elif settings.require_encryption:
-            data_converter(settings)
+        _refuse_plaintext(client, settings)
         self._client = client
         self.store = store
         self.settings = settings
@@ -209,6 +213,7 @@ class Herald:
         cls, settings: Settings | None = None, *, client: Client | None = None
     ) -> Herald:
         settings = settings or load_settings()
+        _refuse_plaintext(client, settings)  # before opening the database
         return cls(client, Store.from_url(settings.resolved_database_url), settings)
 
     @property

@@ -373,3 +373,61 @@ def test_doctor_prints_what_is_fine(codec_server: CodecServer, capsys: Any) -> N
     out = capsys.readouterr().out
     assert "ok: encryption keys k2, k1; k2 encrypts, required" in out
     assert len(problems) == 1 and "unknown key 'k2'" in problems[0]
+
+
+def test_sync_client_refuses_to_start_in_plaintext(tmp_path: Path) -> None:
+    from starter.sync import SyncHerald
+
+    with pytest.raises(EncryptionRequired):
+        SyncHerald(Settings(require_encryption=True, data_dir=tmp_path))
+    assert not (tmp_path / "herald.db").exists()  # refused before touching the database
+
+
+async def test_doctor_reports_missing_required_keys_once(
+    tmp_path: Path, capsys: Any, silent_server: int
+) -> None:
+    from herald.ops import doctor
+
+    settings = Settings(
+        require_encryption=True, data_dir=tmp_path, temporal_address=f"127.0.0.1:{silent_server}"
+    )
+    assert await doctor(settings) == 1
+    problems = [line for line in capsys.readouterr().out.splitlines() if "problem" in line]
+    assert "refusing to talk to Temporal in plaintext" in problems[0]
+    assert not any("unreachable" in p for p in problems)  # not blamed on Temporal
+
+
+def test_cli_codec_server_serves_until_stopped() -> None:
+    import signal
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HERALD_", "TEMPORAL_"))}
+    proc = subprocess.Popen(
+        [HERALD, "codec-server", "--port", "0"],
+        env={**clean, "HERALD_ENCRYPTION_KEYS": f"k1:{KEY_A}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("codec server on http://127.0.0.1:"), proc.stderr
+        url = line.split()[3]
+        with httpx.Client(timeout=30) as http:
+            response = http.post(f"{url}/decode?preserveStorageRefs=true", json=as_json(SEALED))
+        assert response.status_code == 200 and from_json(response.json()) == [CLEAR]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_codec_server_reports_a_taken_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        proc = herald_cli("codec-server", "--port", port, HERALD_ENCRYPTION_KEYS=f"k1:{KEY_A}")
+    assert proc.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in proc.stderr
