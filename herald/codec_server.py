@@ -218,7 +218,6 @@ class CodecServer:
                 server_header=False,
                 timeout_keep_alive=KEEP_ALIVE,
                 limit_concurrency=limit_concurrency,
-                h11_max_incomplete_event_size=16 * 1024,
                 timeout_graceful_shutdown=5,
             )
         )

@@ -134,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a worker (migrates the database first)")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("setup", help="migrate and register search attributes (idempotent)")
-    sub.add_parser("doctor", help="check Temporal, search attributes and the database")
+    sub.add_parser(
+        "doctor",
+        help="check encryption, the codec server, Temporal, search attributes and the database",
+    )
     sub.add_parser("schedules", help="show Herald's Temporal schedules (housekeeping)")
     codec = sub.add_parser("codec-server", help="decrypt payloads for the Temporal UI")
     codec.add_argument("--host", default="127.0.0.1")

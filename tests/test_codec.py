@@ -431,3 +431,23 @@ def test_cli_codec_server_reports_a_taken_port() -> None:
         port = str(taken.getsockname()[1])
         proc = herald_cli("codec-server", "--port", port, HERALD_ENCRYPTION_KEYS=f"k1:{KEY_A}")
     assert proc.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in proc.stderr
+
+
+def test_connections_beyond_the_limit_get_503() -> None:
+    import http.client
+    import json
+
+    server = serve(limit_concurrency=2)
+    host, port = server.socket.getsockname()[:2]
+    held = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        # One connection served and kept alive: it counts against the limit.
+        held.request("POST", "/decode", json.dumps(as_json(SEALED)), AUTH)
+        first = held.getresponse()
+        assert first.status == 200 and from_json(json.loads(first.read())) == [CLEAR]
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            response = http.post("/decode", json=as_json(SEALED), headers=AUTH)
+        assert response.status_code == 503
+    finally:
+        held.close()
+        server.stop()
