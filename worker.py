@@ -22,7 +22,7 @@ from herald.contracts import channel_task_queue
 from herald.kinds import ALL_CHANNELS, Channel
 from herald.settings import Settings, load_settings
 from herald.store import Store, migrate
-from herald.temporal import WORKFLOW_RUNNER, check_encrypted, connect
+from herald.temporal import WORKFLOW_RUNNER, check_encrypted, connect, data_converter
 from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("herald.worker")
@@ -111,6 +111,8 @@ async def run_worker(
     settings = settings or load_settings()
     if client is not None:
         check_encrypted(client, settings)
+    else:
+        data_converter(settings)  # HERALD_REQUIRE_ENCRYPTION without keys: refuse at once
     store = Store.from_url(settings.resolved_database_url)
     migrate(store.engine)
     client = client or await connect(settings)

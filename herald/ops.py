@@ -14,6 +14,7 @@ from herald.temporal import (
     NO_KEYS,
     EncryptionRequired,
     connect,
+    data_converter,
     missing_search_attributes,
     register_search_attributes,
 )
@@ -31,6 +32,7 @@ async def migrate(settings: Settings) -> int:
 
 async def setup(settings: Settings) -> int:
     """Idempotent: migrate the database and register Herald's search attributes."""
+    data_converter(settings)  # HERALD_REQUIRE_ENCRYPTION without keys: refuse before migrating
     await migrate(settings)
     client = await connect(settings)
     added = await register_search_attributes(client)

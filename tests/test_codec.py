@@ -451,3 +451,11 @@ def test_connections_beyond_the_limit_get_503() -> None:
     finally:
         held.close()
         server.stop()
+
+
+@pytest.mark.parametrize("command", ["worker", "dev", "setup"])
+def test_processes_refuse_to_start_without_required_keys(tmp_path: Path, command: str) -> None:
+    proc = herald_cli(command, HERALD_REQUIRE_ENCRYPTION="true", HERALD_DATA_DIR=str(tmp_path))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "refusing to talk to Temporal in plaintext" in proc.stderr
+    assert not (tmp_path / "herald.db").exists() and not (tmp_path / "temporal.db").exists()
