@@ -23,7 +23,7 @@ from herald.contracts import channel_task_queue
 from herald.kinds import ALL_CHANNELS, Channel
 from herald.settings import Settings, load_settings
 from herald.store import Store, migrate
-from herald.temporal import WORKFLOW_RUNNER, connect
+from herald.temporal import WORKFLOW_RUNNER, check_encrypted, connect, data_converter
 from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("herald.worker")
@@ -45,6 +45,7 @@ def build_workers(
     executor: ThreadPoolExecutor | None = None,
 ) -> list[Worker]:
     """The main worker (workflows, planning) and one delivery worker per channel queue."""
+    check_encrypted(client, settings)
     providers = build_providers(settings, store) if providers is None else providers
     delivery = DeliveryActivities(store, providers, settings, client=client)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
@@ -110,6 +111,10 @@ async def run_worker(
 ) -> None:
     """Migrate the database, then poll until ``stop`` is set (or SIGINT/SIGTERM)."""
     settings = settings or load_settings()
+    if client is not None:
+        check_encrypted(client, settings)
+    else:
+        data_converter(settings)  # HERALD_REQUIRE_ENCRYPTION without keys: refuse at once
     store = Store.from_url(settings.resolved_database_url)
     migrate(store.engine)
     client = client or await connect(settings)

@@ -23,7 +23,12 @@ from temporalio.client import Client
 from herald.schedules import apply_schedules
 from herald.settings import Settings
 from herald.store import Store, migrate
-from herald.temporal import connect, register_search_attributes, search_attribute_types
+from herald.temporal import (
+    connect,
+    data_converter,
+    register_search_attributes,
+    search_attribute_types,
+)
 
 log = logging.getLogger("herald.dev")
 
@@ -93,6 +98,7 @@ async def run_dev(
 ) -> int:
     from worker import run_worker
 
+    data_converter(settings)  # HERALD_REQUIRE_ENCRYPTION without keys: refuse before starting
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     overrides: dict[str, object] = {"temporal_address": f"127.0.0.1:{port}"}

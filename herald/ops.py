@@ -10,7 +10,14 @@ from herald.schedules import apply_schedules, describe_schedules
 from herald.settings import Settings
 from herald.store import Store, is_migrated
 from herald.store import migrate as migrate_store
-from herald.temporal import connect, missing_search_attributes, register_search_attributes
+from herald.temporal import (
+    NO_KEYS,
+    EncryptionRequired,
+    connect,
+    data_converter,
+    missing_search_attributes,
+    register_search_attributes,
+)
 
 
 async def migrate(settings: Settings) -> int:
@@ -25,6 +32,7 @@ async def migrate(settings: Settings) -> int:
 
 async def setup(settings: Settings) -> int:
     """Idempotent: migrate the database and register Herald's search attributes."""
+    data_converter(settings)  # HERALD_REQUIRE_ENCRYPTION without keys: refuse before migrating
     await migrate(settings)
     client = await connect(settings)
     added = await register_search_attributes(client)
@@ -48,9 +56,11 @@ async def schedules(settings: Settings) -> int:
 
 async def doctor(settings: Settings) -> int:
     """Check each dependency; print what is wrong and how to fix it. Exit 1 if anything is."""
-    problems: list[str] = []
+    problems: list[str] = await check_encryption(settings)
     try:
         client = await asyncio.wait_for(connect(settings), 10)
+    except EncryptionRequired:
+        pass  # reported by check_encryption
     except Exception as err:  # noqa: BLE001 - reported, not raised
         problems.append(
             f"Temporal at {settings.temporal_address} unreachable ({err}); set TEMPORAL_ADDRESS "
@@ -95,3 +105,133 @@ async def doctor(settings: Settings) -> int:
     for p in problems:
         print(f"problem: {p}")
     return 1 if problems else 0
+
+
+async def check_encryption(settings: Settings) -> list[str]:
+    """Keys, the codec server and the UI's wiring to it; prints what is fine."""
+    from herald.codec import EncryptionCodec, EncryptionKeyError, parse_keys
+
+    if settings.encryption_keys is None:
+        if settings.require_encryption:
+            return [NO_KEYS]
+        print("note: payloads are not encrypted (HERALD_ENCRYPTION_KEYS unset)")
+        return []
+    try:
+        keys = parse_keys(settings.encryption_keys.get_secret_value())
+        codec = EncryptionCodec(keys)
+    except EncryptionKeyError as err:
+        return [f"HERALD_ENCRYPTION_KEYS: {err}"]
+    required = ", required" if settings.require_encryption else ""
+    print(f"ok: encryption keys {', '.join(keys)}; {codec.active_key_id} encrypts{required}")
+    if settings.codec_endpoint is None:
+        print(
+            "note: HERALD_CODEC_ENDPOINT unset: the codec server and the UI's wiring to it "
+            "are not checked"
+        )
+        return []
+    problems = await _check_codec_server(settings, codec)
+    if settings.temporal_ui_url is not None:
+        problems += await _check_ui_wiring(settings)
+    return problems
+
+
+async def _check_codec_server(settings: Settings, codec: object) -> list[str]:
+    import base64
+
+    import httpx
+    from temporalio.api.common.v1 import Payload
+
+    from herald.codec import EncryptionCodec
+
+    assert isinstance(codec, EncryptionCodec)
+    endpoint = str(settings.codec_endpoint).rstrip("/")
+    probe = Payload(metadata={"encoding": b"json/plain"}, data=b'"herald doctor"')
+    sealed = codec.encrypt(probe)
+    body = {
+        "payloads": [
+            {
+                "metadata": {k: base64.b64encode(v).decode() for k, v in sealed.metadata.items()},
+                "data": base64.b64encode(sealed.data).decode(),
+            }
+        ]
+    }
+    headers = {"X-Namespace": settings.temporal_namespace}
+    if settings.codec_token is not None:
+        headers["Authorization"] = f"Bearer {settings.codec_token.get_secret_value()}"
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(f"{endpoint}/decode", json=body, headers=headers)
+    except httpx.HTTPError as err:
+        return [
+            f"codec server at {endpoint} unreachable ({type(err).__name__}); start it "
+            "with 'herald codec-server' or fix HERALD_CODEC_ENDPOINT"
+        ]
+    if response.status_code == 401:
+        return [f"codec server at {endpoint} refused the token; check HERALD_CODEC_TOKEN"]
+    if response.status_code != 200:
+        return [
+            f"codec server at {endpoint} answered {response.status_code}: {_error_of(response)}"
+        ]
+    try:
+        out = response.json()["payloads"][0]
+        decoded = base64.b64decode(out["data"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return [f"codec server at {endpoint} did not answer with payloads"]
+    if decoded != probe.data:
+        return [f"codec server at {endpoint} did not decrypt with this process's keys"]
+    print(f"ok: codec server at {endpoint} decrypts with the current key")
+    return []
+
+
+async def _check_ui_wiring(settings: Settings) -> list[str]:
+    import httpx
+
+    ui = str(settings.temporal_ui_url).rstrip("/")
+    endpoint = str(settings.codec_endpoint).rstrip("/")
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = (await http.get(f"{ui}/api/v1/settings")).json()
+            configured = ((answer.get("Codec") or {}).get("Endpoint") or "").rstrip("/")
+            origin = httpx.URL(ui)
+            origin_text = f"{origin.scheme}://{origin.netloc.decode()}"
+            preflight = await http.options(
+                f"{endpoint}/decode",
+                headers={
+                    "Origin": origin_text,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "content-type,x-namespace",
+                },
+            )
+    except (httpx.HTTPError, ValueError, AttributeError) as err:
+        return [
+            f"cannot read the Temporal UI settings at {ui} ({type(err).__name__}); "
+            "check HERALD_TEMPORAL_UI_URL"
+        ]
+    problems = []
+    if not configured:
+        problems.append(
+            f"the Temporal UI at {ui} has no codec endpoint: it shows ciphertext; set its "
+            f"codec endpoint (TEMPORAL_CODEC_ENDPOINT, or --ui-codec-endpoint) to {endpoint}"
+        )
+    elif configured != endpoint:
+        problems.append(
+            f"the Temporal UI at {ui} calls the codec endpoint {configured}, "
+            f"not HERALD_CODEC_ENDPOINT {endpoint}"
+        )
+    else:
+        print(f"ok: the Temporal UI at {ui} uses the codec endpoint {endpoint}")
+    if preflight.headers.get("access-control-allow-origin") != origin_text:
+        problems.append(
+            f"the codec server does not let the UI's origin {origin_text} call it: "
+            "add it to HERALD_CODEC_CORS_ORIGINS"
+        )
+    else:
+        print(f"ok: the codec server accepts calls from {origin_text}")
+    return problems
+
+
+def _error_of(response: object) -> str:
+    try:
+        return str(response.json()["error"])  # type: ignore[attr-defined]
+    except (ValueError, KeyError, TypeError):
+        return str(response.text)[:200]  # type: ignore[attr-defined]

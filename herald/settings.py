@@ -160,9 +160,16 @@ class Settings(BaseSettings):
 
     # Payload encryption: "id:base64key,..." (the first key encrypts, all decrypt).
     encryption_keys: SecretStr | None = None
+    # Refuse to run in plaintext: clients will not connect without keys, and the worker
+    # fails any workflow whose input arrives unencrypted.
+    require_encryption: bool = False
     # The codec server lets the Temporal UI show decrypted payloads to whoever has the token.
     codec_token: SecretStr | None = None
     codec_cors_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
+    # Where the codec server answers (as the UI's browser reaches it), and the Temporal UI's
+    # address: ``herald doctor`` checks the two are wired together.
+    codec_endpoint: str | None = None
+    temporal_ui_url: str | None = None
 
     # Housekeeping: delivery-log rows and read inbox entries older than this are deleted
     # daily at 02:00 (in the default time zone), in small batches.
@@ -179,6 +186,8 @@ class Settings(BaseSettings):
         "smtp_password",
         "encryption_keys",
         "codec_token",
+        "codec_endpoint",
+        "temporal_ui_url",
         "twilio_auth_token",
         "meta_access_token",
         "email_reply_to",

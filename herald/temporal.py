@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -12,7 +14,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from herald.codec import parse_keys, with_encryption
+from herald.codec import EncryptionCodec, KeylessCodec, parse_keys, with_encryption
+from herald.errors import InvalidInput
 from herald.search_attributes import ALL_KEYS
 from herald.settings import Settings
 
@@ -25,11 +28,42 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 )
 
 
+class EncryptionRequired(InvalidInput):
+    """``HERALD_REQUIRE_ENCRYPTION`` is set but this process cannot encrypt."""
+
+
+NO_KEYS = (
+    "HERALD_REQUIRE_ENCRYPTION is set but HERALD_ENCRYPTION_KEYS is not: refusing to talk to "
+    "Temporal in plaintext (set the keys the worker uses)"
+)
+
+
 def data_converter(settings: Settings) -> DataConverter:
-    """The converter every client and worker uses: pydantic, encrypted when keys are set."""
+    """The converter every client and worker uses: pydantic, encrypted when keys are set.
+
+    Without keys, encrypted payloads are reported clearly; with ``require_encryption`` and
+    no keys there is no converter at all (:class:`EncryptionRequired`)."""
     if settings.encryption_keys is None:
-        return DATA_CONVERTER
-    return with_encryption(DATA_CONVERTER, parse_keys(settings.encryption_keys.get_secret_value()))
+        if settings.require_encryption:
+            raise EncryptionRequired(NO_KEYS)
+        return dataclasses.replace(DATA_CONVERTER, payload_codec=KeylessCodec())
+    return with_encryption(
+        DATA_CONVERTER,
+        parse_keys(settings.encryption_keys.get_secret_value()),
+        require_encrypted=settings.require_encryption,
+    )
+
+
+def check_encrypted(client: Client, settings: Settings) -> None:
+    """Refuse a client made elsewhere (a web app's own) that would write plaintext while
+    ``require_encryption`` is set."""
+    if settings.require_encryption and not isinstance(
+        client.data_converter.payload_codec, EncryptionCodec
+    ):
+        raise EncryptionRequired(
+            "HERALD_REQUIRE_ENCRYPTION is set but this Temporal client has no encryption "
+            "codec: build it with herald.temporal.data_converter(settings)"
+        )
 
 
 async def connect(settings: Settings) -> Client:

@@ -136,12 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a worker (migrates the database first)")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("setup", help="migrate and register search attributes (idempotent)")
-    sub.add_parser("doctor", help="check Temporal, search attributes and the database")
+    sub.add_parser(
+        "doctor",
+        help="check encryption, the codec server, Temporal, search attributes and the database",
+    )
     sub.add_parser("schedules", help="show Herald's Temporal schedules (housekeeping)")
     codec = sub.add_parser("codec-server", help="decrypt payloads for the Temporal UI")
     codec.add_argument("--host", default="127.0.0.1")
     codec.add_argument("--port", type=int, default=8888)
-    codec.add_argument("--new-key", action="store_true", help="print a fresh key and exit")
+    codec.add_argument(
+        "--new-key",
+        action="store_true",
+        help="print a fresh ID:KEY entry for HERALD_ENCRYPTION_KEYS and exit",
+    )
+    codec.add_argument(
+        "--key-id", help="the id of the --new-key entry (default: k and today's date)"
+    )
     demo = sub.add_parser("demo", help="start demo loans whose reminders fire within minutes")
     demo.add_argument("--no-follow", action="store_true", help="start the loans and exit")
 
@@ -819,21 +829,24 @@ async def _deliveries(args: argparse.Namespace) -> int:
 
 
 async def _codec_server(args: argparse.Namespace) -> int:
-    from herald.codec import EncryptionKeyError, new_key
+    from herald.codec import EncryptionKeyError, new_key_entry
     from herald.codec_server import CodecServer
 
     if args.new_key:
-        print(new_key())
+        key_id = args.key_id or f"k{datetime.now().strftime('%Y%m%d')}"
+        try:
+            print(new_key_entry(key_id))
+        except EncryptionKeyError as err:
+            raise InvalidInput(str(err)) from None
         return EXIT_OK
     try:
-        server = CodecServer(load_settings(), host=args.host, port=args.port).start()
-    except (ValueError, EncryptionKeyError) as err:
+        server = CodecServer(load_settings(), host=args.host, port=args.port)
+    except OSError as err:
+        raise InvalidInput(f"cannot listen on {args.host}:{args.port}: {err.strerror}") from None
+    except ValueError as err:
         raise InvalidInput(str(err)) from None
     print(f"codec server on {server.url} (UI setting: codec endpoint {server.url})", flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        server.stop()
+    await server.serve()
     return EXIT_OK
 
 
@@ -895,7 +908,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"herald: failed: {_one_line(err)}", file=sys.stderr)
         return EXIT_FAILURE
     except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
-        print(f"herald: failed: {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
+        cause = _undecryptable(err)
+        if cause is not None:
+            print(f"herald: failed: {_one_line(cause)}", file=sys.stderr)
+        else:
+            print(f"herald: failed: {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
         return EXIT_FAILURE
 
 
@@ -905,6 +922,22 @@ def _one_line(err: BaseException, limit: int = 2000) -> str:
     text = " ".join(str(err).split())
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def _undecryptable(err: BaseException) -> BaseException | None:
+    """The payload-decryption error behind ``err`` (SDK errors wrap it), if there is one."""
+    from herald.codec import PLAINTEXT_REFUSED, UndecryptablePayload
+
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UndecryptablePayload):
+            return current
+        if getattr(current, "type", None) == PLAINTEXT_REFUSED:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def entrypoint() -> NoReturn:

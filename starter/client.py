@@ -102,7 +102,7 @@ from herald.store import (
     delivery_as_dict,
     inbox_as_dict,
 )
-from herald.temporal import connect
+from herald.temporal import check_encrypted, connect, data_converter
 from herald.validation import (
     LIMITS,
     aware_instant,
@@ -187,6 +187,14 @@ def _optional_id(value: str | None, what: str) -> str | None:
     return check_id(value, what) if value else None
 
 
+def _refuse_plaintext(client: Client | None, settings: Settings) -> None:
+    """With HERALD_REQUIRE_ENCRYPTION, refuse here rather than start anything in plaintext."""
+    if client is not None:
+        check_encrypted(client, settings)
+    elif settings.require_encryption:
+        data_converter(settings)
+
+
 class Herald:
     """Async client: the directory, preferences, groups and templates (database) and the
     loans, repairs and staff alerts (Temporal, connected on first use, so directory work
@@ -199,6 +207,7 @@ class Herald:
         settings: Settings,
         policy: LoanPolicy | None = None,
     ) -> None:
+        _refuse_plaintext(client, settings)
         self._client = client
         self.store = store
         self.settings = settings
@@ -214,6 +223,7 @@ class Herald:
         cls, settings: Settings | None = None, *, client: Client | None = None
     ) -> Herald:
         settings = settings or load_settings()
+        _refuse_plaintext(client, settings)  # before opening the database
         if not settings.database_url:
             database = (settings.data_dir / "herald.db").resolve()
             if not database.is_file():

@@ -45,7 +45,12 @@ class SyncHerald:
             target=self._loop.run_forever, name="herald-client", daemon=True
         )
         self._thread.start()
-        self._herald: Herald = self._call(Herald.connect(settings))
+        try:
+            self._herald: Herald = self._call(Herald.connect(settings))
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            raise
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
