@@ -34,8 +34,8 @@ async def test_a_worker_requiring_encryption_fails_plaintext_workflows(
         ts_env, smtp, tmp_path, encryption_keys=SecretStr(KEYS), require_encryption=True
     ) as desk:
         # Encrypted, the loan runs as usual.
-        await start(desk, "L-sealed", 5)
-        await eventually(lambda: desk.sent("L-sealed") == ["loan.created"])
+        await start(desk, "L-sealed-req", 5)
+        await eventually(lambda: desk.sent("L-sealed-req") == ["loan.created"])
 
         # A client built without the codec is refused before it starts anything...
         with pytest.raises(EncryptionRequired):
@@ -62,7 +62,7 @@ async def test_a_worker_requiring_encryption_fails_plaintext_workflows(
         assert isinstance(cause, ApplicationError) and cause.type == PLAINTEXT_REFUSED
         assert cause.non_retryable and "HERALD_REQUIRE_ENCRYPTION" in cause.message
         assert desk.sent("L-plain") == []
-        await desk.cancel("L-sealed")
+        await desk.cancel("L-sealed-req")
 
 
 async def test_the_cli_without_the_keys_says_so_in_one_line(
