@@ -2,16 +2,8 @@
 
 One background thread runs an event loop with one Temporal connection, reused by every
 call. In a Django ``post_save`` handler, call it from ``transaction.on_commit`` so a
-rolled-back loan never starts a workflow::
-
-    herald = SyncHerald()  # once, at app start
-
-    @receiver(post_save, sender=Loan)
-    def loan_saved(sender, instance, created, **kwargs):
-        if created:
-            transaction.on_commit(lambda: herald.start_loan(
-                str(instance.pk), borrower_id=str(instance.user_id),
-                item=instance.material.name, due_at=instance.due_at))
+rolled-back loan never starts a workflow; the README's Django example (run by the test
+suite) shows the whole ``signals.py``.
 """
 
 from __future__ import annotations

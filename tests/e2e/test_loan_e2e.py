@@ -1,8 +1,15 @@
 """End to end on the real Temporal dev server: a ``herald worker`` process, the ``herald`` CLI,
 a real SMTP server (aiosmtpd) and each database backend (SQLite file and PostgreSQL).
 
-The policy is a JSON file with offsets in seconds, so a whole loan life takes ~20 s; ops
-change the policy the same way, without touching code.
+The policy is a JSON file with offsets in seconds; ops change the policy the same way,
+without touching code.
+
+Nothing here depends on how fast the machine is. Each wait polls a condition (the SMTP
+server, the delivery log, a workflow query) under a hang guard of minutes. A point the
+test waits for is planned tens of seconds after the command that plans it, so a slow CLI
+call cannot make it "already past when planned"; a step that must come before a deadline
+(a reassignment before the overdue alert) happens while that deadline is an hour away,
+and the deadline is brought near only afterwards.
 """
 
 from __future__ import annotations
@@ -25,21 +32,27 @@ from temporalio.testing import WorkflowEnvironment
 
 from herald.search_attributes import ALL_KEYS
 from herald.temporal import DATA_CONVERTER
-from tests.conftest import eventually, installed_binary
+from tests.conftest import installed_binary
+from tests.e2e.waiting import GUARD, until
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.e2e
 
 HERALD = str(Path(sys.executable).parent / "herald")
 
+# A loan due LOAN_DUE_IN after the test starts it: J-1 20 s after the start, the 2 h
+# reminder 10 s later, the overdue alerts 2 s and 12 s after the due time. The gaps are
+# wide enough that no point is past when planned nor two due at one wake-up (which would
+# send only the latest) unless a single step stalls for ten seconds or more.
+LOAN_DUE_IN = timedelta(seconds=40)
 FAST_POLICY = {
     "name": "e2e",
     "classes": [
         {
             "name": "fast",
             "reminders": [
-                {"kind": "loan.reminder_j1", "before": "PT7S"},
-                {"kind": "loan.reminder_2h", "before": "PT4S"},
+                {"kind": "loan.reminder_j1", "before": "PT20S"},
+                {"kind": "loan.reminder_2h", "before": "PT10S"},
             ],
         }
     ],
@@ -47,7 +60,7 @@ FAST_POLICY = {
         "kind": "loan.overdue",
         "first_after": "PT2S",
         "repeat_at_local": None,
-        "repeat_every": "PT3S",
+        "repeat_every": "PT10S",
         "max_alerts": 2,
         "manager_copy_from": 2,
     },
@@ -78,7 +91,7 @@ class Cli:
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [HERALD, *args], env=self.env, capture_output=True, text=True, timeout=60
+            [HERALD, *args], env=self.env, capture_output=True, text=True, timeout=GUARD
         )
 
     def ok(self, *args: str) -> str:
@@ -120,7 +133,7 @@ def stack(
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
-            assert worker.wait(timeout=20) == 0, (tmp_path / "worker.log").read_text()
+            assert worker.wait(timeout=GUARD) == 0, (tmp_path / "worker.log").read_text()
         finally:
             if worker.poll() is None:
                 worker.kill()
@@ -156,7 +169,7 @@ async def test_loan_life_through_cli_and_worker_process(stack: Cli, smtp: SmtpSe
         "America/New_York",
     )
     loan = f"E1-{uuid.uuid4().hex[:6]}"
-    due = datetime.now(UTC) + timedelta(seconds=12)
+    due = datetime.now(UTC) + LOAN_DUE_IN
     started = stack.json(
         "loan",
         "start",
@@ -185,9 +198,7 @@ async def test_loan_life_through_cli_and_worker_process(stack: Cli, smtp: SmtpSe
     assert again["created"] is False
 
     # created, J-1, 2 h, overdue #1 and #2 to the borrower; the manager's copy of #2.
-    await eventually(
-        lambda: len(smtp.handler.to(borrower)) >= 5 and smtp.handler.to(manager), timeout=60
-    )
+    await until(lambda: len(smtp.handler.to(borrower)) >= 5 and smtp.handler.to(manager))
     status = stack.json("loan", "status", loan)
     assert status["state"] == "OVERDUE"
     assert status["next_reminder"] is None
@@ -199,10 +210,11 @@ async def test_loan_life_through_cli_and_worker_process(stack: Cli, smtp: SmtpSe
         "loan.overdue",
         "loan.overdue",
     ]
+    assert not [n for n in status["notifications"] if n["skipped_reason"]], status
 
     final = stack.json("loan", "return", loan)
     assert final["state"] == "RETURNED" and final["late_by_seconds"] > 0
-    await eventually(lambda: len(smtp.handler.to(borrower)) == 6)
+    await until(lambda: len(smtp.handler.to(borrower)) == 6)
 
     mails = smtp.handler.to(borrower)
     for m in mails:
@@ -344,7 +356,7 @@ def test_herald_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     try:
         banner: list[str] = []
         assert proc.stdout is not None
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + GUARD  # a hang guard: the loop ends on the banner
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             banner.append(line)
@@ -360,7 +372,7 @@ def test_herald_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         due = (datetime.now(UTC) + timedelta(days=2)).isoformat()
         cli.ok("loan", "start", "D1", "--borrower", "dana", "--item", "Projecteur", "--due", due)
         outbox = tmp_path / ".herald" / "outbox"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + GUARD  # a hang guard: the loop ends on the file
         while time.monotonic() < deadline and not list(outbox.glob("*-email-*.eml")):
             time.sleep(0.2)
         assert len(list(outbox.glob("*-email-dana@example.org-*.eml"))) == 1
@@ -368,7 +380,7 @@ def test_herald_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert (tmp_path / ".herald" / "temporal.db-wal").exists()  # WAL pragma in force
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=GUARD)
     assert proc.returncode == 0, out
     assert "Herald dev stack stopped." in out
     # Nothing left listening on the Temporal port.
@@ -417,9 +429,7 @@ async def test_repair_life_through_cli_and_worker_process(stack: Cli, smtp: Smtp
     assert refused.returncode == 2 and "cannot be denied" in refused.stderr
     # Medium and urgent priorities use e-mail: the technicians' approval and reassignment,
     # the customer's "in progress". High ones (created, completed) use SMS + in-app only.
-    await eventually(
-        lambda: smtp.handler.to("tech@example.org") and smtp.handler.to("cust@example.org"), 60
-    )
+    await until(lambda: smtp.handler.to("tech@example.org") and smtp.handler.to("cust@example.org"))
     assert any("Tech Deux" in m.part("plain") for m in smtp.handler.to("tech@example.org"))
     status = stack.json("repair", "status", repair)
     assert status["state"] == "COMPLETED" and status["technician_id"] == "tech2"
@@ -464,20 +474,25 @@ async def test_setup_schedules_housekeeping_which_purges_old_rows(
     # `herald setup` ran with this stack's task queue, so its worker runs the workflow.
     handle = dev_server.client.get_schedule_handle("herald-housekeeping")
     await handle.trigger()
-    await eventually(lambda: store.get_delivery("old-row") is None, timeout=60)
+    await until(lambda: store.get_delivery("old-row") is None)
     store.close()
 
 
+# Started due in an hour: the reminder comes 20 s after the start, the overdue alerts an
+# hour later. Once reassigned, the follow-up is rescheduled due RESCHEDULED_DUE_IN from
+# then: its reminder is past (skipped) and the two overdue alerts follow, 10 s apart.
+FOLLOWUP_DUE_IN = timedelta(hours=1)
+RESCHEDULED_DUE_IN = timedelta(seconds=30)
 FAST_FOLLOWUP_POLICY = {
     "name": "fast-followup",
     "classes": [
-        {"name": "all", "reminders": [{"kind": "followup.due_tomorrow", "before": "PT6S"}]}
+        {"name": "all", "reminders": [{"kind": "followup.due_tomorrow", "before": "PT59M40S"}]}
     ],
     "overdue": {
         "kind": "followup.overdue",
         "first_after": "PT1S",
         "repeat_at_local": None,
-        "repeat_every": "PT2S",
+        "repeat_every": "PT10S",
         "max_alerts": 2,
         "manager_copy_from": 1,
     },
@@ -505,31 +520,37 @@ async def test_followup_life_through_cli_and_worker_process(
         )
     refused = stack.run(
         "followup", "start", f"F-{tag}", "--title", "Rappeler ACME", "--assignee", "ana",
-        "--due", (datetime.now(UTC) + timedelta(seconds=12)).isoformat(),
+        "--due", (datetime.now(UTC) + FOLLOWUP_DUE_IN).isoformat(),
     )  # fmt: skip
     assert refused.returncode == 2 and "unknown group 'sales-managers'" in refused.stderr
     stack.ok("group", "create", "sales-managers")
     stack.ok("group", "add", "sales-managers", "chef")
 
-    due = datetime.now(UTC) + timedelta(seconds=12)
+    due = datetime.now(UTC) + FOLLOWUP_DUE_IN
     started = stack.json(
         "followup", "start", f"F-{tag}", "--title", "Rappeler ACME", "--assignee", "ana",
         "--customer", "ACME", "--due", due.isoformat(),
     )  # fmt: skip
     assert started["workflow_id"] == f"followup-F-{tag}" and started["created"]
     # The reminder (high: SMS and inbox; no SMS provider here) lands in Ana's inbox.
-    await eventually(lambda: stack.json("inbox", "list", "ana"), 30)
+    await until(lambda: stack.json("inbox", "list", "ana"), interval=1.0)
     assert "Rappeler ACME" in stack.json("inbox", "list", "ana")[0]["body"]
+    # The overdue alert is still an hour away: the reassignment comes first by construction.
     status = stack.json("followup", "reassign", f"F-{tag}", "--assignee", "ben")
     assert status["assignee_id"] == "ben" and status["state"] == "OPEN"
+    assert status["next_reminder"]["kind"] == "followup.overdue"
+    assert datetime.fromisoformat(status["next_reminder"]["at"]) > due
 
-    # Overdue (urgent: e-mail too) to Ben, copied to the managers group; none to Ana.
-    await eventually(
+    # Now bring the deadline near; the reminder for it is already past, so only the overdue
+    # alerts (urgent: e-mail too) go out: to Ben, copied to the managers group; none to Ana.
+    near = datetime.now(UTC) + RESCHEDULED_DUE_IN
+    moved = stack.json("followup", "reschedule", f"F-{tag}", "--due", near.isoformat())
+    assert moved["reschedules"] == 1 and moved["next_reminder"]["kind"] == "followup.overdue"
+    await until(
         lambda: (
             len(smtp.handler.to(f"ben-{tag}@example.org")) == 2
             and len(smtp.handler.to(f"chef-{tag}@example.org")) == 2
-        ),
-        60,
+        )
     )
     assert not smtp.handler.to(f"ana-{tag}@example.org")
     assert "ACME" in smtp.handler.to(f"chef-{tag}@example.org")[0].part("plain")
@@ -546,7 +567,7 @@ async def test_followup_life_through_cli_and_worker_process(
     assert first["duplicate"] is False
     assert stack.json("lead", "event", f"LD-{tag}", "stage_changed", "--event-id", "e1",
                       "--stage", "won")["duplicate"] is True  # fmt: skip
-    await eventually(lambda: len(smtp.handler.to(f"chef-{tag}@example.org")) == 3, 30)
+    await until(lambda: len(smtp.handler.to(f"chef-{tag}@example.org")) == 3)
     bad = stack.run("lead", "event", f"LD-{tag}", "stage_changed", "--event-id", "e2")
     assert bad.returncode == 2 and "needs stage" in bad.stderr
 
