@@ -19,7 +19,8 @@ from temporalio.client import WorkflowExecutionStatus
 
 from herald.contracts import LoanState, LoanStatus
 from starter.client import loan_workflow_id
-from tests.workflows.test_loan_workflow import Desk, desk  # noqa: F401  (fixture)
+from tests.workflows.conftest import desk  # noqa: F401  (fixture)
+from tests.workflows.test_loan_workflow import Desk
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PARIS = ZoneInfo("Europe/Paris")
