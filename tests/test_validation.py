@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from herald.errors import InvalidInput
+from herald.errors import HeraldError, InvalidInput
 from herald.settings import Settings, find_data_dir
 from herald.store import Store, migrate
 from herald.validation import (
@@ -242,3 +242,29 @@ async def test_a_client_that_finds_no_database_says_where_it_looked(
     assert "HERALD_DATA_DIR" in message
     # Nothing was created on the way.
     assert not (tmp_path / ".herald").exists()
+
+
+# ------------------------------------------------------------------ Temporal's refusals
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "typed", "reason"),
+    [
+        ("NOT_FOUND", "workflow execution already completed", InvalidInput, "no longer running"),
+        ("INVALID_ARGUMENT", "Blob data size exceeds limit.", InvalidInput, "too large"),
+        ("RESOURCE_EXHAUSTED", "Blob data size exceeds limit.", InvalidInput, "too large"),
+        ("INVALID_ARGUMENT", "WorkflowId length exceeds limit.", InvalidInput, "refused"),
+        ("UNAVAILABLE", "connection reset\nby peer", HeraldError, "Temporal failed"),
+    ],
+)
+def test_temporal_refusals_become_typed_one_line_errors(
+    status: str, message: str, typed: type[Exception], reason: str
+) -> None:
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from starter.client import _temporal_refusal
+
+    err = _temporal_refusal(RPCError(message, RPCStatusCode[status], b""), "loan L1")
+    assert type(err) is typed
+    assert reason in str(err) and "loan L1" in str(err)
+    assert "\n" not in str(err)
