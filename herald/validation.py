@@ -186,8 +186,13 @@ def aware_instant(value: object, what: str) -> datetime:
     except OverflowError:
         instant = None
     now = datetime.now(UTC)
-    if instant is None or not now - HORIZON <= instant <= now + HORIZON:
-        years = LIMITS["horizon_days"] // 366
+    years = LIMITS["horizon_days"] // 366
+    if instant is not None and instant < now - HORIZON:
+        raise InvalidInput(
+            f"{what} {value.isoformat()} is in the past by more than {years} years: Herald "
+            f"plans within {years} years"
+        )
+    if instant is None or instant > now + HORIZON:
         raise InvalidInput(
             f"{what} {value.isoformat()} is more than {years} years from now: Herald plans "
             f"within {years} years"
