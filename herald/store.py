@@ -394,9 +394,12 @@ class Store:
         *,
         subject_type: str | None = None,
         subject_id: str | None = None,
+        after: int | None = None,
         limit: int | None = None,
     ) -> list[Delivery]:
         q = select(Delivery).order_by(Delivery.id)
+        if after is not None:
+            q = q.where(Delivery.id > after)
         if subject_type:
             q = q.where(Delivery.subject_type == subject_type)
         if subject_id:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from herald.errors import HeraldError, InvalidInput
+from herald.errors import Conflict, HeraldError, InvalidInput, Unavailable
 from herald.settings import Settings, find_data_dir
 from herald.store import Store, migrate
 from herald.validation import (
@@ -250,11 +250,12 @@ async def test_a_client_that_finds_no_database_says_where_it_looked(
 @pytest.mark.parametrize(
     ("status", "message", "typed", "reason"),
     [
-        ("NOT_FOUND", "workflow execution already completed", InvalidInput, "no longer running"),
+        ("NOT_FOUND", "workflow execution already completed", Conflict, "no longer running"),
         ("INVALID_ARGUMENT", "Blob data size exceeds limit.", InvalidInput, "too large"),
         ("RESOURCE_EXHAUSTED", "Blob data size exceeds limit.", InvalidInput, "too large"),
         ("INVALID_ARGUMENT", "WorkflowId length exceeds limit.", InvalidInput, "refused"),
-        ("UNAVAILABLE", "connection reset\nby peer", HeraldError, "Temporal failed"),
+        ("UNAVAILABLE", "connection reset\nby peer", Unavailable, "Temporal is unavailable"),
+        ("PERMISSION_DENIED", "namespace\nlocked", HeraldError, "Temporal failed"),
     ],
 )
 def test_temporal_refusals_become_typed_one_line_errors(

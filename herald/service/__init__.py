@@ -1,0 +1,53 @@
+"""Herald's service layer: every operation, validated once, for every front door.
+
+Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
+``staff``, ``inbox``, ``deliveries``); :class:`Herald` offers them all. The Python client
+(:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`)
+translate to and from these methods and hold no rule of their own: a refused call raises
+:class:`~herald.errors.InvalidInput` (or :class:`~herald.errors.Conflict`,
+:class:`~herald.errors.NotFound`, :class:`~herald.errors.Unavailable`) and starts or
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from herald.service.base import WORKER_WAIT, Started, one_line, temporal_refusal
+from herald.service.deliveries import DeliveryService
+from herald.service.directory import DirectoryService
+from herald.service.followups import FollowUpService, crm_event_workflow_id, followup_workflow_id
+from herald.service.inbox import InboxService
+from herald.service.loans import LoanService, loan_workflow_id
+from herald.service.repairs import RepairService, repair_workflow_id
+from herald.service.staff import StaffService
+
+
+class Herald(
+    InboxService,
+    DirectoryService,
+    LoanService,
+    RepairService,
+    FollowUpService,
+    StaffService,
+    DeliveryService,
+):
+    """All of Herald's operations: the directory, preferences, groups, templates and the
+    delivery log (database) and the loans, repairs, follow-ups and alerts (Temporal,
+    connected on first use, so directory work needs no Temporal server).
+
+        herald = await Herald.connect()
+        await herald.upsert_subscriber("u42", name="Alice", email="alice@example.org")
+        await herald.start_loan("L1", borrower_id="u42", item="Drill", due_at=due)
+    """
+
+
+__all__ = [
+    "WORKER_WAIT",
+    "Herald",
+    "Started",
+    "crm_event_workflow_id",
+    "followup_workflow_id",
+    "loan_workflow_id",
+    "one_line",
+    "repair_workflow_id",
+    "temporal_refusal",
+]
