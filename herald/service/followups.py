@@ -126,17 +126,24 @@ class FollowUpService(ServiceBase):
         )
 
     async def reschedule_followup(self, followup_id: str, *, due_at: datetime) -> FollowUpStatus:
-        """A new due time (earlier or later): the reminders are planned again for it."""
+        """A new due time (earlier or later): the reminders are planned again for it. The
+        due time it already has answers its status unchanged."""
         due = aware_instant(due_at, "new due time")
         if due <= datetime.now(UTC):
             raise InvalidInput(f"the new due time {due.isoformat()} is in the past")
         handle = await self._running_followup(followup_id)
+        status = await self.followup_status(followup_id)
+        if status.due_at == due:
+            return status  # already due then: a repeated call changes nothing
         return await self._update(handle, "reschedule", RescheduleInput(due_at=due), FollowUpStatus)
 
     async def reassign_followup(self, followup_id: str, *, assignee_id: str) -> FollowUpStatus:
         """Give the follow-up to someone else: the reminders still to come go to them."""
         await self._reachable(assignee_id, "assignee")
         handle = await self._running_followup(followup_id)
+        status = await self.followup_status(followup_id)
+        if status.assignee_id == assignee_id:
+            return status  # already theirs: a repeated call changes nothing
         return await self._update(
             handle, "reassign", ReassignInput(assignee_id=assignee_id), FollowUpStatus
         )

@@ -97,12 +97,15 @@ class LoanService(ServiceBase):
         )
 
     async def extend_loan(self, loan_id: str, *, due_at: datetime) -> LoanStatus:
-        """Move the due time later; the plan is recomputed, nothing sent is sent again."""
+        """Move the due time later; the plan is recomputed, nothing sent is sent again.
+        Extending to the due time the loan already has answers its status unchanged."""
         due = aware_instant(due_at, "new due time")
         if due <= datetime.now(UTC):
             raise InvalidInput(f"the new due time {due.isoformat()} is in the past")
         handle = await self._running_loan(loan_id)
         status = await self.loan_status(loan_id)
+        if status.due_at == due:
+            return status  # already extended to it: a repeated call changes nothing
         contact = await asyncio.to_thread(self.store.get_contact, status.borrower_id)
         timezone = contact.timezone if contact else None
         return await self._update(

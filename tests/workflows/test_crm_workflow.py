@@ -113,8 +113,9 @@ async def test_reassignment_moves_pending_reminders_and_reschedule_replans(crm: 
 
     status = await crm.herald.reassign_followup("F-2", assignee_id="ben")
     assert status.assignee_id == "ben" and status.reassignments == 1
-    with pytest.raises(InvalidInput, match="already assigned to ben"):
-        await crm.herald.reassign_followup("F-2", assignee_id="ben")
+    # Again to the same person (a retried hand-off): the state it already made.
+    again = await crm.herald.reassign_followup("F-2", assignee_id="ben")
+    assert again.assignee_id == "ben" and again.reassignments == 1
     with pytest.raises(InvalidInput, match="unknown assignee"):
         await crm.herald.reassign_followup("F-2", assignee_id="nobody")
 
@@ -236,3 +237,20 @@ async def test_user_events_reach_the_user(crm: Desk) -> None:
         await h.user_event("ben", "role_changed")
     with pytest.raises(InvalidInput, match="unknown user event"):
         await h.user_event("ben", "promoted")
+
+
+async def test_repeating_a_reschedule_or_a_reassignment_changes_nothing(crm: Desk) -> None:
+    """A hand-off delivered twice (a relay that crashed before recording it) answers the
+    state it already made, instead of a refusal."""
+    h = crm.herald
+    due = await crm.now() + timedelta(days=3)
+    await h.start_followup("F-rep", title="Call back", assignee_id="ana", due_at=due)
+    later = due + timedelta(days=2)
+    first = await h.reschedule_followup("F-rep", due_at=later)
+    again = await h.reschedule_followup("F-rep", due_at=later)
+    assert first.reschedules == again.reschedules == 1
+    assert again.due_at == later
+    moved = await h.reassign_followup("F-rep", assignee_id="ben")
+    twice = await h.reassign_followup("F-rep", assignee_id="ben")
+    assert moved.reassignments == twice.reassignments == 1
+    await h.cancel_followup("F-rep")
