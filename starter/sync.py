@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,7 +30,17 @@ T = TypeVar("T")
 
 
 class SyncHerald:
-    def __init__(self, settings: Settings | None = None, *, timeout: float = 60.0) -> None:
+    """Herald's operations as plain calls. By default over the service layer itself
+    (Temporal and Herald's database, from ``settings`` or the environment); with
+    :meth:`over_http`, over Herald's HTTP API with only a URL and an API key."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        timeout: float = 60.0,
+        connect: Callable[[], Coroutine[Any, Any, Any]] | None = None,
+    ) -> None:
         self._timeout = timeout
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -38,17 +48,42 @@ class SyncHerald:
         )
         self._thread.start()
         try:
-            self._herald: Herald = self._call(Herald.connect(settings))
+            opened = connect() if connect is not None else Herald.connect(settings)
+            self._herald: Herald = self._call(opened)
         except BaseException:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
             raise
 
+    @classmethod
+    def over_http(
+        cls, url: str, api_key: str | None = None, *, timeout: float = 60.0
+    ) -> SyncHerald:
+        """The same calls over Herald's HTTP API (:class:`herald.http_client.HttpHerald`)."""
+        from herald.http_client import HttpHerald
+
+        async def open_client() -> Any:
+            return HttpHerald(url, api_key, timeout=timeout)
+
+        return cls(timeout=timeout, connect=open_client)
+
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
 
+    @property
+    def target(self) -> Any:
+        """The async client underneath (:class:`Herald` or the HTTP client)."""
+        return self._herald
+
+    def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
+        """Any operation by name: ``call("start_loan", "L1", borrower_id=..., ...)``."""
+        return self._call(getattr(self._herald, method)(*args, **kwargs))
+
     def close(self) -> None:
-        self._herald.close()
+        close = getattr(self._herald, "aclose", None) or self._herald.close
+        closing = close()
+        if asyncio.iscoroutine(closing):  # the HTTP client closes its connections
+            self._call(closing)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 

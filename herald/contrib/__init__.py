@@ -1,0 +1,1 @@
+"""Integrations of Herald with application frameworks."""
