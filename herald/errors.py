@@ -9,6 +9,15 @@ class InvalidInput(HeraldError, ValueError):
     """Input refused at the edge: nothing was started or changed."""
 
 
+class Conflict(InvalidInput):
+    """Refused because of the object's state, not the input's shape: the loan, repair or
+    follow-up has ended, or the id was already used by one that ended."""
+
+
+class Unavailable(HeraldError):
+    """Temporal, a worker or the database cannot be reached right now: retry later."""
+
+
 class NotFound(HeraldError, LookupError):
     """The loan, subscriber or delivery does not exist."""
 
