@@ -377,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("deliveries", help="the delivery log")
     d.add_argument("--loan")
     d.add_argument("--json", action="store_true")
+    from herald.api import commands as api_commands
+
+    api_commands.add_parsers(sub, _Parser)
     return p
 
 
@@ -866,6 +869,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await getattr(ops, args.command)(load_settings())
     if args.command == "codec-server":
         return await _codec_server(args)
+    if args.command in ("api", "api-key"):
+        from herald.api.commands import run as run_api
+
+        return await run_api(args)
     if args.command == "demo":
         from herald.demo import run_demo
 
