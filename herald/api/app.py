@@ -94,6 +94,11 @@ def _started(response: Response, started: Started, location: str) -> m.StartedOu
     )
 
 
+def _recorded(business_id: str) -> Response:
+    """202: recorded without waiting for a worker (a response, so not the route's model)."""
+    return JSONResponse(m.Recorded(id=business_id).model_dump(), status_code=202)
+
+
 def _given(body: m.Body, *names: str) -> dict[str, Any]:
     """The fields the client sent, to pass on only those (unset keeps a value)."""
     return {n: getattr(body, n) for n in names if n in body.model_fields_set}
@@ -213,14 +218,13 @@ def build_router(herald: Herald) -> APIRouter:
         responses={202: {"model": m.Recorded, "description": "Recorded (wait: false)"}},
     )
     async def return_loan(
-        loan_id: str, response: Response, body: m.ReturnLoanBody | None = None
-    ) -> LoanStatus | m.Recorded:
+        loan_id: str, body: m.ReturnLoanBody | None = None
+    ) -> LoanStatus | Response:
         """Returned: reminders stop, the thank-you goes out."""
         body = body or m.ReturnLoanBody()
         status = await herald.return_loan(loan_id, returned_at=body.returned_at, wait=body.wait)
         if status is None:
-            response.status_code = 202
-            return m.Recorded(id=loan_id)
+            return _recorded(loan_id)
         return status
 
     @r.post("/loans/{loan_id}/extend", tags=["loans"], response_model=LoanStatus)
@@ -264,9 +268,7 @@ def build_router(herald: Herald) -> APIRouter:
         response_model=AppliedEvent,
         responses={202: {"model": m.Recorded, "description": "Recorded (wait: false)"}},
     )
-    async def repair_event(
-        repair_id: str, body: m.RepairEventBody, response: Response
-    ) -> AppliedEvent | m.Recorded:
+    async def repair_event(repair_id: str, body: m.RepairEventBody) -> AppliedEvent | Response:
         applied = await herald.repair_event(
             repair_id,
             body.type,
@@ -280,8 +282,7 @@ def build_router(herald: Herald) -> APIRouter:
             wait=body.wait,
         )
         if applied is None:
-            response.status_code = 202
-            return m.Recorded(id=repair_id)
+            return _recorded(repair_id)
         return applied
 
     # ------------------------------------------------------------ follow-ups
@@ -319,15 +320,14 @@ def build_router(herald: Herald) -> APIRouter:
         responses={202: {"model": m.Recorded, "description": "Recorded (wait: false)"}},
     )
     async def complete_followup(
-        followup_id: str, response: Response, body: m.CompleteBody | None = None
-    ) -> FollowUpStatus | m.Recorded:
+        followup_id: str, body: m.CompleteBody | None = None
+    ) -> FollowUpStatus | Response:
         body = body or m.CompleteBody()
         status = await herald.complete_followup(
             followup_id, completed_at=body.completed_at, wait=body.wait
         )
         if status is None:
-            response.status_code = 202
-            return m.Recorded(id=followup_id)
+            return _recorded(followup_id)
         return status
 
     @r.post(
