@@ -22,7 +22,7 @@ from herald.api.keys import ApiKeys
 from herald.settings import Settings
 from herald.store import Store, migrate
 from starter.client import Herald
-from tests.workflows.conftest import desk  # noqa: F401 - the fixture, for these tests
+from tests.workflows.conftest import crm, desk  # noqa: F401 - the fixtures, for these tests
 from tests.workflows.test_loan_workflow import Desk
 
 T = TypeVar("T")
@@ -107,3 +107,9 @@ async def until(check: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
         await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def crm_api(crm: Desk) -> AsyncIterator[Api]:  # noqa: F811 - the imported fixture
+    async with serving(create_app(crm.herald)) as url:
+        yield Api(url, crm.herald, ApiKeys(crm.herald.store))
