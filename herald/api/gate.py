@@ -161,15 +161,18 @@ class Gate:
     ) -> None:
         status = 500
         content_type: str | None = None
+        location: str | None = None
         chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
-            nonlocal status, content_type
+            nonlocal status, content_type, location
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for k, v in message.get("headers", []):
                     if k.lower() == b"content-type":
                         content_type = bytes(v).decode("latin-1")
+                    elif k.lower() == b"location":
+                        location = bytes(v).decode("latin-1")
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
@@ -183,7 +186,12 @@ class Gate:
             await asyncio.to_thread(self.idempotency.release, claimed)
         else:
             await asyncio.to_thread(
-                self.idempotency.record, claimed, status, b"".join(chunks), content_type
+                self.idempotency.record,
+                claimed,
+                status,
+                b"".join(chunks),
+                content_type,
+                location,
             )
 
     async def _replay(self, send: Send, replay: Replay) -> None:
@@ -193,6 +201,8 @@ class Gate:
         ]
         if replay.content_type:
             headers.append((b"content-type", replay.content_type.encode("latin-1")))
+        if replay.location:
+            headers.append((b"location", replay.location.encode("latin-1")))
         await send(
             {"type": "http.response.start", "status": replay.status_code, "headers": headers}
         )

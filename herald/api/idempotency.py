@@ -39,6 +39,7 @@ class Replay:
     status_code: int
     body: bytes
     content_type: str | None
+    location: str | None = None
 
 
 class InProgress(Exception):
@@ -92,7 +93,9 @@ class IdempotencyStore:
                     raise KeyReused
                 if row.status_code is None:
                     raise InProgress
-                return Replay(row.status_code, row.response_body or b"", row.content_type)
+                return Replay(
+                    row.status_code, row.response_body or b"", row.content_type, row.location
+                )
             fresh = IdempotencyKey(api_key_id=api_key_id, key=key, fingerprint=print_)
             try:
                 with self.store.session() as s, s.begin():
@@ -103,13 +106,23 @@ class IdempotencyStore:
         raise InProgress
 
     def record(
-        self, claimed: Claimed, status_code: int, body: bytes, content_type: str | None
+        self,
+        claimed: Claimed,
+        status_code: int,
+        body: bytes,
+        content_type: str | None,
+        location: str | None = None,
     ) -> None:
         with self.store.session() as s, s.begin():
             s.execute(
                 update(IdempotencyKey)
                 .where(IdempotencyKey.id == claimed.row_id)
-                .values(status_code=status_code, response_body=body, content_type=content_type)
+                .values(
+                    status_code=status_code,
+                    response_body=body,
+                    content_type=content_type,
+                    location=location,
+                )
             )
 
     def release(self, claimed: Claimed) -> None:

@@ -23,6 +23,7 @@ async def test_a_replayed_post_answers_the_first_response_and_does_nothing(api: 
         assert first.status_code == replay.status_code == 201
         assert replay.json() == first.json()
         assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.headers["location"] == first.headers["location"] == "/v1/loans/L-idem"
         assert "idempotent-replayed" not in first.headers
 
         other = await http.post(

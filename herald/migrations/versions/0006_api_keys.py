@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.LargeBinary(), nullable=True),
         sa.Column("content_type", sa.String(100), nullable=True),
+        sa.Column("location", sa.String(1000), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("api_key_id", "key", name="uq_idempotency_keys_owner_key"),
     )
