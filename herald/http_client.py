@@ -74,6 +74,7 @@ def _error(response: httpx.Response) -> HeraldError:
 class HttpHerald:
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 10.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout = timeout
         self._http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
 
     async def __aenter__(self) -> HttpHerald:
@@ -111,10 +112,19 @@ class HttpHerald:
                     method, path, json=json, params=params, headers=headers
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+                # Nothing reached the server: safe to try again.
                 if attempt == ATTEMPTS:
                     raise Unavailable(
                         f"cannot reach the Herald API at {self._http.base_url}: {err}"
                     ) from None
+            except httpx.TimeoutException:
+                # The server may still be working on it: retrying with the same key would
+                # only be told so. Check the object's status before calling again.
+                raise HeraldError(
+                    f"no answer from the Herald API within {self._timeout:g}s to {method} {path}"
+                ) from None
+            except httpx.HTTPError as err:
+                raise HeraldError(f"{method} {path} failed: {type(err).__name__}: {err}") from None
             else:
                 if response.status_code != 503 or attempt == ATTEMPTS:
                     if response.status_code >= 400:

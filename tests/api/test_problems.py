@@ -171,3 +171,16 @@ async def test_other_shapes_of_bad_requests(bare_api: Api) -> None:
     for response in responses:
         assert response.status_code in (400, 422)
         assert response.headers["content-type"] == PROBLEM
+
+
+async def test_the_http_client_retries_a_refused_connection_then_gives_up() -> None:
+    from herald.errors import Unavailable
+    from tests.api.conftest import refused_port
+
+    async with HttpHerald(f"http://127.0.0.1:{refused_port()}") as herald:
+        try:
+            await herald.start_loan("L-1", borrower_id="camille", item="x", due_at=None)  # type: ignore[arg-type]
+        except Unavailable as err:
+            assert "cannot reach the Herald API" in str(err)
+        else:
+            raise AssertionError("no error")
