@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -122,4 +122,5 @@ class ApiKeys:
         if info.last_used_at is None or now - info.last_used_at >= LAST_USED_EVERY:
             with self.store.session() as s, s.begin():
                 s.execute(update(ApiKey).where(ApiKey.id == info.id).values(last_used_at=now))
+            info = replace(info, last_used_at=now)
         return info
