@@ -104,6 +104,10 @@ class Gate:
                 await send_problem(send, problem)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        public = scope["path"] in PUBLIC_PATHS
+        if not public:  # before reading a byte of the body
+            principal = await self._authenticate(scope)
+            scope.setdefault("state", {})["principal"] = principal
         body = await self._read_body(receive)
         delivered = False
 
@@ -114,11 +118,9 @@ class Gate:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        if scope["path"] in PUBLIC_PATHS:
+        if public:
             await self.app(scope, replay, send)
             return
-        principal = await self._authenticate(scope)
-        scope.setdefault("state", {})["principal"] = principal
         key = _header(scope, b"idempotency-key")
         if scope["method"] != "POST" or key is None:
             await self.app(scope, replay, send)
