@@ -84,7 +84,7 @@ def bare_herald(tmp_path: Path, **overrides: Any) -> Herald:
 
 @pytest.fixture
 async def api(desk: Desk) -> AsyncIterator[Api]:  # noqa: F811 - the imported fixture
-    async with serving(create_app(desk.herald)) as url:
+    async with serving(create_app(desk.herald, ready_timeout=60)) as url:
         yield Api(url, desk.herald, ApiKeys(desk.herald.store))
 
 
@@ -92,7 +92,7 @@ async def api(desk: Desk) -> AsyncIterator[Api]:  # noqa: F811 - the imported fi
 async def bare_api(tmp_path: Path) -> AsyncIterator[Api]:
     """The API over a Herald whose Temporal cannot be reached."""
     herald = bare_herald(tmp_path)
-    async with serving(create_app(herald)) as url:
+    async with serving(create_app(herald, ready_timeout=60)) as url:
         yield Api(url, herald, ApiKeys(herald.store))
     herald.close()
 
@@ -111,5 +111,5 @@ async def until(check: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
 
 @pytest.fixture
 async def crm_api(crm: Desk) -> AsyncIterator[Api]:  # noqa: F811 - the imported fixture
-    async with serving(create_app(crm.herald)) as url:
+    async with serving(create_app(crm.herald, ready_timeout=60)) as url:
         yield Api(url, crm.herald, ApiKeys(crm.herald.store))

@@ -24,7 +24,7 @@ async def test_not_ready_says_which_part_failed_and_requests_get_503() -> None:
     settings = Settings(database_url=url, temporal_address=f"127.0.0.1:{refused_port()}")
     herald = Herald(None, Store.from_url(url), settings)
     try:
-        async with serving(create_app(herald)) as base:
+        async with serving(create_app(herald, ready_timeout=60)) as base:
             api = Api(base, herald, None)  # type: ignore[arg-type]
             async with api.http() as http:
                 health = await http.get("/healthz")

@@ -16,7 +16,7 @@ from tests.workflows.test_loan_workflow import local_afternoon
 async def test_a_loan_from_start_to_return(api: Api) -> None:
     due = local_afternoon(datetime.now(UTC), 5)
     ops = api.keys.create("ops", "ops")
-    async with HttpHerald(api.url, ops.key) as herald, api.http(ops.key) as http:
+    async with HttpHerald(api.url, ops.key, timeout=60) as herald, api.http(ops.key) as http:
         first = await http.post(
             "/v1/loans",
             json={
@@ -74,7 +74,7 @@ async def test_a_loan_from_start_to_return(api: Api) -> None:
 
 
 async def test_directory_groups_templates_and_inbox_answer_as_herald_does(api: Api) -> None:
-    async with HttpHerald(api.url) as herald:
+    async with HttpHerald(api.url, timeout=60) as herald:
         contact = await herald.upsert_subscriber(
             "ana", name="Ana", email="ana@example.org", timezone="Europe/Paris"
         )

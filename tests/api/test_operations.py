@@ -17,7 +17,7 @@ from tests.workflows.test_loan_workflow import local_afternoon
 
 async def test_a_followup_from_start_to_completion(crm_api: Api) -> None:
     due = local_afternoon(datetime.now(UTC), 3)
-    async with HttpHerald(crm_api.url) as herald:
+    async with HttpHerald(crm_api.url, timeout=60) as herald:
         started = await herald.start_followup(
             "F-http", title="Call back", assignee_id="ana", due_at=due, customer="ACME"
         )
@@ -43,7 +43,7 @@ async def test_a_followup_from_start_to_completion(crm_api: Api) -> None:
 async def test_a_repair_and_its_events(crm_api: Api) -> None:
     await crm_api.herald.create_group("repair-managers")
     await crm_api.herald.add_to_group("repair-managers", ["boss"])
-    async with HttpHerald(crm_api.url) as herald:
+    async with HttpHerald(crm_api.url, timeout=60) as herald:
         started = await herald.start_repair(
             "R-http", title="Écran", customer_id="ana", technician_id="ben"
         )
@@ -63,7 +63,7 @@ async def test_a_repair_and_its_events(crm_api: Api) -> None:
 
 
 async def test_crm_events_are_sent_once_per_event_id(crm_api: Api) -> None:
-    async with HttpHerald(crm_api.url) as herald:
+    async with HttpHerald(crm_api.url, timeout=60) as herald:
         first = await herald.lead_event(
             "lead-1", "created", event_id="c1", name="Big deal", assignee_id="ana", wait=True
         )
@@ -79,7 +79,7 @@ async def test_crm_events_are_sent_once_per_event_id(crm_api: Api) -> None:
 
 
 async def test_a_staff_alert_reaches_the_group_and_their_inbox(crm_api: Api) -> None:
-    async with HttpHerald(crm_api.url) as herald:
+    async with HttpHerald(crm_api.url, timeout=60) as herald:
         await herald.set_template(
             "maint", locale="fr", subject="Maintenance", body="Ce soir {{ window }}"
         )

@@ -102,7 +102,7 @@ async def test_unknown_routes_and_methods_are_problems_too(bare_api: Api) -> Non
 
 
 async def test_herald_refusals_reach_the_http_client_as_the_same_errors(bare_api: Api) -> None:
-    async with HttpHerald(bare_api.url) as herald:
+    async with HttpHerald(bare_api.url, timeout=60) as herald:
         await herald.upsert_subscriber("camille", name="Camille", email="camille@example.org")
         try:
             await herald.upsert_subscriber("camille", email="not an address")
@@ -137,7 +137,7 @@ async def test_temporal_unreachable_is_a_503_with_retry_after(bare_api: Api) -> 
 async def test_the_http_client_reports_an_outage_as_a_herald_error(bare_api: Api) -> None:
     from herald.errors import Unavailable
 
-    async with HttpHerald(bare_api.url) as herald:
+    async with HttpHerald(bare_api.url, timeout=60) as herald:
         try:
             await herald.loan_status("L-1")
         except Unavailable as err:
@@ -177,7 +177,7 @@ async def test_the_http_client_retries_a_refused_connection_then_gives_up() -> N
     from herald.errors import Unavailable
     from tests.api.conftest import refused_port
 
-    async with HttpHerald(f"http://127.0.0.1:{refused_port()}") as herald:
+    async with HttpHerald(f"http://127.0.0.1:{refused_port()}", timeout=60) as herald:
         try:
             await herald.start_loan("L-1", borrower_id="camille", item="x", due_at=None)  # type: ignore[arg-type]
         except Unavailable as err:
