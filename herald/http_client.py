@@ -16,7 +16,7 @@ import asyncio
 import uuid
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -33,6 +33,9 @@ from herald.contracts import (
 )
 from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
+
+if TYPE_CHECKING:
+    from starter.client import Started
 
 T = TypeVar("T")
 ATTEMPTS = 3
@@ -227,7 +230,7 @@ class HttpHerald:
         borrowed_at: datetime | None = None,
         manager_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Any:
+    ) -> Started:
         body = {
             "loan_id": loan_id,
             "borrower_id": borrower_id,
@@ -326,7 +329,7 @@ class HttpHerald:
         technician_id: str | None = None,
         link: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Any:
+    ) -> Started:
         body = {
             "repair_id": repair_id,
             "title": title,
@@ -389,7 +392,7 @@ class HttpHerald:
         manager_ids: list[str] | None = None,
         link: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Any:
+    ) -> Started:
         body = {
             "followup_id": followup_id,
             "title": title,
@@ -473,7 +476,7 @@ class HttpHerald:
         occurred_at: datetime | None = None,
         wait: bool = False,
         idempotency_key: str | None = None,
-    ) -> Any:
+    ) -> Started:
         body = {
             "type": event_type,
             "event_id": event_id,
@@ -513,7 +516,7 @@ class HttpHerald:
         occurred_at: datetime | None = None,
         wait: bool = False,
         idempotency_key: str | None = None,
-    ) -> Any:
+    ) -> Started:
         body = {
             "type": event_type,
             "event_id": event_id,
@@ -635,7 +638,7 @@ class HttpHerald:
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
-    def _started(response: httpx.Response) -> Any:
+    def _started(response: httpx.Response) -> Started:
         from starter.client import Started
 
         doc = response.json()
