@@ -10,7 +10,8 @@ class InvalidInput(HeraldError, ValueError):
 
 
 class Conflict(InvalidInput):
-    """The object's state forbids the change: it has ended, or its id was used already."""
+    """Refused because of the object's state, not the input's shape: the loan, repair or
+    follow-up has ended, or the id was already used by one that ended."""
 
 
 class NotFound(HeraldError, LookupError):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from herald.admin_templates import shutdown_render_pool
+from herald.api import commands as api_commands
 from herald.contracts import LoanStatus, NotificationRecord
 from herald.crm import LEAD_EVENTS, USER_EVENTS
 from herald.errors import HeraldError, InvalidInput, NotFound
@@ -377,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("deliveries", help="the delivery log")
     d.add_argument("--loan")
     d.add_argument("--json", action="store_true")
+    api_commands.add_parsers(sub, _Parser)
     return p
 
 
@@ -866,6 +868,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await getattr(ops, args.command)(load_settings())
     if args.command == "codec-server":
         return await _codec_server(args)
+    if args.command in api_commands.COMMANDS:
+        return await api_commands.run(args)
     if args.command == "demo":
         from herald.demo import run_demo
 

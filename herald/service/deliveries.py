@@ -11,6 +11,7 @@ from herald.store import delivery_as_dict
 from herald.subjects import subject_types
 from herald.validation import check_id, check_int
 
+DEFAULT_PAGE = 100
 MAX_PAGE = 500
 
 
@@ -39,7 +40,7 @@ class DeliveryService(ServiceBase):
         if after is not None:
             check_int(after, "the cursor", low=0)
         if limit is not None:
-            check_int(limit, "the page size", low=1, high=MAX_PAGE)
+            check_int(limit, "the page size", low=1, high=MAX_PAGE + 1)
         rows = await asyncio.to_thread(
             self.store.list_deliveries,
             subject_type=subject_type,
@@ -48,3 +49,25 @@ class DeliveryService(ServiceBase):
             limit=limit,
         )
         return [delivery_as_dict(r) for r in rows]
+
+    async def delivery_page(
+        self,
+        *,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the log, oldest first, and the cursor of the next (None: the end)."""
+        check_int(limit, "the page size", low=1, high=MAX_PAGE)
+        if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 12):
+            raise InvalidInput("invalid cursor: pass back the next_cursor of a page")
+        rows = await self.deliveries(
+            subject_type=subject_type,
+            subject_id=subject_id,
+            after=int(cursor) if cursor else None,
+            limit=limit + 1,  # one more says whether there is a next page
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (str(rows[-1]["id"]) if more else None)

@@ -1,0 +1,88 @@
+"""The OpenAPI document: valid, every operation there, every request body with examples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openapi_spec_validator import validate
+
+from tests.api.conftest import Api
+
+# (method, path, scope): the API's whole surface.
+ROUTES = {
+    ("put", "/v1/subscribers/{subscriber_id}", "app"),
+    ("get", "/v1/subscribers/{subscriber_id}", "app"),
+    ("put", "/v1/subscribers/{subscriber_id}/preferences", "app"),
+    ("get", "/v1/subscribers/{subscriber_id}/preferences", "app"),
+    ("get", "/v1/subscribers/{subscriber_id}/mailbox", "app"),
+    ("get", "/v1/subscribers/{subscriber_id}/inbox", "app"),
+    ("get", "/v1/subscribers/{subscriber_id}/inbox/unread-count", "app"),
+    ("post", "/v1/subscribers/{subscriber_id}/inbox/read", "app"),
+    ("post", "/v1/loans", "app"),
+    ("get", "/v1/loans/{loan_id}", "app"),
+    ("post", "/v1/loans/{loan_id}/return", "app"),
+    ("post", "/v1/loans/{loan_id}/extend", "app"),
+    ("post", "/v1/loans/{loan_id}/cancel", "app"),
+    ("post", "/v1/repairs", "app"),
+    ("get", "/v1/repairs/{repair_id}", "app"),
+    ("post", "/v1/repairs/{repair_id}/events", "app"),
+    ("post", "/v1/followups", "app"),
+    ("get", "/v1/followups/{followup_id}", "app"),
+    ("post", "/v1/followups/{followup_id}/complete", "app"),
+    ("post", "/v1/followups/{followup_id}/reschedule", "app"),
+    ("post", "/v1/followups/{followup_id}/reassign", "app"),
+    ("post", "/v1/followups/{followup_id}/cancel", "app"),
+    ("post", "/v1/leads/{lead_id}/events", "app"),
+    ("post", "/v1/users/{user_id}/events", "app"),
+    ("post", "/v1/notify", "app"),
+    ("post", "/v1/groups", "app"),
+    ("get", "/v1/groups", "app"),
+    ("get", "/v1/groups/{name}/members", "app"),
+    ("post", "/v1/groups/{name}/members", "app"),
+    ("delete", "/v1/groups/{name}/members", "app"),
+    ("put", "/v1/templates/{name}/{locale}", "app"),
+    ("get", "/v1/templates", "app"),
+    ("post", "/v1/templates/{name}/preview", "app"),
+    ("get", "/v1/deliveries", "app (one subject) / ops (all)"),
+    ("get", "/v1/api-keys", "ops"),
+    ("get", "/healthz", "public"),
+    ("get", "/readyz", "public"),
+}
+
+
+def _schema(doc: dict[str, Any], ref_or_schema: dict[str, Any]) -> dict[str, Any]:
+    schema = ref_or_schema
+    for part in ("anyOf", "oneOf"):  # an optional body: the model or null
+        if part in schema:
+            schema = next(s for s in schema[part] if s.get("type") != "null")
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[1]
+        return dict(doc["components"]["schemas"][name])
+    return schema
+
+
+async def test_the_document_is_valid_and_complete_with_examples(bare_api: Api) -> None:
+    async with bare_api.http() as http:
+        doc = (await http.get("/openapi.json")).json()
+        page = await http.get("/docs")
+    assert page.status_code == 200 and "swagger" in page.text.lower()
+    validate(doc)
+    operations = {
+        (method, path)
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch")
+    }
+    assert operations == {(method, path) for method, path, _ in ROUTES}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            body = op.get("requestBody")
+            if body is None:
+                continue
+            schema = _schema(doc, body["content"]["application/json"]["schema"])
+            assert schema.get("examples"), f"{method} {path} has no request example"
+            for name, prop in schema.get("properties", {}).items():
+                assert prop.get("description") or name == "wait", f"{method} {path}: {name}"
+            if method != "get" and path.startswith("/v1"):
+                assert "422" in op["responses"] and "503" in op["responses"]
