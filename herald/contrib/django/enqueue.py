@@ -136,9 +136,14 @@ def start_loan(
     manager_id: str | None = None,
     **options: Any,
 ) -> OutboxItem:
-    fields: dict[str, Any] = {"borrower_id": borrower_id, "item": item, "due_at": due_at}
-    if borrowed_at is not None:
-        fields["borrowed_at"] = borrowed_at
+    """The loan began when the app recorded it (``borrowed_at``, by default now), however
+    late the relay hands it to Herald."""
+    fields: dict[str, Any] = {
+        "borrower_id": borrower_id,
+        "item": item,
+        "due_at": due_at,
+        "borrowed_at": borrowed_at or timezone.now(),
+    }
     if manager_id is not None:
         fields["manager_id"] = manager_id
     return enqueue("start_loan", loan_id, fields, **_options(options))
