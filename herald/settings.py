@@ -170,6 +170,8 @@ class Settings(BaseSettings):
     # address: ``herald doctor`` checks the two are wired together.
     codec_endpoint: str | None = None
     temporal_ui_url: str | None = None
+    # Where Herald's HTTP API answers (``herald api``): ``herald doctor`` checks it is ready.
+    api_url: str | None = None
 
     # Housekeeping: delivery-log rows and read inbox entries older than this are deleted
     # daily at 02:00 (in the default time zone), in small batches.

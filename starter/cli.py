@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--port", type=int, default=7233)
     dev.add_argument("--ui-port", type=int, default=8233)
+    dev.add_argument("--api-port", type=int, default=8080, help="the HTTP API's port")
+    dev.add_argument("--no-api", action="store_true", help="do not serve the HTTP API")
     dev.add_argument("--demo", action="store_true", help="also start the demo loans")
     sub.add_parser("worker", help="run a worker (migrates the database first)")
     sub.add_parser("migrate", help="apply database migrations")
@@ -856,7 +858,13 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "dev":
         from herald.devstack import run_dev
 
-        return await run_dev(load_settings(), port=args.port, ui_port=args.ui_port, demo=args.demo)
+        return await run_dev(
+            load_settings(),
+            port=args.port,
+            ui_port=args.ui_port,
+            demo=args.demo,
+            api_port=None if args.no_api else args.api_port,
+        )
     if args.command == "worker":
         from worker import run_worker
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -16,6 +18,15 @@ if TYPE_CHECKING:
 LIMIT_CONCURRENCY = 200
 
 
+class _EmbeddedServer(_Server):
+    """For a process whose own code handles SIGINT/SIGTERM (``herald dev``): it stops the
+    server with :meth:`ApiServer.stop`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 class ApiServer:
     """Bound on construction (``port=0`` picks a free port); :meth:`serve` runs it in the
     caller's loop until cancelled or SIGINT/SIGTERM."""
@@ -27,6 +38,7 @@ class ApiServer:
         port: int = 8080,
         *,
         limit_concurrency: int = LIMIT_CONCURRENCY,
+        handle_signals: bool = True,
     ) -> None:
         app = create_app(herald, host=host)  # refuses a public host without any key
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -38,7 +50,8 @@ class ApiServer:
         except OSError:
             self.socket.close()
             raise
-        self.server = _Server(
+        server = _Server if handle_signals else _EmbeddedServer
+        self.server = server(
             uvicorn.Config(
                 app,
                 http=_H11WithHeaderTimeout,
@@ -55,6 +68,9 @@ class ApiServer:
     def url(self) -> str:
         host, port = self.socket.getsockname()[:2]
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
 
     async def serve(self) -> None:
         try:

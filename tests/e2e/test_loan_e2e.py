@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -336,7 +337,7 @@ def test_herald_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     """The README's main command: one process tree, file-persisted, clean Ctrl-C."""
     from tests.smtp_server import free_port
 
-    port, ui_port = free_port(), free_port()
+    port, ui_port, api_port = free_port(), free_port(), free_port()
     env = {**os.environ, "HERALD_DATA_DIR": str(tmp_path / ".herald")}
     for key in (
         "TEMPORAL_ADDRESS",
@@ -346,7 +347,16 @@ def test_herald_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     ):
         env.pop(key, None)
     proc = subprocess.Popen(
-        [HERALD, "dev", "--port", str(port), "--ui-port", str(ui_port)],
+        [
+            HERALD,
+            "dev",
+            "--port",
+            str(port),
+            "--ui-port",
+            str(ui_port),
+            "--api-port",
+            str(api_port),
+        ],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -364,13 +374,24 @@ def test_herald_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
                 break
         text = "".join(banner)
         assert f"http://127.0.0.1:{ui_port}/" in text and "Outbox:" in text, text
-        cli = Cli({**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"})
+        api = f"http://127.0.0.1:{api_port}"
+        assert f"HTTP API:      {api} (docs {api}/docs)" in text, text
+        cli = Cli({**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "HERALD_API_URL": api})
         doctor = cli.run("doctor")
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
         assert "search attributes registered" in doctor.stdout
+        assert f"ok: HTTP API at {api} ready" in doctor.stdout
         cli.ok("subscriber", "upsert", "dana", "--email", "dana@example.org")
+        # The loan goes in over the HTTP API (loopback, no key needed).
         due = (datetime.now(UTC) + timedelta(days=2)).isoformat()
-        cli.ok("loan", "start", "D1", "--borrower", "dana", "--item", "Projecteur", "--due", due)
+        started = httpx.post(
+            f"{api}/v1/loans",
+            json={"loan_id": "D1", "borrower_id": "dana", "item": "Projecteur", "due_at": due},
+            headers={"Idempotency-Key": "dev-D1"},
+            timeout=GUARD,
+        )
+        assert started.status_code == 201, started.text
+        assert started.json()["workflow_id"] == "loan-D1"
         outbox = tmp_path / ".herald" / "outbox"
         deadline = time.monotonic() + GUARD  # a hang guard: the loop ends on the file
         while time.monotonic() < deadline and not list(outbox.glob("*-email-*.eml")):
