@@ -32,8 +32,15 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 DEPLOY_DOC = ROOT / "docs" / "DEPLOY.md"
 
-EXPECTED_SERVICES = {"postgresql", "temporal", "temporal-ui", "herald-setup", "herald-worker"}
-HERALD_SERVICES = ("herald-setup", "herald-worker")
+EXPECTED_SERVICES = {
+    "postgresql",
+    "temporal",
+    "temporal-ui",
+    "herald-setup",
+    "herald-worker",
+    "herald-api",
+}
+HERALD_SERVICES = ("herald-setup", "herald-worker", "herald-api")
 # Temporal's own variable names, which Herald reads unprefixed (herald/settings.py).
 TEMPORAL_VARS = {"TEMPORAL_ADDRESS": "temporal_address", "TEMPORAL_NAMESPACE": "temporal_namespace"}
 # What a production worker cannot do without (the defaults point at localhost or the outbox).
@@ -49,6 +56,7 @@ PRODUCTION_FIELDS = {
 # Published host ports, as documented in docs/DEPLOY.md.
 TEMPORAL_HOST_PORT, TEMPORAL_CONTAINER_PORT = 7233, 7233
 UI_HOST_PORT, UI_CONTAINER_PORT = 8233, 8080
+API_HOST_PORT, API_CONTAINER_PORT = 8080, 8080
 
 VALID_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 ONE_SHOT_RESTARTS = re.compile(r"^(no|on-failure(:\d+)?)$")
@@ -366,9 +374,11 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
     setup = depends_on(services["herald-setup"])
     assert setup["postgresql"] == "service_healthy"
     assert setup["temporal"] == "service_healthy"
-    worker = depends_on(services["herald-worker"])
-    assert worker["herald-setup"] == "service_completed_successfully"
-    assert worker["temporal"] == "service_healthy"
+    for name in ("herald-worker", "herald-api"):
+        after = depends_on(services[name])
+        assert after["herald-setup"] == "service_completed_successfully", name
+        assert after["temporal"] == "service_healthy", name
+        assert after["postgresql"] == "service_healthy", name
     # Search attributes live in a namespace: whatever creates it must have finished first.
     namespace_jobs = [
         name
@@ -445,6 +455,20 @@ def test_herald_commands(services: dict[str, dict[str, Any]]) -> None:
     assert worker["command"] == ["herald", "worker"]
     assert worker["restart"] == "unless-stopped"
     assert worker["healthcheck"]["test"] == ["CMD", "herald", "doctor"]
+    api = services["herald-api"]
+    command = api["command"]
+    assert command[:2] == ["herald", "api"]
+    # Reachable from the published port: bound on every interface of the container, on
+    # the port the mapping targets.
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert int(command[command.index("--port") + 1]) == API_CONTAINER_PORT
+    assert api["restart"] == "unless-stopped"
+    check = healthcheck_command(api)
+    assert check[0] == "python" and f"127.0.0.1:{API_CONTAINER_PORT}/healthz" in " ".join(check)
+    from starter.cli import build_parser
+
+    parsed = build_parser().parse_args(command[1:])  # the CLI takes the compose command
+    assert (parsed.host, parsed.port) == ("0.0.0.0", API_CONTAINER_PORT)
 
 
 def test_herald_environment_is_shared_through_an_anchor(compose: dict[str, Any]) -> None:
@@ -637,10 +661,13 @@ def test_published_ports_are_as_documented(services: dict[str, dict[str, Any]]) 
     assert any(h == TEMPORAL_HOST_PORT and c == TEMPORAL_CONTAINER_PORT for _, h, c in temporal)
     ui = [parse_port(p) for p in services["temporal-ui"]["ports"]]
     assert any(h == UI_HOST_PORT and c == UI_CONTAINER_PORT for _, h, c in ui)
+    api = [parse_port(p) for p in services["herald-api"]["ports"]]
+    assert api == [("127.0.0.1", API_HOST_PORT, API_CONTAINER_PORT)], api
     assert not services["postgresql"].get("ports"), "PostgreSQL is not published"
     docs = DEPLOY_DOC.read_text()
     assert f"http://localhost:{UI_HOST_PORT}" in docs
     assert f"localhost:{TEMPORAL_HOST_PORT}" in docs
+    assert f"http://localhost:{API_HOST_PORT}" in docs
     origin = interpolate(environment(services["temporal-ui"])["TEMPORAL_CORS_ORIGINS"])
     assert origin == f"http://localhost:{UI_HOST_PORT}"
 

@@ -217,6 +217,10 @@ async def run_the_outage(stack: Stack) -> None:
     await orm(create, "out-a", "alba")
     await orm(create, "out-b", "bruno")
     await until(lambda: orm(lambda: outbox_states() == {"sent": 4}))
+    # ...and the worker sends their confirmations.
+    await until(
+        lambda: stack.sent("out-a", "loan.created") == stack.sent("out-b", "loan.created") == 1
+    )
 
     # Temporal down: the requests still only write rows.
     stack.stop_temporal()
@@ -234,7 +238,7 @@ async def run_the_outage(stack: Stack) -> None:
     # Temporal back: everything drains, in order, once.
     stack.start_temporal()
     await until(lambda: orm(lambda: "pending" not in outbox_states()), interval=0.5)
-    assert await orm(outbox_states) == {"sent": 13}, await orm(outbox_errors)
+    assert await orm(outbox_states) == {"sent": 14}, await orm(outbox_errors)
 
     def final(loan_id: str) -> Any:
         handle = stack.herald.client.get_workflow_handle(
