@@ -9,18 +9,20 @@ every wait ends on a condition (an empty outbox, a delivery row), under the hang
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from temporalio.client import Client
 
@@ -52,6 +54,7 @@ class Stack:
     start_temporal: Callable[[], None]
     stop_temporal: Callable[[], None]
     herald_setting: dict[str, Any]
+    env: dict[str, str]
 
     def sent(self, loan_id: str, kind: str) -> int:
         return sum(
@@ -117,7 +120,13 @@ async def stack(smtp: SmtpServer, tmp_path: Path) -> AsyncIterator[Stack]:
             "BACKOFF_MAX_SECONDS": 2.0,
         }
         yield Stack(
-            Herald(client, store, settings), store, smtp, start_temporal, stop_temporal, setting
+            Herald(client, store, settings),
+            store,
+            smtp,
+            start_temporal,
+            stop_temporal,
+            setting,
+            env,
         )
     finally:
         if worker is not None:
@@ -133,21 +142,6 @@ async def stack(smtp: SmtpServer, tmp_path: Path) -> AsyncIterator[Stack]:
         store.close()
 
 
-def outbox_states() -> dict[str, int]:
-    from django.db.models import Count
-
-    from herald.contrib.django.models import OutboxItem
-
-    rows = OutboxItem.objects.values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
-
-
-def outbox_errors() -> list[tuple[str, str, str, str]]:
-    from herald.contrib.django.models import OutboxItem
-
-    return list(OutboxItem.objects.values_list("method", "object_key", "status", "last_error"))
-
-
 def waiting_on_herald() -> bool:
     """The relay has met the outage: an item still pending, tried, with the reason."""
     from herald.contrib.django.models import OutboxItem
@@ -157,113 +151,210 @@ def waiting_on_herald() -> bool:
     )
 
 
-async def test_loans_handed_off_while_temporal_is_down_reach_herald_once(stack: Stack) -> None:
-    await orm(django_project)
+@contextlib.contextmanager
+def relaying(setting: dict[str, Any]) -> Iterator[None]:
+    """The relay on a thread, as ``RELAY_IN_PROCESS`` runs it, with ``HERALD = setting``."""
     from django.test import override_settings
 
     from herald.contrib.django.relay import Relay
 
-    with override_settings(HERALD=stack.herald_setting):
-        await orm(reset_outbox)
+    with override_settings(HERALD=setting):
+        reset_outbox()
         relay = Relay()
         thread = threading.Thread(target=relay.run, name="test-relay", daemon=True)
         thread.start()
         try:
-            await run_the_outage(stack)
+            yield
         finally:
             relay.stop()
-            await asyncio.to_thread(thread.join, GUARD)
+            thread.join(GUARD)
             relay.close()
-            await orm(reset_outbox)
+            reset_outbox()
 
 
-async def run_the_outage(stack: Stack) -> None:
+async def test_loans_handed_off_while_temporal_is_down_reach_herald_once(stack: Stack) -> None:
+    """Direct mode: the relay talks to Temporal and Herald's database itself."""
+    await orm(django_project)
+    relay = contextlib.ExitStack()
+    await orm(relay.enter_context, relaying(stack.herald_setting))
+    try:
+        await run_the_outage(stack, "t", stack.stop_temporal, stack.start_temporal)
+    finally:
+        await orm(relay.close)
+
+
+async def test_loans_handed_off_while_the_api_or_temporal_is_down_reach_herald_once(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """HTTP mode: the relay talks to a ``herald api`` process with an API key. The API
+    stops (connection refused), then Temporal stops behind the running API (503)."""
+    await orm(django_project)
+    created = subprocess.run(
+        [HERALD_CLI, "api-key", "create", "lending"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=GUARD,
+        check=True,
+    )
+    key = created.stdout.splitlines()[0]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    apis: list[subprocess.Popen[bytes]] = []
+
+    def start_api() -> None:
+        log = open(tmp_path / "api.log", "ab")  # noqa: SIM115 - owned by the process
+        apis.append(
+            subprocess.Popen(
+                [HERALD_CLI, "api", "--port", str(port)], env=stack.env, stdout=log, stderr=log
+            )
+        )
+
+    def stop_api() -> None:
+        apis[-1].send_signal(signal.SIGTERM)
+        assert apis[-1].wait(timeout=GUARD) == 0, (tmp_path / "api.log").read_text()
+
+    async def api_up() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                return (await http.get(f"{url}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    setting = {
+        **stack.herald_setting,
+        "MODE": "http",
+        "API_URL": url,
+        "API_KEY": key,
+    }
+    del setting["SETTINGS"]
+
+    start_api()
+    relay = contextlib.ExitStack()
+    try:
+        await until(api_up)
+        await orm(relay.enter_context, relaying(setting))
+        await run_the_outage(stack, "h", stop_api, start_api)
+        await until(api_up)
+        await run_the_outage(stack, "g", stack.stop_temporal, stack.start_temporal)
+    finally:
+        await orm(relay.close)
+        for api in apis:
+            if api.poll() is None:
+                api.kill()
+                api.wait(timeout=GUARD)
+
+
+async def run_the_outage(
+    stack: Stack, prefix: str, stop: Callable[[], None], start: Callable[[], None]
+) -> None:
+    """Two loans while Herald is reachable; then, while ``stop`` has taken it down, a
+    return, an extension, two new loans (one returned at once) and one created and
+    deleted; then ``start``: each ends in the right state, with one confirmation and one
+    thank-you per return."""
     today = datetime.now(PARIS).date()
     due = datetime.combine(today + timedelta(days=5), time(14, 0))  # naive, as Django keeps it
+    ids = {name: f"{prefix}-{name}" for name in ("a", "b", "c", "d", "e")}
+    people = {
+        name: f"{prefix}-{person}"
+        for name, person in zip(ids, ("alba", "bruno", "carla", "dario", "elsa"), strict=True)
+    }
 
-    def create(loan_id: str, member_id: str) -> None:
+    def create(name: str) -> None:
         from django.db import transaction
         from lending.models import Loan, Material, Member  # type: ignore[import-not-found]
 
         with transaction.atomic():
             member, _ = Member.objects.get_or_create(
-                id=member_id,
-                defaults={"name": member_id.title(), "email": f"{member_id}@example.org"},
+                id=people[name],
+                defaults={"name": people[name].title(), "email": f"{people[name]}@example.org"},
             )
             Loan.objects.create(
-                id=loan_id,
+                id=ids[name],
                 user=member,
                 material=Material.objects.create(name="Perceuse"),
                 due_at=due,
             )
 
-    def update(loan_id: str, **changes: Any) -> None:
+    def update(name: str, **changes: Any) -> None:
         from lending.models import Loan
 
-        loan = Loan.objects.get(pk=loan_id)
-        for name, value in changes.items():
-            setattr(loan, name, value)
+        loan = Loan.objects.get(pk=ids[name])
+        for field, value in changes.items():
+            setattr(loan, field, value)
         loan.save()
 
-    def delete(loan_id: str) -> None:
+    def delete(name: str) -> None:
         from lending.models import Loan
 
-        Loan.objects.get(pk=loan_id).delete()
+        Loan.objects.get(pk=ids[name]).delete()
 
     def now_local() -> datetime:
         return datetime.now(PARIS).replace(tzinfo=None, microsecond=0)
 
-    # Temporal up: two loans go through at once.
-    await orm(create, "out-a", "alba")
-    await orm(create, "out-b", "bruno")
-    await until(lambda: orm(lambda: outbox_states() == {"sent": 4}))
-    # ...and the worker sends their confirmations.
+    def pending() -> int:
+        from herald.contrib.django.models import OutboxItem
+
+        return OutboxItem.objects.filter(status="pending").count()
+
+    def failed() -> list[tuple[str, str, str]]:
+        from herald.contrib.django.models import OutboxItem
+
+        return list(
+            OutboxItem.objects.filter(status="failed").values_list(
+                "method", "object_key", "last_error"
+            )
+        )
+
+    # Herald up: two loans go through at once, and the worker confirms them.
+    await orm(create, "a")
+    await orm(create, "b")
+    await until(lambda: orm(lambda: pending() == 0))
     await until(
-        lambda: stack.sent("out-a", "loan.created") == stack.sent("out-b", "loan.created") == 1
+        lambda: stack.sent(ids["a"], "loan.created") == stack.sent(ids["b"], "loan.created") == 1
     )
 
-    # Temporal down: the requests still only write rows.
-    stack.stop_temporal()
-    await orm(lambda: update("out-a", returned_at=now_local()))
-    await orm(lambda: update("out-b", due_at=due + timedelta(days=7)))
-    await orm(create, "out-c", "carla")
-    await orm(create, "out-d", "dario")
-    await orm(lambda: update("out-d", returned_at=now_local()))
-    await orm(create, "out-e", "elsa")
-    await orm(delete, "out-e")
+    # Herald down: the requests still only write rows.
+    stop()
+    await orm(lambda: update("a", returned_at=now_local()))
+    await orm(lambda: update("b", due_at=due + timedelta(days=7)))
+    await orm(create, "c")
+    await orm(create, "d")
+    await orm(lambda: update("d", returned_at=now_local()))
+    await orm(create, "e")
+    await orm(delete, "e")
     await until(lambda: orm(waiting_on_herald))
-    states = await orm(outbox_states)
-    assert "failed" not in states and states["pending"] >= 6, states
+    assert await orm(failed) == []
+    assert await orm(pending) >= 6
 
-    # Temporal back: everything drains, in order, once.
-    stack.start_temporal()
-    await until(lambda: orm(lambda: "pending" not in outbox_states()), interval=0.5)
-    assert await orm(outbox_states) == {"sent": 14}, await orm(outbox_errors)
+    # Herald back: everything drains, in order, once.
+    start()
+    await until(lambda: orm(lambda: pending() == 0), interval=0.5)
+    assert await orm(failed) == []
 
-    def final(loan_id: str) -> Any:
+    def final(name: str) -> Any:
         handle = stack.herald.client.get_workflow_handle(
-            loan_workflow_id(loan_id), result_type=LoanStatus
+            loan_workflow_id(ids[name]), result_type=LoanStatus
         )
         return asyncio.wait_for(handle.result(), GUARD)
 
-    for loan_id in ("out-a", "out-d"):
-        assert (await final(loan_id)).state is LoanState.RETURNED
-    assert (await final("out-e")).state is LoanState.CANCELLED
-    b = await stack.herald.loan_status("out-b")
+    for name in ("a", "d"):
+        assert (await final(name)).state is LoanState.RETURNED
+    assert (await final("e")).state is LoanState.CANCELLED
+    b = await stack.herald.loan_status(ids["b"])
     assert b.state is LoanState.ACTIVE and b.extensions == 1
     assert b.due_at == (due + timedelta(days=7)).replace(tzinfo=PARIS)
-    assert (await stack.herald.loan_status("out-c")).state is LoanState.ACTIVE
+    assert (await stack.herald.loan_status(ids["c"])).state is LoanState.ACTIVE
 
     # One confirmation each, one thank-you for each return: in the log and in the mailbox.
-    for loan_id in ("out-a", "out-b", "out-c", "out-d"):
-        await until(lambda lid=loan_id: stack.sent(lid, "loan.created") == 1)
-    for loan_id in ("out-a", "out-d"):
-        await until(lambda lid=loan_id: stack.sent(lid, "loan.returned") == 1)
+    for name in ("a", "b", "c", "d"):
+        await until(lambda n=name: stack.sent(ids[n], "loan.created") == 1)
+    for name in ("a", "d"):
+        await until(lambda n=name: stack.sent(ids[n], "loan.returned") == 1)
     mails = {
-        a: len(stack.smtp.handler.to(f"{a}@example.org"))
-        for a in ("alba", "bruno", "carla", "dario")
+        n: len(stack.smtp.handler.to(f"{people[n]}@example.org")) for n in ("a", "b", "c", "d")
     }
-    assert mails == {"alba": 2, "bruno": 1, "carla": 1, "dario": 2}
-    assert stack.sent("out-e", "loan.created") <= 1  # the cancel may come before it is sent
-    for loan_id in ("out-b", "out-c"):
-        await stack.herald.cancel_loan(loan_id)
+    assert mails == {"a": 2, "b": 1, "c": 1, "d": 2}
+    assert stack.sent(ids["e"], "loan.created") <= 1  # the cancel may come before it is sent
+    for name in ("b", "c"):
+        await stack.herald.cancel_loan(ids[name])
