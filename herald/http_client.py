@@ -273,18 +273,49 @@ class HttpHerald:
     async def loan_status(self, loan_id: str) -> LoanStatus:
         return await self._get(f"/v1/loans/{_q(loan_id)}", LoanStatus)
 
-    async def deliveries(self, loan_id: str | None = None) -> list[dict[str, Any]]:
-        """The delivery log (of one loan), every page of it; all subjects need an ops key."""
-        params: dict[str, Any] = {"limit": 500}
+    async def deliveries(
+        self,
+        loan_id: str | None = None,
+        *,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The delivery log (of one loan or subject), every page of it after ``after``, at
+        most ``limit`` rows; all subjects need an ops key."""
         if loan_id is not None:
-            params.update(subject_type="loan", subject_id=loan_id)
+            subject_type, subject_id = "loan", loan_id
         rows: list[dict[str, Any]] = []
+        cursor = str(after) if after is not None else None
         while True:
-            page = (await self._call("GET", "/v1/deliveries", params=params)).json()
-            rows.extend(page["items"])
-            if not page.get("next_cursor"):
+            want = 500 if limit is None else min(500, limit - len(rows))
+            page, cursor = await self.delivery_page(
+                subject_type=subject_type, subject_id=subject_id, cursor=cursor, limit=want
+            )
+            rows.extend(page)
+            if cursor is None or (limit is not None and len(rows) >= limit):
                 return rows
-            params["cursor"] = page["next_cursor"]
+
+    async def delivery_page(
+        self,
+        *,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the log and the cursor of the next (None: the end)."""
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (
+            ("subject_type", subject_type),
+            ("subject_id", subject_id),
+            ("cursor", cursor),
+        ):
+            if value is not None:
+                params[name] = value
+        page = (await self._call("GET", "/v1/deliveries", params=params)).json()
+        return list(page["items"]), page.get("next_cursor")
 
     # ------------------------------------------------------------------ in-app inbox
 

@@ -11,6 +11,8 @@ changes nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from herald.service.base import WORKER_WAIT, Started, one_line, temporal_refusal
 from herald.service.deliveries import DeliveryService
 from herald.service.directory import DirectoryService
@@ -19,6 +21,9 @@ from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
 from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.staff import StaffService
+
+if TYPE_CHECKING:
+    from herald.http_client import HttpHerald
 
 
 class Herald(
@@ -37,7 +42,18 @@ class Herald(
         herald = await Herald.connect()
         await herald.upsert_subscriber("u42", name="Alice", email="alice@example.org")
         await herald.start_loan("L1", borrower_id="u42", item="Drill", due_at=due)
+
+    Or the same operations over Herald's HTTP API, with neither Herald's database nor
+    Temporal at hand: ``async with Herald.over_http(url, api_key) as herald: ...``.
     """
+
+    @staticmethod
+    def over_http(url: str, api_key: str | None = None, *, timeout: float = 60.0) -> HttpHerald:
+        """A client of Herald's HTTP API with this class's methods, arguments, results and
+        errors (:class:`herald.http_client.HttpHerald`)."""
+        from herald.http_client import HttpHerald
+
+        return HttpHerald(url, api_key, timeout=timeout)
 
 
 __all__ = [
