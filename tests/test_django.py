@@ -433,5 +433,68 @@ def test_the_system_check_reports_missing_or_wrong_settings() -> None:
         "herald_outbox.E005"
     }
     assert ids({"MODE": "http", "API_URL": "http://h", "RELAY_BATCH": 0}) == {"herald_outbox.E006"}
+    assert ids({"MODE": "http", "API_URL": "http://h", "RELAY_CONCURRENCY": 2.5}) == {
+        "herald_outbox.E006"
+    }
     assert ids({"MODE": "http", "API_URL": "http://h", "API_KEYS": "x"}) == {"herald_outbox.W001"}
     assert ids({"MODE": "http", "API_URL": "http://h"}) == set()
+
+
+class Flaky:
+    """The real transport, except that the first call of one operation on one object
+    fails the way an unexpected server error does (neither a refusal nor an outage)."""
+
+    def __init__(self, inner: Any, method: str, object_id: str) -> None:
+        self.inner, self.method, self.object_id = inner, method, object_id
+        self.calls: list[tuple[str, str]] = []
+        self.failed = False
+
+    def call(self, method: str, arguments: dict[str, Any], *, idempotency_key: str) -> Any:
+        target = next(iter(arguments.values()))
+        self.calls.append((method, target))
+        if not self.failed and (method, target) == (self.method, self.object_id):
+            self.failed = True
+            raise HeraldError("Herald failed: try again")
+        return self.inner.call(method, arguments, idempotency_key=idempotency_key)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+async def test_an_item_to_retry_holds_back_its_object_and_nothing_else(lending: Desk) -> None:
+    desk = lending
+    due = (await desk.now()).astimezone(PARIS) + timedelta(days=3)
+
+    def enqueue_all() -> None:
+        from herald.contrib.django import enqueue
+
+        enqueue.start_loan("ord-x", borrower_id="camille", item="Scie", due_at=due)
+        enqueue.extend_loan("ord-x", due_at=due + timedelta(days=2))
+        enqueue.start_loan("ord-y", borrower_id="camille", item="Scie", due_at=due)
+
+    def drains() -> tuple[Any, Any, list[tuple[str, str]]]:
+        from herald.contrib.django.conf import herald_config
+        from herald.contrib.django.relay import Relay
+        from herald.contrib.django.transport import transport_from_settings
+
+        config = herald_config()
+        flaky = Flaky(transport_from_settings(config), "start_loan", "ord-x")
+        relay = Relay(flaky, config=config, now=lambda: datetime.now(PARIS).replace(tzinfo=None))
+        try:
+            first = relay.drain()
+            # Later: its backoff has passed.
+            relay.now = lambda: datetime.now(PARIS).replace(tzinfo=None) + timedelta(hours=1)
+            second = relay.drain()
+        finally:
+            relay.close()
+        return first, second, flaky.calls
+
+    await orm(enqueue_all)
+    first, second, calls = await orm(drains)
+    assert (first.sent, first.retrying, first.failed) == (1, 1, 0)
+    assert (second.sent, second.retrying, second.failed) == (2, 0, 0)
+    # The extension never overtook the start it depends on.
+    x = [m for m, target in calls if target == "ord-x"]
+    assert x == ["start_loan", "start_loan", "extend_loan"]
+    status = await desk.herald.loan_status("ord-x")
+    assert status.extensions == 1 and status.due_at == due + timedelta(days=2)

@@ -69,6 +69,7 @@ def check_herald_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             )
     for name in (
         "relay_batch",
+        "relay_concurrency",
         "relay_poll_seconds",
         "backoff_base_seconds",
         "backoff_max_seconds",
@@ -76,12 +77,13 @@ def check_herald_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         "timeout_seconds",
     ):
         value = values.get(name)
+        whole = name in ("relay_batch", "relay_concurrency")
+        kinds = int if whole else int | float
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+            isinstance(value, bool) or not isinstance(value, kinds) or value <= 0
         ):
+            what = "a positive whole number" if whole else "a positive number"
             problems.append(
-                Error(
-                    f'HERALD["{name.upper()}"] must be a positive number.', id="herald_outbox.E006"
-                )
+                Error(f'HERALD["{name.upper()}"] must be {what}.', id="herald_outbox.E006")
             )
     return problems

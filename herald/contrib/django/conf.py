@@ -22,6 +22,8 @@ class HeraldConfig:
     api_key: str | None = None
     relay_in_process: bool = False
     relay_batch: int = 200
+    # Objects delivered side by side (each object's own items always one after another).
+    relay_concurrency: int = 8
     relay_poll_seconds: float = 1.0
     # An item Herald could not take now is tried again after 2 s, 4 s, 8 s... at most 5 min.
     backoff_base_seconds: float = 2.0

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -104,6 +105,8 @@ class Relay:
         self.transport = transport or transport_from_settings(self.config)
         self.now = now or timezone.now
         self._stop = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @property
     def db(self) -> str:
@@ -163,45 +166,85 @@ class Relay:
         )
         return result
 
-    def pass_once(self, skip: set[int] | None = None) -> DrainReport:
-        """One look at the pending items: each object's items in order, until one waits."""
-        report = DrainReport()
+    def pass_once(self, skip: set[str] | None = None) -> DrainReport:
+        """One look at the pending items: each object's items in order, until one waits.
+
+        Objects go side by side (``RELAY_CONCURRENCY`` at once), people first: a loan's
+        borrower is in Herald's directory before the loan is started. ``skip`` holds the
+        objects that wait until the next drain (an item of theirs is to be retried)."""
         skip = skip if skip is not None else set()
         pending = list(
             OutboxItem.objects.using(self.db)
             .filter(status=PENDING)
-            .exclude(pk__in=skip)
+            .exclude(object_key__in=skip)
             .order_by("id")[: self.config.relay_batch]
         )
         by_object: dict[str, list[OutboxItem]] = {}
         for item in pending:
             by_object.setdefault(item.object_key, []).append(item)
-        for items in by_object.values():
-            for item in items:
-                now = self.now()
-                if item.next_attempt_at > now:
-                    break  # waits, and so do the items behind it
-                if not self._claim(item.pk, now):
-                    break  # another relay is delivering it
-                result = self.deliver(item)
-                if result in ("retry", "down"):
-                    skip.add(item.pk)
-                    report.retrying += 1
-                    if result == "down":
-                        report.down = True
-                        return report  # the others would fail the same way: later
-                    break
-                if result == "failed":
-                    report.failed += 1
-                    report.failures.append(f"{item.object_key} {item.method}: {item.last_error}")
-                else:
-                    report.sent += 1
+        people = [items for key, items in by_object.items() if key.startswith("subscriber:")]
+        others = [items for key, items in by_object.items() if not key.startswith("subscriber:")]
+        report = DrainReport()
+        down = threading.Event()
+        for wave in (people, others):
+            for lane_report, waits in self._run_lanes(wave, down):
+                report.add(lane_report)
+                skip.update(waits)
+            if down.is_set():
+                break
         return report
+
+    def _run_lanes(
+        self, lanes: list[list[OutboxItem]], down: threading.Event
+    ) -> list[tuple[DrainReport, set[str]]]:
+        width = min(self.config.relay_concurrency, len(lanes))
+        if width <= 1:
+            return [self._lane(items, down) for items in lanes]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    self.config.relay_concurrency, thread_name_prefix="herald-relay"
+                )
+            pool = self._pool
+        return list(pool.map(lambda items: self._lane_in_thread(items, down), lanes))
+
+    def _lane_in_thread(
+        self, items: list[OutboxItem], down: threading.Event
+    ) -> tuple[DrainReport, set[str]]:
+        try:
+            return self._lane(items, down)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def _lane(self, items: list[OutboxItem], down: threading.Event) -> tuple[DrainReport, set[str]]:
+        """One object's items, in order, until one waits."""
+        report = DrainReport()
+        for item in items:
+            if down.is_set():
+                break  # Herald went away meanwhile: the rest waits too
+            now = self.now()
+            if item.next_attempt_at > now:
+                break  # waits, and so do the items behind it
+            if not self._claim(item.pk, now):
+                break  # another relay is delivering it
+            result = self.deliver(item)
+            if result in ("retry", "down"):
+                report.retrying += 1
+                if result == "down":
+                    report.down = True
+                    down.set()  # the others would fail the same way: later
+                return report, {item.object_key}
+            if result == "failed":
+                report.failed += 1
+                report.failures.append(f"{item.object_key} {item.method}: {item.last_error}")
+            else:
+                report.sent += 1
+        return report, set()
 
     def drain(self) -> DrainReport:
         """Deliver everything that is due now; each item is tried at most once per drain."""
         total = DrainReport()
-        skip: set[int] = set()
+        skip: set[str] = set()
         while True:
             report = self.pass_once(skip)
             total.add(report)
@@ -235,6 +278,10 @@ class Relay:
         self._stop.set()
 
     def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
         self.transport.close()
 
 
