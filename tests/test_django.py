@@ -71,7 +71,7 @@ async def lending(
                 # server, with no worker once this desk is gone.
                 for loan_id in await orm(started_loans):
                     with contextlib.suppress(HeraldError):
-                        await desk.herald.cancel_loan(loan_id)
+                        await desk.cancel(loan_id)  # and waits until it has closed
                 await orm(reset_outbox)
 
 
