@@ -16,7 +16,7 @@ import asyncio
 import uuid
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -32,10 +32,8 @@ from herald.contracts import (
     RepairStatus,
 )
 from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
+from herald.service.base import Started
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
-
-if TYPE_CHECKING:
-    from starter.client import Started
 
 T = TypeVar("T")
 ATTEMPTS = 3
@@ -670,7 +668,5 @@ class HttpHerald:
 
     @staticmethod
     def _started(response: httpx.Response) -> Started:
-        from starter.client import Started
-
         doc = response.json()
         return Started(doc["id"], doc["workflow_id"], doc.get("run_id"), bool(doc["created"]))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
+from herald.service.base import one_line
 
 PROBLEM_BASE = "https://herald.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -60,17 +61,12 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
-def one_line(text: object, limit: int = 2000) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else f"{flat[:limit]}…"
-
-
 def problem_body(status: int, slug: str, detail: str, field: str | None = None) -> bytes:
     doc: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
         "title": TITLES.get(slug, slug),
         "status": status,
-        "detail": one_line(detail),
+        "detail": one_line(detail, 2000),
     }
     if field:
         doc["field"] = field

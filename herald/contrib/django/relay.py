@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
+from herald.service.base import one_line
 
 from .conf import HeraldConfig, herald_config
 from .enqueue import decode_arguments
@@ -67,9 +68,9 @@ class DrainReport:
         return f"{text} (Herald unreachable)" if self.down else text
 
 
-def _one_line(err: BaseException, limit: int = ERROR_LIMIT) -> str:
-    text = " ".join(f"{type(err).__name__}: {err}".split())
-    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+def _one_line(err: BaseException) -> str:
+    """The reason kept on the item: one line that fits its column, ellipsis included."""
+    return one_line(f"{type(err).__name__}: {err}", ERROR_LIMIT - 1)
 
 
 def outcome(method: str, err: BaseException) -> str:
@@ -250,9 +251,6 @@ class Relay:
             total.add(report)
             if report.down or report.sent + report.failed == 0:
                 return total
-
-    def pending(self) -> int:
-        return OutboxItem.objects.using(self.db).filter(status=PENDING).count()
 
     def run(self, poll_seconds: float | None = None) -> None:
         """Until :meth:`stop`: drain, then wait for the poll interval when idle."""
