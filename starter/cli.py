@@ -916,6 +916,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:
+        # The reader went away (`herald api-key create shop | head -n 1`): what was asked
+        # is done; the rest of the output has nowhere to go, and neither has a final flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except HeraldError as err:
         print(f"herald: failed: {_one_line(err)}", file=sys.stderr)
         return EXIT_FAILURE

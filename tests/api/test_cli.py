@@ -61,3 +61,25 @@ def test_serving_beyond_the_loopback_without_a_key_is_refused(
     assert main(["api", "--host", "0.0.0.0", "--port", "0"]) == EXIT_INVALID
     err = capsys.readouterr().err
     assert "no API key exists" in err and "herald api-key create" in err
+
+
+def test_a_reader_that_goes_away_is_not_an_error(database: Store) -> None:
+    """``HERALD_API_KEY=$(herald api-key create shop | head -n 1)``: the reader may leave
+    before everything is written. The key is created all the same, and the command ends
+    quietly with 0. Here the reader (``true``) leaves before the command writes a byte."""
+    import os
+    import subprocess
+    import sys
+
+    herald = Path(sys.executable).parent / "herald"
+    proc = subprocess.run(
+        f"'{herald}' api-key create shop | true; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert [k.name for k in ApiKeys(database).list()] == ["shop"]
