@@ -23,7 +23,7 @@ from herald.contracts import channel_task_queue
 from herald.kinds import ALL_CHANNELS, Channel
 from herald.settings import Settings, load_settings
 from herald.store import Store, migrate
-from herald.temporal import WORKFLOW_RUNNER, check_encrypted, connect, data_converter
+from herald.temporal import check_encrypted, connect, data_converter, workflow_runner
 from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("herald.worker")
@@ -67,7 +67,7 @@ def build_workers(
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,
             max_cached_workflows=MAX_CACHED_WORKFLOWS,
-            workflow_runner=WORKFLOW_RUNNER,
+            workflow_runner=workflow_runner(),
         )
     ]
     for channel in ALL_CHANNELS:

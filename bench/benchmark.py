@@ -13,7 +13,9 @@ Figures:
 2. burst: N loans whose one reminder falls due at the same instant, e-mailed to the local
    SMTP server: time to drain, reminders per second, lateness p50/p99;
 3. history events and worker round trips for one loan's whole life;
-4. worker memory with M loans asleep on far timers.
+4. worker memory with M loans asleep on far timers;
+5. CLI start-up: wall time of ``herald --help`` and ``herald loan status`` against
+   ``python -c pass``.
 
 See docs/PERFORMANCE.md for the method and the results.
 """
@@ -1107,6 +1109,45 @@ async def baseline_memory(stack: Stack, m: int) -> MemoryRun:
         side.close()
 
 
+# ---------------------------------------------------------------------- 5. CLI start-up
+
+
+@dataclass
+class CliStartup:
+    """Wall time of whole commands, run one after the other, interleaved: ``python -c pass``
+    (the floor every Python command pays), ``herald --help`` and ``herald loan status`` of a
+    running loan (settings, database, Temporal connection, one query)."""
+
+    python_pass_s: list[float] = field(default_factory=list)
+    help_s: list[float] = field(default_factory=list)
+    loan_status_s: list[float] = field(default_factory=list)
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
+    began = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - began
+
+
+async def cli_startup(stack: Stack, runs: int) -> CliStartup:
+    side = HeraldSide(stack, "cli", None, in_app=False)
+    try:
+        await side.start_worker()
+        await side.start_loan(0, datetime.now(UTC) + timedelta(days=30))
+        status = [HERALD_BIN, "loan", "status", side.loan_id(0)]
+        await asyncio.to_thread(_wall, status, side.env)  # warm the OS caches once
+        figures = CliStartup()
+        for _ in range(runs):
+            figures.python_pass_s.append(
+                await asyncio.to_thread(_wall, [sys.executable, "-c", "pass"], side.env)
+            )
+            figures.help_s.append(await asyncio.to_thread(_wall, [HERALD_BIN, "--help"], side.env))
+            figures.loan_status_s.append(await asyncio.to_thread(_wall, status, side.env))
+        return figures
+    finally:
+        side.close()
+
+
 # ---------------------------------------------------------------------- report
 
 
@@ -1212,6 +1253,22 @@ def report(results: dict[str, Any]) -> str:
             (f"time to start {m:,} and see them all asleep (s)", lambda r: r.setup_s, 0),
         ):
             paired(f"4. {label}", mh, mb, value, digits)
+
+    cli: CliStartup | None = results.get("cli")
+    if cli is not None and cli.help_s:
+        for label, values in (
+            ("`herald --help`", cli.help_s),
+            ("`herald loan status L` (a running loan)", cli.loan_status_s),
+        ):
+            rows.append(
+                (
+                    f"5. {label} wall time (s), against `python -c pass`",
+                    med(values),
+                    med(cli.python_pass_s),
+                    len(values),
+                    3,
+                )
+            )
 
     out.append("| figure | Herald (median) | baseline (median) | Herald / baseline | runs each |")
     out.append("| --- | ---: | ---: | ---: | ---: |")
@@ -1419,6 +1476,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     log(f"4. memory run {run + 1}: baseline, {args.sleeping} sleeping workflows")
                     results["memory_baseline"].append(await baseline_memory(stack, args.sleeping))
                     log(f"   {results['memory_baseline'][-1]}")
+            if args.cli_runs > 0:
+                log(f"5. CLI start-up, {args.cli_runs} runs of each command")
+                results["cli"] = await cli_startup(stack, args.cli_runs)
             results["finished"] = datetime.now(UTC).isoformat()
             results["environment_at_end"] = environment()
         finally:
@@ -1482,6 +1542,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="PY_SPY",
         help="diagnostics: path of a py-spy executable; the worker is sampled (GIL holder, "
         "50 Hz) from each burst's due instant to its last reminder",
+    )
+    parser.add_argument(
+        "--cli-runs",
+        type=int,
+        default=15,
+        help="runs of each command for the CLI start-up figure (default 15; 0 skips)",
     )
     parser.add_argument("--json", help="also write every figure to this JSON file")
     parser.add_argument(

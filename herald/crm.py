@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from herald.contracts import CrmSubject, Role
+from herald.kinds import LEAD_EVENTS, USER_EVENTS
 
-LEAD_EVENTS = ("created", "stage_changed", "assigned", "fulfilment_changed")
-USER_EVENTS = ("welcome", "role_changed", "activated", "deactivated")
 # Stage changes the managers hear about (the others are routine).
 CRITICAL_STAGES = ("won", "lost", "invoice_sent")
 MANAGERS = "managers"

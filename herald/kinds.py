@@ -219,3 +219,8 @@ def kind_info(name: str) -> Kind:
         return KINDS[name]
     except KeyError:
         raise KeyError(f"unknown notification kind {name!r}") from None
+
+
+# The CRM's lead and user-account events (the rules for each live in ``herald.crm``).
+LEAD_EVENTS = ("created", "stage_changed", "assigned", "fulfilment_changed")
+USER_EVENTS = ("welcome", "role_changed", "activated", "deactivated")

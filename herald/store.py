@@ -9,10 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, delete, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +29,9 @@ from herald.db import (
 )
 from herald.holding import DigestMode, HoldRules, parse_clock
 from herald.kinds import Channel
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_DIGEST_AT = time(18, 0)
 
@@ -138,6 +139,9 @@ class TemplateText:
 
 
 def alembic_config(url: str) -> Config:
+    # Alembic is imported by the commands that migrate, not by every command that reads.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("herald") / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url)
@@ -146,6 +150,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest revision (idempotent)."""
+    from alembic import command
+
     with engine.begin() as conn:
         cfg = alembic_config(str(engine.url))
         cfg.attributes["connection"] = conn

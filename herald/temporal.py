@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from typing import TYPE_CHECKING
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -12,20 +14,31 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from herald.codec import EncryptionCodec, KeylessCodec, parse_keys, with_encryption
 from herald.errors import InvalidInput
 from herald.search_attributes import ALL_KEYS
 from herald.settings import Settings
 
+if TYPE_CHECKING:
+    from temporalio.worker import WorkflowRunner
+
 DATA_CONVERTER: DataConverter = pydantic_data_converter
 
-# Herald's own modules are deterministic (pure policy, models); passing them through the
-# sandbox keeps real ``zoneinfo`` objects in the policy code and imports them only once.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("herald")
-)
+
+@functools.cache
+def workflow_runner() -> WorkflowRunner:
+    """The sandbox the worker runs workflows in.
+
+    Herald's own modules are deterministic (pure policy, models); passing them through the
+    sandbox keeps real ``zoneinfo`` objects in the policy code and imports them only once.
+    Built on first use so that clients and the CLI never import the worker machinery.
+    """
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("herald")
+    )
 
 
 class EncryptionRequired(InvalidInput):

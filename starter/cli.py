@@ -15,16 +15,33 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from herald.admin_templates import shutdown_render_pool
 from herald.api import commands as api_commands
-from herald.contracts import LoanStatus, NotificationRecord
-from herald.crm import LEAD_EVENTS, USER_EVENTS
 from herald.errors import HeraldError, InvalidInput, NotFound
-from herald.kinds import ALL_CHANNELS, CATEGORIES, KINDS, OPTIONAL_KINDS
-from herald.settings import load_settings
+from herald.kinds import (
+    ALL_CHANNELS,
+    CATEGORIES,
+    KINDS,
+    LEAD_EVENTS,
+    OPTIONAL_KINDS,
+    USER_EVENTS,
+)
 from herald.validation import LIMITS, show
+
+if TYPE_CHECKING:
+    from herald.contracts import LoanStatus, NotificationRecord
+    from herald.settings import Settings
+
+# Start-up stays light: the commands import what they use (the Temporal client, the
+# database, the web stack) when they run, so `herald --help` costs a parser, not a stack.
+
+
+def load_settings() -> Settings:
+    from herald.settings import load_settings
+
+    return load_settings()
+
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 
@@ -965,7 +982,9 @@ def entrypoint() -> NoReturn:
     a successful command into a crash. All work and cleanup is done by then.
     """
     code = main()
-    shutdown_render_pool()  # its processes would outlive os._exit otherwise
+    render_pool = sys.modules.get("herald.admin_templates")
+    if render_pool is not None:
+        render_pool.shutdown_render_pool()  # its processes would outlive os._exit otherwise
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 from herald.errors import InvalidInput
-from herald.settings import load_settings
 
 COMMANDS = ("api", "api-key")
 
@@ -31,6 +30,7 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from herald.settings import load_settings
     from starter.client import Herald
 
     herald = await Herald.connect(load_settings())

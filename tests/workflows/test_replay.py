@@ -18,7 +18,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from herald.contracts import HeldNotice, LoanInput, LoanStatus, MailboxInput, MailboxStatus
-from herald.temporal import DATA_CONVERTER, WORKFLOW_RUNNER
+from herald.temporal import DATA_CONVERTER, workflow_runner
 from workflows.loan import LoanWorkflow
 from workflows.mailbox import MailboxWorkflow
 from workflows.registry import WORKFLOWS
@@ -58,7 +58,7 @@ def test_histories_are_recorded() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
+        workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=workflow_runner()
     )
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
@@ -79,7 +79,7 @@ async def test_unguarded_change_fails_the_replay() -> None:
     replayer = Replayer(
         workflows=[LoanWorkflowWithoutConfirmation],
         data_converter=DATA_CONVERTER,
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=workflow_runner(),
     )
     result = await replayer.replay_workflow(
         load(next(p for p in HISTORIES if p.stem == "loan_full_life")),
@@ -108,7 +108,7 @@ async def test_guarded_change_replays_old_histories(path: Path) -> None:
     replayer = Replayer(
         workflows=[LoanWorkflowWithGuardedChange],
         data_converter=DATA_CONVERTER,
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=workflow_runner(),
     )
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
@@ -134,7 +134,7 @@ async def test_mailbox_histories_need_the_lateness_check(name: str) -> None:
     replayer = Replayer(
         workflows=[MailboxWorkflowSendingLateNotices],
         data_converter=DATA_CONVERTER,
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=workflow_runner(),
     )
     result = await replayer.replay_workflow(
         load(next(p for p in HISTORIES if p.stem == name)), raise_on_replay_failure=False
