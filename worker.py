@@ -9,9 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
 import signal
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -20,6 +25,7 @@ from activities import DeliveryActivities
 from herald.admin_templates import shutdown_render_pool
 from herald.channels import Provider, build_providers
 from herald.contracts import channel_task_queue
+from herald.errors import HeraldError, InvalidInput
 from herald.kinds import ALL_CHANNELS, Channel
 from herald.settings import Settings, load_settings
 from herald.store import Store, migrate
@@ -108,6 +114,7 @@ async def run_worker(
     *,
     client: Client | None = None,
     stop: asyncio.Event | None = None,
+    migrate_first: bool = True,
 ) -> None:
     """Migrate the database, then poll until ``stop`` is set (or SIGINT/SIGTERM)."""
     settings = settings or load_settings()
@@ -116,7 +123,8 @@ async def run_worker(
     else:
         data_converter(settings)  # HERALD_REQUIRE_ENCRYPTION without keys: refuse at once
     store = Store.from_url(settings.resolved_database_url)
-    migrate(store.engine)
+    if migrate_first:
+        migrate(store.engine)
     client = client or await connect(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -140,6 +148,105 @@ async def run_worker(
         # Admin-template render processes: stopped with the worker, not left behind.
         await asyncio.to_thread(shutdown_render_pool)
         store.close()
+
+
+# The most processes ``--processes`` accepts: far more than any machine's cores, far fewer
+# than would exhaust the database's connections by accident.
+MAX_PROCESSES = 64
+# How long stopped processes get to finish their running activities before being killed.
+STOP_GRACE_SECONDS = 60.0
+
+
+def worker_processes(value: str) -> int:
+    """``--processes``: a count from 1 to :data:`MAX_PROCESSES`, or ``auto`` (one per core)."""
+    if value == "auto":
+        return max(1, min(MAX_PROCESSES, os.cpu_count() or 1))
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_PROCESSES:
+        raise InvalidInput(
+            f"--processes takes a number from 1 to {MAX_PROCESSES}, or auto (one per core); "
+            f"got {value[:40]!r}"
+        )
+    return count
+
+
+def _process_main() -> None:
+    """One of :func:`run_processes`' children: a whole worker, with the parent's settings
+    (read again from the same environment), the database already migrated."""
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+    )
+    asyncio.run(run_worker(settings, migrate_first=False))
+
+
+async def run_processes(count: int, settings: Settings | None = None) -> None:
+    """Migrate once, then run ``count`` worker processes until SIGINT/SIGTERM.
+
+    Each child is a full worker (workflows and every channel queue) polling the same task
+    queues; Temporal spreads the tasks among them, and per-channel rate limits hold across
+    all of them (the server enforces them per queue). If one child dies, the others are
+    stopped and this raises: a process manager restarting ``herald worker`` then restarts
+    the whole set, rather than running silently short of a process.
+    """
+    settings = settings or load_settings()
+    data_converter(settings)  # HERALD_REQUIRE_ENCRYPTION without keys: refuse before forking
+    store = Store.from_url(settings.resolved_database_url)
+    try:
+        migrate(store.engine)
+    finally:
+        store.close()
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    children = [
+        context.Process(target=_process_main, name=f"herald-worker-{i + 1}") for i in range(count)
+    ]
+    for child in children:
+        child.start()
+    log.info("%d worker processes: %s", count, ", ".join(str(c.pid) for c in children))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    sentinels = [child.sentinel for child in children]
+    one_exited: asyncio.Future[Any] = asyncio.ensure_future(
+        asyncio.to_thread(_first_exit, sentinels)
+    )
+    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({one_exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        dead = [c for c in children if c.exitcode is not None] if not stop.is_set() else []
+        for child in children:
+            if child.is_alive():
+                child.terminate()  # SIGTERM: each child stops its workers gracefully
+        await asyncio.to_thread(_join_or_kill, children, STOP_GRACE_SECONDS)
+        stopping.cancel()
+        await asyncio.gather(one_exited, return_exceptions=True)
+    if dead:
+        raise HeraldError(
+            f"worker process {dead[0].name} (pid {dead[0].pid}) exited with status "
+            f"{dead[0].exitcode}: the other processes were stopped"
+        )
+
+
+def _first_exit(sentinels: list[int]) -> None:
+    multiprocessing.connection.wait(sentinels)
+
+
+def _join_or_kill(children: Sequence[multiprocessing.process.BaseProcess], grace: float) -> None:
+    end = time.monotonic() + grace
+    for child in children:
+        child.join(max(0.0, end - time.monotonic()))
+    for child in children:
+        if child.is_alive():
+            log.warning("worker process %s did not stop in %.0f s: killed", child.name, grace)
+            child.kill()
+            child.join()
 
 
 def main() -> None:

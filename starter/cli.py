@@ -153,7 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--api-port", type=int, default=8080, help="the HTTP API's port")
     dev.add_argument("--no-api", action="store_true", help="do not serve the HTTP API")
     dev.add_argument("--demo", action="store_true", help="also start the demo loans")
-    sub.add_parser("worker", help="run a worker (migrates the database first)")
+    wk = sub.add_parser("worker", help="run a worker (migrates the database first)")
+    wk.add_argument(
+        "--processes",
+        default="1",
+        metavar="N",
+        help="worker processes on this machine, 1 to 64 or auto (one per core); default 1",
+    )
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("setup", help="migrate and register search attributes (idempotent)")
     sub.add_parser(
@@ -883,9 +889,13 @@ async def _dispatch(args: argparse.Namespace) -> int:
             api_port=None if args.no_api else args.api_port,
         )
     if args.command == "worker":
-        from worker import run_worker
+        from worker import run_processes, run_worker, worker_processes
 
-        await run_worker(load_settings())
+        count = worker_processes(args.processes)
+        if count == 1:
+            await run_worker(load_settings())
+        else:
+            await run_processes(count, load_settings())
         return EXIT_OK
     if args.command in ("migrate", "setup", "doctor", "schedules"):
         from herald import ops
