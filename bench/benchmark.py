@@ -133,6 +133,18 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def family(pid: int) -> list[int]:
+    """``pid`` and its child processes (``herald worker --processes N`` runs N children)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return [pid, *children]
+
+
+def family_cpu_seconds(pids: list[int]) -> float:
+    return sum(cpu_seconds(p) for p in pids)
+
+
 def spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     with open(log_path, "ab") as out:
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -492,13 +504,20 @@ class HeraldSide:
     """One Herald scenario: its own task queue, SQLite database, policy and worker process."""
 
     def __init__(
-        self, stack: Stack, name: str, policy: dict[str, Any] | None, *, in_app: bool
+        self,
+        stack: Stack,
+        name: str,
+        policy: dict[str, Any] | None,
+        *,
+        in_app: bool,
+        processes: int = 1,
     ) -> None:
         from herald.settings import load_settings
         from herald.store import Store, migrate
         from starter.client import Herald
 
         self.stack = stack
+        self.processes = processes
         self.task_queue = f"{name}-{uuid.uuid4().hex[:6]}"
         self.dir = stack.tmp / self.task_queue
         self.dir.mkdir()
@@ -545,8 +564,8 @@ class HeraldSide:
         return f"{self.task_queue}-{i:05d}"
 
     async def start_worker(self) -> int:
-        cmd = [HERALD_BIN, "worker"]
-        if self.stack.metrics:
+        cmd = [HERALD_BIN, "worker", "--processes", str(self.processes)]
+        if self.stack.metrics and self.processes == 1:
             self.metrics_port = free_port()
             self.env["BENCH_METRICS_PORT"] = str(self.metrics_port)
             self.env["BENCH_GC_STATS"] = str(self.dir / "gc.json")
@@ -777,8 +796,13 @@ async def _drain(
     await asyncio.sleep(max(0.0, due.timestamp() - time.time() - 3))
     metrics0 = await asyncio.to_thread(scrape_metrics, side.metrics_port, side.dir, fresh=False)
     await asyncio.sleep(max(0.0, due.timestamp() - time.time() - 1))
-    pids = (worker_pid, stack.server.pid, os.getpid())
-    before = [cpu_seconds(p) for p in pids]
+    workers = family(worker_pid)  # with --processes N: the parent and its N children
+    pids = (stack.server.pid, os.getpid())
+
+    def cpu_now() -> list[float]:
+        return [family_cpu_seconds(workers), *(cpu_seconds(p) for p in pids)]
+
+    before = cpu_now()
     spy: subprocess.Popen[bytes] | None = None
     raw = side.dir / "profile.txt"
     if stack.py_spy:
@@ -789,19 +813,23 @@ async def _drain(
             side.dir / "py-spy.log",
         )
     await wait_until(lambda: stack.smtp.count() >= n, limit_s, f"{n} reminders")
-    w, s, b = (cpu_seconds(p) - c for p, c in zip(pids, before, strict=True))
+    w, s, b = (now - then for now, then in zip(cpu_now(), before, strict=True))
     if spy is not None:
         spy.send_signal(signal.SIGINT)
         await asyncio.to_thread(spy.wait, 60)
         side.profile = profile_breakdown(raw)
-    peak = hwm_mb(worker_pid)
+    peak = sum(hwm_mb(p) for p in workers)
     metrics = await asyncio.to_thread(scrape_metrics, side.metrics_port, side.dir)
     delta = {k: v if k.endswith("_size") else v - metrics0.get(k, 0.0) for k, v in metrics.items()}
     return stack.smtp.snapshot(), (w, s, b), peak, delta
 
 
-async def herald_burst(stack: Stack, n: int, lead: float, in_app: bool, run: int) -> BurstRun:
-    side = HeraldSide(stack, f"burst-herald{run}", BURST_POLICY, in_app=in_app)
+async def herald_burst(
+    stack: Stack, n: int, lead: float, in_app: bool, run: int, processes: int = 1
+) -> BurstRun:
+    side = HeraldSide(
+        stack, f"burst-herald{run}-p{processes}", BURST_POLICY, in_app=in_app, processes=processes
+    )
     try:
         await side.start_worker()
         stack.smtp.reset()
@@ -836,7 +864,7 @@ async def herald_burst(stack: Stack, n: int, lead: float, in_app: bool, run: int
         if len(log_late) != n:
             raise RuntimeError(f"{len(log_late)} reminders logged sent for {n} loans")
         result = summarize_burst(
-            "herald",
+            "herald" if processes == 1 else f"herald x{processes}",
             n,
             lead,
             start_s,
@@ -899,10 +927,13 @@ async def baseline_burst(stack: Stack, n: int, lead: float, run: int) -> BurstRu
 
 
 async def burst(
-    stack: Stack, runs: int, n: int, in_app: bool, rates: StartRates
-) -> tuple[list[BurstRun], list[BurstRun], list[str]]:
+    stack: Stack, runs: int, n: int, in_app: bool, rates: StartRates, two_processes: bool = False
+) -> tuple[list[BurstRun], list[BurstRun], list[BurstRun], list[str]]:
+    """Herald and baseline runs alternate; with ``two_processes``, each run also drains the
+    burst with ``herald worker --processes 2``, in the same rotation."""
     herald_runs: list[BurstRun] = []
     base_runs: list[BurstRun] = []
+    pair_runs: list[BurstRun] = []
     notes: list[str] = []
     # First guesses from the start rates; then from the previous run's setup time.
     # Herald also e-mails each loan's confirmation before the burst, at some 12-30 a second.
@@ -910,13 +941,16 @@ async def burst(
     base_lead = 10 + n / statistics.median(rates.baseline_concurrent) * 2
     for run in range(runs):
         order = ["herald", "baseline"] if run % 2 == 0 else ["baseline", "herald"]
+        if two_processes:
+            order.insert(run % 3, "herald x2")
         for which in order:
             for _attempt in range(3):
                 try:
-                    if which == "herald":
-                        log(f"burst run {run + 1}: Herald, {n} loans, due in {herald_lead:.0f}s")
-                        r = await herald_burst(stack, n, herald_lead, in_app, run)
-                        herald_runs.append(r)
+                    if which.startswith("herald"):
+                        processes = 1 if which == "herald" else 2
+                        log(f"burst run {run + 1}: {which}, {n} loans, due in {herald_lead:.0f}s")
+                        r = await herald_burst(stack, n, herald_lead, in_app, run, processes)
+                        (herald_runs if processes == 1 else pair_runs).append(r)
                         herald_lead = max(20.0, herald_lead - r.ready_before_due_s + 15)
                     else:
                         log(f"burst run {run + 1}: baseline, {n} loans, due in {base_lead:.0f}s")
@@ -932,13 +966,118 @@ async def burst(
                     note = f"{which} run {run + 1}: setup took {err.needed:.0f}s, over the lead; retried"
                     notes.append(note)
                     log(note)
-                    if which == "herald":
+                    if which.startswith("herald"):
                         herald_lead = err.needed * 1.3 + 15
                     else:
                         base_lead = err.needed * 1.3 + 10
             else:
                 raise RuntimeError(f"{which} burst run {run + 1}: the lead stayed too short")
-    return herald_runs, base_runs, notes
+    return herald_runs, base_runs, pair_runs, notes
+
+
+# ---------------------------------------------------------------------- 7. steady arrivals
+
+
+@dataclass
+class SteadyRun:
+    side: str
+    n: int
+    rate_per_s: float  # reminders falling due per second, evenly spaced
+    lateness_p50_s: float  # SMTP arrival minus the reminder's own due instant
+    lateness_p99_s: float
+    lateness_max_s: float
+
+
+async def _steady(
+    stack: Stack,
+    side: HeraldSide | BaselineSide,
+    n: int,
+    rate: float,
+    lead: float,
+    start: Callable[[int, datetime], Awaitable[None]],
+    confirmations: bool,
+) -> SteadyRun:
+    """N reminders due one after the other, ``1/rate`` seconds apart, from ``lead`` seconds
+    on: the lateness of each against its own instant, not against a common one."""
+    await side.start_worker()
+    stack.smtp.reset()
+    first = whole_second_after(lead)
+    dues = [first + timedelta(seconds=i / rate) for i in range(n)]
+    t0 = time.time()
+    await run_concurrently(n, stack.concurrency, lambda i: start(i, dues[i]))
+    if confirmations:  # Herald e-mails each confirmation at once: all before the first due
+        await wait_until(lambda: stack.smtp.count() >= n, lead + 1200, "confirmations")
+    if first.timestamp() - time.time() < 2:
+        raise LeadTooShort(time.time() - t0)
+    stack.smtp.reset()
+    await wait_until(lambda: stack.smtp.count() >= n, n / rate + 1200, f"{n} steady reminders")
+    due_at = {f"p{i:05d}@example.org": due.timestamp() for i, due in enumerate(dues)}
+    late = [a.at - due_at[a.to] for a in stack.smtp.snapshot()]
+    return SteadyRun(
+        side="herald" if isinstance(side, HeraldSide) else "baseline",
+        n=n,
+        rate_per_s=rate,
+        lateness_p50_s=percentile(late, 50),
+        lateness_p99_s=percentile(late, 99),
+        lateness_max_s=max(late),
+    )
+
+
+def _steady_side(
+    stack: Stack, which: str, run: int, n: int, in_app: bool
+) -> tuple[HeraldSide | BaselineSide, Callable[[int, datetime], Awaitable[None]], list[str]]:
+    """A fresh side, how it starts reminder ``i`` due at an instant, and the workflows to
+    end afterwards (Herald's loans wait for their return; the baseline's end by themselves)."""
+    if which == "herald":
+        herald = HeraldSide(stack, f"steady-herald{run}", BURST_POLICY, in_app=in_app)
+
+        async def start_loan(i: int, due: datetime) -> None:
+            await herald.start_loan(i, due + timedelta(hours=1))  # the reminder is 1 h before
+
+        return herald, start_loan, [f"loan-{herald.loan_id(i)}" for i in range(n)]
+    base = BaselineSide(stack, f"steady-base{run}")
+
+    async def start(i: int, due: datetime) -> None:
+        reminder = BaselineLoanInput(
+            to=f"p{i:05d}@example.org",
+            reminder_at=[due.isoformat()],
+            reminder_kinds=["loan.reminder_2h"],
+        )
+        await base.start(i, reminder)
+
+    return base, start, []
+
+
+async def steady(
+    stack: Stack, runs: int, rate: float, seconds: float, in_app: bool
+) -> tuple[list[SteadyRun], list[SteadyRun]]:
+    n = max(10, round(rate * seconds))
+    herald_runs: list[SteadyRun] = []
+    base_runs: list[SteadyRun] = []
+    lead = 30 + n / 10
+    for run in range(runs):
+        order = ["herald", "baseline"] if run % 2 == 0 else ["baseline", "herald"]
+        for which in order:
+            for _attempt in range(3):
+                side, start, ids = _steady_side(stack, which, run, n, in_app)
+                log(f"steady run {run + 1}: {which}, {n} reminders at {rate:.1f}/s")
+                try:
+                    r = await _steady(stack, side, n, rate, lead, start, which == "herald")
+                except LeadTooShort as err:
+                    lead = err.needed * 1.3 + 15
+                    log(f"  setup took {err.needed:.0f}s, over the lead; retried")
+                    continue
+                finally:
+                    if ids:  # Herald's loans wait for their return: end them
+                        await terminate_all(stack.client, ids, stack.concurrency)
+                    await wait_all_closed(stack.client, side.task_queue)
+                    side.close()
+                (herald_runs if which == "herald" else base_runs).append(r)
+                log(f"  lateness p50 {r.lateness_p50_s:.2f}s p99 {r.lateness_p99_s:.2f}s")
+                break
+            else:
+                raise RuntimeError(f"{which} steady run {run + 1}: the lead stayed too short")
+    return herald_runs, base_runs
 
 
 # ---------------------------------------------------------------------- 3. history
@@ -1226,6 +1365,39 @@ def report(results: dict[str, Any]) -> str:
             ("e-mail size (bytes)", lambda r: r.email_bytes, 0),
         ):
             paired(f"2. burst of {n}: {label}", hb, bb, value, digits)
+    sh: list[SteadyRun] = results.get("steady_herald", [])
+    sb: list[SteadyRun] = results.get("steady_baseline", [])
+    if sh and sb:
+        rate = sh[0].rate_per_s
+        for label, value, digits in (
+            ("lateness p50 (s)", lambda r: r.lateness_p50_s, 2),
+            ("lateness p99 (s)", lambda r: r.lateness_p99_s, 2),
+            ("lateness max (s)", lambda r: r.lateness_max_s, 2),
+        ):
+            paired(
+                f"7. steady arrivals, {rate:.1f} reminders/s (half of Herald's burst rate): {label}",
+                sh,
+                sb,
+                value,
+                digits,
+            )
+    h2: list[BurstRun] = results.get("herald_x2_burst", [])
+    if h2 and hb:
+        for label, value, digits in (
+            ("reminders/s", lambda r: r.rate_per_s, 1),
+            ("lateness p99 (s)", lambda r: r.lateness_p99_s, 2),
+            ("worker CPU s per 1,000 reminders", lambda r: r.worker_cpu_s * 1000 / r.n, 1),
+        ):
+            rows.append(
+                (
+                    f"6. burst of {n}: {label}, `--processes 2` (Herald column) against one "
+                    "process (baseline column)",
+                    med(map(value, h2)),
+                    med(map(value, hb)),
+                    len(h2),
+                    digits,
+                )
+            )
     rows += [
         ("3. history events per loan life", lh.events, lb.events, 1, 0),
         ("3. history size per loan life (bytes)", lh.bytes, lb.bytes, 1, 0),
@@ -1295,7 +1467,7 @@ def report(results: dict[str, Any]) -> str:
             "| p50 (s) | p99 (s) | log p50 (s) | log p99 (s) | worker CPU (s) | server CPU (s) | SMTP+driver CPU (s) | worker peak RSS (MB) |"
         )
         out.append("| ---: | --- |" + " ---: |" * 14)
-        for runs in (hb, bb):
+        for runs in (hb, bb, h2):
             for i, r in enumerate(runs):
                 lp50 = "" if r.log_lateness_p50_s is None else f"{r.log_lateness_p50_s:.2f}"
                 lp99 = "" if r.log_lateness_p99_s is None else f"{r.log_lateness_p99_s:.2f}"
@@ -1458,13 +1630,33 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             log("3. history of one loan life")
             results["life_herald"], results["life_baseline"] = await life(stack, args.in_app)
             results["herald_burst"], results["baseline_burst"], results["notes"] = [], [], []
+            results["herald_x2_burst"] = []
             if args.burst > 0:
                 log("2. burst")
                 (
                     results["herald_burst"],
                     results["baseline_burst"],
+                    results["herald_x2_burst"],
                     results["notes"],
-                ) = await burst(stack, args.runs, args.burst, args.in_app, results["start_rates"])
+                ) = await burst(
+                    stack,
+                    args.runs,
+                    args.burst,
+                    args.in_app,
+                    results["start_rates"],
+                    two_processes=args.two_processes,
+                )
+            results["steady_herald"], results["steady_baseline"] = [], []
+            if args.steady_seconds > 0:
+                capacity = (
+                    med(r.rate_per_s for r in results["herald_burst"])
+                    if results["herald_burst"]
+                    else args.steady_capacity
+                )
+                log(f"7. steady arrivals at half of Herald's capacity ({capacity:.1f}/s)")
+                results["steady_herald"], results["steady_baseline"] = await steady(
+                    stack, args.runs, capacity / 2, args.steady_seconds, args.in_app
+                )
             results["memory_herald"], results["memory_baseline"] = [], []
             if args.sleeping > 0:
                 for run in range(args.memory_runs):
@@ -1544,6 +1736,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "50 Hz) from each burst's due instant to its last reminder",
     )
     parser.add_argument(
+        "--steady-seconds",
+        type=float,
+        help="steady arrivals: seconds of reminders at half of Herald's burst rate "
+        "(default 120, quick 40; 0 skips)",
+    )
+    parser.add_argument(
+        "--steady-capacity",
+        type=float,
+        default=15.0,
+        help="reminders/s taken as Herald's capacity when no burst ran (default 15)",
+    )
+    parser.add_argument(
+        "--two-processes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="each burst run also drains with herald worker --processes 2 (default on)",
+    )
+    parser.add_argument(
         "--cli-runs",
         type=int,
         default=15,
@@ -1554,8 +1764,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--keep-dir", help="work in this directory and keep it (logs, databases) afterwards"
     )
     args = parser.parse_args(argv)
-    quick = {"burst": 300, "runs": 2, "sleeping": 1000, "starts": 200, "sequential": 50}
-    full = {"burst": 2000, "runs": 3, "sleeping": 10000, "starts": 1000, "sequential": 200}
+    quick = {
+        "burst": 300,
+        "runs": 2,
+        "sleeping": 1000,
+        "starts": 200,
+        "sequential": 50,
+        "steady_seconds": 40,
+    }
+    full = {
+        "burst": 2000,
+        "runs": 3,
+        "sleeping": 10000,
+        "starts": 1000,
+        "sequential": 200,
+        "steady_seconds": 120,
+    }
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
