@@ -93,13 +93,19 @@ def idempotency_key(request: DeliveryRequest, channel: Channel) -> str:
     return f"{request.workflow_id}|{request.notification_id}|{channel.value}"
 
 
-def _now() -> datetime:
+def _now(not_before: datetime | None = None) -> datetime:
     """Temporal's time when this attempt was scheduled (the test server's skipped time too),
-    outside an activity the machine's clock."""
+    outside an activity the machine's clock; never before ``not_before``.
+
+    A local activity's attempt is scheduled by the worker, on the worker's clock, which the
+    test server's skipped time runs ahead of: the notice's own scheduled instant (workflow
+    time) is then the later, truer figure.
+    """
     try:
-        return activity.info().current_attempt_scheduled_time
+        now = activity.info().current_attempt_scheduled_time
     except RuntimeError:
-        return utcnow()
+        now = utcnow()
+    return now if not_before is None else max(now, not_before)
 
 
 class TemporalWorkflows:
@@ -208,7 +214,7 @@ class DeliveryActivities:
                 )
             if not request.release and any(d.status is DeliveryStatus.PENDING for d in decisions):
                 rules = prefs.hold_rules(contact.timezone)
-                priority, now = request.priority or kind.priority, _now()
+                priority, now = request.priority or kind.priority, _now(request.scheduled_at)
                 hold = rules.hold(priority, now, digestible=kind.digestible)
                 if hold is not None:
                     notice = HeldNotice(

@@ -199,6 +199,8 @@ DELIVER = "deliver"
 # Deliveries run on one task queue per channel, so each channel's sends-per-second limit is
 # enforced by Temporal on that queue, for every worker together.
 CHANNEL_QUEUES_PATCH = "channel-task-queues"
+# Planning runs as a local activity: no activity task events, no extra workflow task.
+LOCAL_PLAN_PATCH = "plan-as-local-activity"
 
 
 def channel_task_queue(base: str, channel: Channel) -> str:

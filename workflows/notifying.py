@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
         CHANNEL_QUEUES_PATCH,
         DELIVER,
+        LOCAL_PLAN_PATCH,
         PLAN_DELIVERIES,
         PLAN_DELIVERY,
         RECIPIENTS_PAGE,
@@ -59,15 +60,26 @@ async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[s
     Returns the idempotency keys of deliveries that failed permanently.
     """
     try:
-        plan = await workflow.execute_activity(
-            PLAN_DELIVERY,
-            request,
-            result_type=DeliveryPlan,
-            start_to_close_timeout=PLAN_START_TO_CLOSE,
-            schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
-            retry_policy=PLAN_RETRY,
-            summary=f"{request.kind} → {request.role.value} {request.subscriber_id}",
-        )
+        if workflow.patched(LOCAL_PLAN_PATCH):
+            plan = await workflow.execute_local_activity(
+                PLAN_DELIVERY,
+                request,
+                result_type=DeliveryPlan,
+                start_to_close_timeout=PLAN_START_TO_CLOSE,
+                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+                retry_policy=PLAN_RETRY,
+                summary=f"{request.kind} → {request.role.value} {request.subscriber_id}",
+            )
+        else:
+            plan = await workflow.execute_activity(
+                PLAN_DELIVERY,
+                request,
+                result_type=DeliveryPlan,
+                start_to_close_timeout=PLAN_START_TO_CLOSE,
+                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+                retry_policy=PLAN_RETRY,
+                summary=f"{request.kind} → {request.role.value} {request.subscriber_id}",
+            )
     except ActivityError as err:
         record.skipped_reason = f"could not plan delivery: {err.cause or err}"
         return []
