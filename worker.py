@@ -62,6 +62,7 @@ def build_workers(
             workflows=WORKFLOWS,
             # deliver stays here too for loans that ran before the per-channel queues.
             activities=[
+                delivery.plan_notification,
                 delivery.plan_delivery,
                 delivery.plan_deliveries,
                 delivery.deliver,

@@ -48,6 +48,7 @@ from herald.contracts import (
     HOLD_SIGNAL,
     MAILBOX_WORKFLOW,
     PLAN_DELIVERIES,
+    PLAN_NOTIFICATION,
     PURGE_OLD_RECORDS,
     RECIPIENTS_PAGE,
     ChannelDecision,
@@ -61,11 +62,13 @@ from herald.contracts import (
     DroppedNotices,
     HeldNotice,
     MailboxInput,
+    PlanSummary,
     PurgeInput,
     PurgeResult,
     RecipientsPage,
     RecipientsPageInput,
     Role,
+    idempotency_key,
     mailbox_workflow_id,
 )
 from herald.db import Delivery, InboxNotification, utcnow
@@ -87,10 +90,6 @@ OWN_OBLIGATION_ROLES = frozenset({Role.BORROWER, Role.ASSIGNEE})
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-
-
-def idempotency_key(request: DeliveryRequest, channel: Channel) -> str:
-    return f"{request.workflow_id}|{request.notification_id}|{channel.value}"
 
 
 def _now(not_before: datetime | None = None) -> datetime:
@@ -299,6 +298,13 @@ class DeliveryActivities:
         """Plan a batch at once: one activity for fifty people instead of fifty."""
         return DeliveryPlans(plans=[self.plan_delivery(r) for r in batch.requests])
 
+    @activity.defn(name=PLAN_NOTIFICATION)
+    def plan_notification(self, request: DeliveryRequest) -> PlanSummary:
+        """:meth:`plan_delivery`, answering only each channel's status: run as a local
+        activity, its result is a marker in the workflow's history for ever."""
+        plan = self.plan_delivery(request)
+        return PlanSummary(channels={d.channel: d.status for d in plan.decisions})
+
     # ---------------------------------------------------------------- send
 
     @activity.defn(name="deliver")
@@ -359,6 +365,12 @@ class DeliveryActivities:
                 provider_message_id=row.provider_message_id,
                 sent_at=row.sent_at,
             )
+        if send.request is None:
+            if row.request is None:
+                raise ApplicationError(
+                    f"delivery row {key} holds no request to compose", non_retryable=True
+                )
+            send = send.model_copy(update={"request": DeliveryRequest.model_validate(row.request)})
         attempt = activity.info().attempt
         try:
             message = self._compose(send, recipient_address=row.recipient)
@@ -378,7 +390,7 @@ class DeliveryActivities:
             error=None,
             **self._sms_cost(send.channel, message.text, receipt.provider),
         )
-        log.info("sent %s %s via %s", send.request.kind, send.channel.value, receipt.provider)
+        log.info("sent %s via %s (%s)", key, send.channel.value, receipt.provider)
         return ChannelResult(
             channel=send.channel,
             status=DeliveryStatus.SENT,
@@ -457,6 +469,7 @@ class DeliveryActivities:
 
     def _compose(self, send: ChannelSend, *, recipient_address: str | None) -> OutgoingMessage:
         request = send.request
+        assert request is not None, "resolved from the delivery row by _deliver"
         # Fresh from the directory: a name or language changed since the loan began is used.
         contact = self.store.get_contact(request.subscriber_id)
         if contact is None:

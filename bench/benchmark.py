@@ -828,7 +828,11 @@ async def herald_burst(
     stack: Stack, n: int, lead: float, in_app: bool, run: int, processes: int = 1
 ) -> BurstRun:
     side = HeraldSide(
-        stack, f"burst-herald{run}-p{processes}", BURST_POLICY, in_app=in_app, processes=processes
+        stack,
+        f"burst-herald{run}-p{processes}{'-inapp' if in_app else ''}",
+        BURST_POLICY,
+        in_app=in_app,
+        processes=processes,
     )
     try:
         await side.start_worker()
@@ -927,13 +931,21 @@ async def baseline_burst(stack: Stack, n: int, lead: float, run: int) -> BurstRu
 
 
 async def burst(
-    stack: Stack, runs: int, n: int, in_app: bool, rates: StartRates, two_processes: bool = False
-) -> tuple[list[BurstRun], list[BurstRun], list[BurstRun], list[str]]:
+    stack: Stack,
+    runs: int,
+    n: int,
+    in_app: bool,
+    rates: StartRates,
+    two_processes: bool = False,
+    in_app_row: bool = False,
+) -> tuple[list[BurstRun], list[BurstRun], list[BurstRun], list[BurstRun], list[str]]:
     """Herald and baseline runs alternate; with ``two_processes``, each run also drains the
-    burst with ``herald worker --processes 2``, in the same rotation."""
+    burst with ``herald worker --processes 2``, and with ``in_app_row`` with Herald's
+    defaults (in-app on: two deliveries per reminder), in the same rotation."""
     herald_runs: list[BurstRun] = []
     base_runs: list[BurstRun] = []
     pair_runs: list[BurstRun] = []
+    in_app_runs: list[BurstRun] = []
     notes: list[str] = []
     # First guesses from the start rates; then from the previous run's setup time.
     # Herald also e-mails each loan's confirmation before the burst, at some 12-30 a second.
@@ -943,14 +955,19 @@ async def burst(
         order = ["herald", "baseline"] if run % 2 == 0 else ["baseline", "herald"]
         if two_processes:
             order.insert(run % 3, "herald x2")
+        if in_app_row and not in_app:
+            order.insert((run + 1) % (len(order) + 1), "herald in-app")
         for which in order:
             for _attempt in range(3):
                 try:
                     if which.startswith("herald"):
-                        processes = 1 if which == "herald" else 2
+                        processes = 2 if which == "herald x2" else 1
+                        side_in_app = in_app or which == "herald in-app"
                         log(f"burst run {run + 1}: {which}, {n} loans, due in {herald_lead:.0f}s")
-                        r = await herald_burst(stack, n, herald_lead, in_app, run, processes)
-                        (herald_runs if processes == 1 else pair_runs).append(r)
+                        r = await herald_burst(stack, n, herald_lead, side_in_app, run, processes)
+                        {"herald": herald_runs, "herald x2": pair_runs}.get(
+                            which, in_app_runs
+                        ).append(r)
                         herald_lead = max(20.0, herald_lead - r.ready_before_due_s + 15)
                     else:
                         log(f"burst run {run + 1}: baseline, {n} loans, due in {base_lead:.0f}s")
@@ -972,7 +989,7 @@ async def burst(
                         base_lead = err.needed * 1.3 + 10
             else:
                 raise RuntimeError(f"{which} burst run {run + 1}: the lead stayed too short")
-    return herald_runs, base_runs, pair_runs, notes
+    return herald_runs, base_runs, pair_runs, in_app_runs, notes
 
 
 # ---------------------------------------------------------------------- 7. steady arrivals
@@ -1398,6 +1415,15 @@ def report(results: dict[str, Any]) -> str:
                     digits,
                 )
             )
+    hi: list[BurstRun] = results.get("herald_in_app_burst", [])
+    if hi and bb:
+        for label, value, digits in (
+            ("reminders/s", lambda r: r.rate_per_s, 1),
+            ("lateness p99 (s)", lambda r: r.lateness_p99_s, 2),
+            ("worker CPU s per 1,000 reminders", lambda r: r.worker_cpu_s * 1000 / r.n, 1),
+            ("Temporal server CPU s per 1,000 reminders", lambda r: r.server_cpu_s * 1000 / r.n, 1),
+        ):
+            paired(f"2. burst of {n}, Herald's defaults (in-app on): {label}", hi, bb, value, digits)
     rows += [
         ("3. history events per loan life", lh.events, lb.events, 1, 0),
         ("3. history size per loan life (bytes)", lh.bytes, lb.bytes, 1, 0),
@@ -1615,6 +1641,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     "sequential": args.sequential,
                     "concurrency": args.concurrency,
                     "in_app": args.in_app,
+                    "in_app_row": args.in_app_row,
                     "pace": args.pace,
                     "metrics": args.metrics,
                     "max_cached_workflows": MAX_CACHED_WORKFLOWS,
@@ -1630,13 +1657,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             log("3. history of one loan life")
             results["life_herald"], results["life_baseline"] = await life(stack, args.in_app)
             results["herald_burst"], results["baseline_burst"], results["notes"] = [], [], []
-            results["herald_x2_burst"] = []
+            results["herald_x2_burst"], results["herald_in_app_burst"] = [], []
             if args.burst > 0:
                 log("2. burst")
                 (
                     results["herald_burst"],
                     results["baseline_burst"],
                     results["herald_x2_burst"],
+                    results["herald_in_app_burst"],
                     results["notes"],
                 ) = await burst(
                     stack,
@@ -1645,6 +1673,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     args.in_app,
                     results["start_rates"],
                     two_processes=args.two_processes,
+                    in_app_row=args.in_app_row,
                 )
             results["steady_herald"], results["steady_baseline"] = [], []
             if args.steady_seconds > 0:
@@ -1752,6 +1781,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="each burst run also drains with herald worker --processes 2 (default on)",
+    )
+    parser.add_argument(
+        "--in-app-row",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="each burst run also drains with Herald's defaults, in-app on (default on; "
+        "moot with --in-app)",
     )
     parser.add_argument(
         "--cli-runs",

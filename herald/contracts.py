@@ -177,8 +177,36 @@ class DeliveryPlan(BaseModel):
         return [d for d in self.decisions if d.status is DeliveryStatus.PENDING]
 
 
+class PlanSummary(BaseModel):
+    """What a local planning activity records in history: each channel's status, nothing
+    the workflow can derive (idempotency keys) or does not read (recipients, reasons: those
+    are in the delivery log)."""
+
+    channels: dict[Channel, DeliveryStatus]
+
+    def expand(self, request: DeliveryRequest) -> DeliveryPlan:
+        return DeliveryPlan(
+            decisions=[
+                ChannelDecision(
+                    channel=channel,
+                    idempotency_key=idempotency_key(request, channel),
+                    status=status,
+                )
+                for channel, status in self.channels.items()
+            ]
+        )
+
+
+def idempotency_key(request: DeliveryRequest, channel: Channel) -> str:
+    """One delivery of one notification on one channel, whatever retries or replays."""
+    return f"{request.workflow_id}|{request.notification_id}|{channel.value}"
+
+
 class ChannelSend(BaseModel):
-    request: DeliveryRequest
+    """One delivery to make. Without ``request`` (workflows since the lean-notify patch),
+    the activity reads it from the delivery row its planning wrote."""
+
+    request: DeliveryRequest | None = None
     channel: Channel
     idempotency_key: str
 
@@ -194,6 +222,7 @@ class ChannelResult(BaseModel):
 # Activity names, so workflows call them without importing I/O code into the sandbox.
 PLAN_DELIVERY = "plan_delivery"
 PLAN_DELIVERIES = "plan_deliveries"
+PLAN_NOTIFICATION = "plan_notification"
 DELIVER = "deliver"
 
 # Deliveries run on one task queue per channel, so each channel's sends-per-second limit is
@@ -201,6 +230,9 @@ DELIVER = "deliver"
 CHANNEL_QUEUES_PATCH = "channel-task-queues"
 # Planning runs as a local activity: no activity task events, no extra workflow task.
 LOCAL_PLAN_PATCH = "plan-as-local-activity"
+# Both of the above under one marker, the plan recorded as a PlanSummary: every patch is a
+# marker and a TemporalChangeVersion upsert in each new workflow's history.
+LEAN_NOTIFY_PATCH = "lean-notify"
 
 
 def channel_task_queue(base: str, channel: Channel) -> str:

@@ -130,6 +130,8 @@ class Delivery(Base):
     encoding: Mapped[str | None] = mapped_column(String(8))
     cost_estimate: Mapped[float | None] = mapped_column(Float)
     cost_currency: Mapped[str | None] = mapped_column(String(3))
+    # The DeliveryRequest a pending row is composed from (a workflow passes only the key).
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Every provider's failures, in order: [{"provider", "attempt", "code", "error"}]
     provider_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

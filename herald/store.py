@@ -310,6 +310,7 @@ class Store:
         transaction for all the channels of a notification). A row still ``held`` (quiet
         hours, digest) takes the new decision when the notice is released."""
         keys = [d.idempotency_key for d in decisions]
+        payload = request.model_dump(mode="json")
         with self.session() as s:
             rows = {
                 r.idempotency_key: r
@@ -324,6 +325,7 @@ class Store:
                     row.recipient = d.recipient
                     row.error = d.reason if skipped else None
                     row.note = d.reason if not skipped else None
+                    row.request = payload if d.status is DeliveryStatus.PENDING else None
                     row.updated_at = utcnow()
             s.add_all(
                 Delivery(
@@ -342,6 +344,7 @@ class Store:
                     scheduled_at=request.scheduled_at,
                     error=d.reason if d.status is DeliveryStatus.SKIPPED else None,
                     note=d.reason if d.status is not DeliveryStatus.SKIPPED else None,
+                    request=payload if d.status is DeliveryStatus.PENDING else None,
                 )
                 for d in decisions
                 if d.idempotency_key not in present

@@ -103,7 +103,9 @@ class LoanWorkflow:
             self._publish(None)
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._status()
+        # Kept in history for ever: without the notifications, which the status query (on
+        # the closed loan too) and the delivery log give in full.
+        return self._status(notifications=False)
 
     # ------------------------------------------------------------------ app-facing handlers
 
@@ -291,7 +293,7 @@ class LoanWorkflow:
             f"**{self._p.state.value}** · {self._inp.item} · due {self._p.due_at:%Y-%m-%d %H:%M} UTC · {nxt}"
         )
 
-    def _status(self) -> LoanStatus:
+    def _status(self, *, notifications: bool = True) -> LoanStatus:
         point = None if self._closing or self._finished else self._next_point()
         late = self._late_by()
         return LoanStatus(
@@ -309,5 +311,5 @@ class LoanWorkflow:
             returned_at=self._p.returned_at,
             late_by_seconds=int(late.total_seconds()) if late else None,
             extensions=self._p.extensions,
-            notifications=list(self._p.records),
+            notifications=list(self._p.records) if notifications else [],
         )

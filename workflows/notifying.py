@@ -16,9 +16,11 @@ with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
         CHANNEL_QUEUES_PATCH,
         DELIVER,
+        LEAN_NOTIFY_PATCH,
         LOCAL_PLAN_PATCH,
         PLAN_DELIVERIES,
         PLAN_DELIVERY,
+        PLAN_NOTIFICATION,
         RECIPIENTS_PAGE,
         ChannelResult,
         ChannelSend,
@@ -28,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         DeliveryRequests,
         DeliveryStatus,
         NotificationRecord,
+        PlanSummary,
         RecipientsPage,
         RecipientsPageInput,
         channel_task_queue,
@@ -59,8 +62,21 @@ async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[s
 
     Returns the idempotency keys of deliveries that failed permanently.
     """
+    summary = f"{request.kind} → {request.role.value} {request.subscriber_id}"
     try:
-        if workflow.patched(LOCAL_PLAN_PATCH):
+        if workflow.patched(LEAN_NOTIFY_PATCH):
+            planned = await workflow.execute_local_activity(
+                PLAN_NOTIFICATION,
+                request,
+                result_type=PlanSummary,
+                start_to_close_timeout=PLAN_START_TO_CLOSE,
+                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+                retry_policy=PLAN_RETRY,
+                summary=summary,
+            )
+            plan = planned.expand(request)
+        # Workflows that began before the lean-notify patch replay as they ran.
+        elif workflow.patched(LOCAL_PLAN_PATCH):
             plan = await workflow.execute_local_activity(
                 PLAN_DELIVERY,
                 request,
@@ -68,7 +84,7 @@ async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[s
                 start_to_close_timeout=PLAN_START_TO_CLOSE,
                 schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
                 retry_policy=PLAN_RETRY,
-                summary=f"{request.kind} → {request.role.value} {request.subscriber_id}",
+                summary=summary,
             )
         else:
             plan = await workflow.execute_activity(
@@ -78,7 +94,7 @@ async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[s
                 start_to_close_timeout=PLAN_START_TO_CLOSE,
                 schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
                 retry_policy=PLAN_RETRY,
-                summary=f"{request.kind} → {request.role.value} {request.subscriber_id}",
+                summary=summary,
             )
     except ActivityError as err:
         record.skipped_reason = f"could not plan delivery: {err.cause or err}"
@@ -138,16 +154,20 @@ async def _send_planned(
 async def _deliver(
     request: DeliveryRequest, channel: Channel, key: str
 ) -> tuple[str, str, DeliveryStatus]:
-    # Loans started before per-channel queues replay on the main queue, as they ran.
+    # Loans started before per-channel queues replay on the main queue, as they ran; the
+    # lean-notify patch implies the queues, so a new workflow records only that one marker.
+    lean = workflow.patched(LEAN_NOTIFY_PATCH)
     task_queue = (
         channel_task_queue(workflow.info().task_queue, channel)
-        if workflow.patched(CHANNEL_QUEUES_PATCH)
+        if lean or workflow.patched(CHANNEL_QUEUES_PATCH)
         else None
     )
     try:
         result = await workflow.execute_activity(
             DELIVER,
-            ChannelSend(request=request, channel=channel, idempotency_key=key),
+            # Since lean-notify the activity reads the request from the row planning wrote:
+            # the template data is not copied into history once per channel.
+            ChannelSend(request=None if lean else request, channel=channel, idempotency_key=key),
             result_type=ChannelResult,
             task_queue=task_queue,
             start_to_close_timeout=SEND_START_TO_CLOSE,

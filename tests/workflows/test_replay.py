@@ -47,7 +47,9 @@ def test_histories_are_recorded() -> None:
         "mailbox_weekly_too_late",
         "mailbox_confirmation_quiet_hours",
     } <= names
-    for version in ("", ".v2"):  # v2: per-channel delivery queues and the in-app inbox
+    # v2: per-channel delivery queues and the in-app inbox; v3: planning as a local activity;
+    # v4: both under the one lean-notify patch, the plan recorded as a PlanSummary.
+    for version in ("", ".v2", ".v3", ".v4"):
         assert {
             f"loan_full_life{version}",
             f"loan_returned_early{version}",
