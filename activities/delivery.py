@@ -310,7 +310,12 @@ class DeliveryActivities:
     @activity.defn(name="deliver")
     def deliver(self, send: ChannelSend) -> ChannelResult:
         try:
-            return self._deliver(send)
+            result = self._deliver(send)
+            if send.request is None:
+                # A lean-notify workflow reads only the status; the provider, its message
+                # id and the time are on the delivery row, not copied into history.
+                return ChannelResult(channel=result.channel, status=result.status)
+            return result
         except (ApplicationError, CancelledError):
             raise
         except Exception as exc:

@@ -511,6 +511,7 @@ class HeraldSide:
         *,
         in_app: bool,
         processes: int = 1,
+        next_reminder_attribute: bool = True,
     ) -> None:
         from herald.settings import load_settings
         from herald.store import Store, migrate
@@ -540,6 +541,7 @@ class HeraldSide:
             "HERALD_SMTP_STARTTLS": "false",
             "HERALD_POLICY": policy_ref,
             "HERALD_IN_APP_PROVIDER": "database" if in_app else "none",
+            "HERALD_NEXT_REMINDER_ATTRIBUTE": str(next_reminder_attribute).lower(),
         }
         self.settings = load_settings(
             temporal_address=stack.server.address,
@@ -552,6 +554,7 @@ class HeraldSide:
             smtp_port=stack.smtp.port,
             smtp_starttls=False,
             in_app_provider="database" if in_app else "none",
+            next_reminder_attribute=next_reminder_attribute,
         )
         self.store = Store.from_url(database_url)
         migrate(self.store.engine)
@@ -1133,11 +1136,19 @@ def history_figures(side: str, events: list[Any], emails: int) -> LifeHistory:
     )
 
 
-async def life(stack: Stack, in_app: bool) -> tuple[LifeHistory, LifeHistory]:
+async def life(
+    stack: Stack, in_app: bool, next_reminder_attribute: bool = True
+) -> tuple[LifeHistory, LifeHistory]:
     """One loan from start to return: confirmation, three reminders, return on time and the
     thank-you; the baseline does the same five e-mails with a timer per reminder and a
     signal for the return."""
-    herald = HeraldSide(stack, "life-herald", LIFE_POLICY, in_app=in_app)
+    herald = HeraldSide(
+        stack,
+        "life-herald",
+        LIFE_POLICY,
+        in_app=in_app,
+        next_reminder_attribute=next_reminder_attribute,
+    )
     base = BaselineSide(stack, "life-base")
     try:
         await herald.start_worker()
@@ -1423,7 +1434,9 @@ def report(results: dict[str, Any]) -> str:
             ("worker CPU s per 1,000 reminders", lambda r: r.worker_cpu_s * 1000 / r.n, 1),
             ("Temporal server CPU s per 1,000 reminders", lambda r: r.server_cpu_s * 1000 / r.n, 1),
         ):
-            paired(f"2. burst of {n}, Herald's defaults (in-app on): {label}", hi, bb, value, digits)
+            paired(
+                f"2. burst of {n}, Herald's defaults (in-app on): {label}", hi, bb, value, digits
+            )
     rows += [
         ("3. history events per loan life", lh.events, lb.events, 1, 0),
         ("3. history size per loan life (bytes)", lh.bytes, lb.bytes, 1, 0),
@@ -1437,6 +1450,25 @@ def report(results: dict[str, Any]) -> str:
         ("3. workflow tasks per loan life", lh.workflow_tasks, lb.workflow_tasks, 1, 0),
         ("3. activity tasks per loan life", lh.activity_tasks, lb.activity_tasks, 1, 0),
     ]
+    ll: LifeHistory | None = results.get("life_herald_lean")
+    lbl: LifeHistory | None = results.get("life_baseline_lean")
+    if ll is not None and lbl is not None:
+        rows += [
+            (
+                "3. history events per loan life, HERALD_NEXT_REMINDER_ATTRIBUTE=false",
+                ll.events,
+                lbl.events,
+                1,
+                0,
+            ),
+            (
+                "3. history size per loan life (bytes), HERALD_NEXT_REMINDER_ATTRIBUTE=false",
+                ll.bytes,
+                lbl.bytes,
+                1,
+                0,
+            ),
+        ]
     if mh and mb:
         m = cfg["sleeping"]
         for label, value, digits in (
@@ -1656,6 +1688,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             )
             log("3. history of one loan life")
             results["life_herald"], results["life_baseline"] = await life(stack, args.in_app)
+            log("3. the same life with HERALD_NEXT_REMINDER_ATTRIBUTE=false")
+            results["life_herald_lean"], results["life_baseline_lean"] = await life(
+                stack, args.in_app, next_reminder_attribute=False
+            )
             results["herald_burst"], results["baseline_burst"], results["notes"] = [], [], []
             results["herald_x2_burst"], results["herald_in_app_burst"] = [], []
             if args.burst > 0:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, field_serializer
 
 from herald.holding import Hold, HoldRules
 from herald.kinds import Channel
@@ -90,6 +90,14 @@ class LoanInput(BaseModel):
     manager_id: str | None = None
     # Set only when the workflow continues as new.
     progress: LoanProgress | None = None
+    # Upsert NextReminderAt as the plan moves (the deployment's setting when it began).
+    next_reminder_attribute: bool = True
+
+    @field_serializer("policy", when_used="json")
+    def _policy_without_defaults(self, policy: LoanPolicy) -> dict[str, Any]:
+        """Every loan's history holds its input for ever: the policy without the values
+        it leaves at their defaults, which validation puts back."""
+        return policy.model_dump(mode="json", exclude_defaults=True)
 
 
 class ReturnInput(BaseModel):
@@ -530,6 +538,7 @@ class FollowUpInput(BaseModel):
     managers_group: str = "sales-managers"
     link: str | None = None
     progress: FollowUpProgress | None = None
+    next_reminder_attribute: bool = True
 
 
 class RescheduleInput(BaseModel):

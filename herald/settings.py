@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     purge_batch_size: int = Field(default=1000, ge=1, le=50_000)
 
+    # Keep the NextReminderAt search attribute of loans and follow-ups current (one upsert,
+    # one history event and on Temporal Cloud one action, each time a reminder goes out).
+    # Off: ``NextReminderAt`` queries find nothing for loans started since; the rest stays.
+    next_reminder_attribute: bool = True
+
     # Worker
     max_concurrent_activities: int = 20
     log_level: str = "INFO"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
 import socket
@@ -39,10 +40,13 @@ def installed_binary(name: str) -> str:
 async def eventually(
     check: Callable[[], object], timeout: float = 20.0, interval: float = 0.1
 ) -> object:
-    """Poll ``check`` until it returns a truthy value (activities run asynchronously)."""
+    """Poll ``check`` until it returns a truthy value (activities run asynchronously); a
+    check answering an awaitable is awaited (a coroutine object is always truthy)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = check()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:

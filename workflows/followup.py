@@ -230,7 +230,11 @@ class FollowUpWorkflow:
             (FOLLOWUP_STATUS, self._p.state.value),
             (DUE_AT, self._p.due_at),
             (ASSIGNEE_ID, self._p.assignee_id),
-            (NEXT_REMINDER_AT, point.at if point else None),
+            *(
+                [(NEXT_REMINDER_AT, point.at if point else None)]
+                if self._inp.next_reminder_attribute
+                else []
+            ),
         )
         nxt = f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC" if point else "nothing pending"
         workflow.set_current_details(

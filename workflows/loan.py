@@ -120,7 +120,8 @@ class LoanWorkflow:
         """Return and wait for the thank-you to be sent; answers the final status."""
         self._return = inp
         await workflow.wait_condition(lambda: self._finished)
-        return self._status()
+        # Without the notifications, like the result: this answer stays in history too.
+        return self._status(notifications=False)
 
     @return_loan.validator
     def _validate_return(self, inp: ReturnInput) -> None:
@@ -282,7 +283,11 @@ class LoanWorkflow:
             (LOAN_STATUS, self._p.state.value),
             (DUE_AT, self._p.due_at),
             (BORROWER_ID, self._inp.borrower_id),
-            (NEXT_REMINDER_AT, point.at if point else None),
+            *(
+                [(NEXT_REMINDER_AT, point.at if point else None)]
+                if self._inp.next_reminder_attribute
+                else []
+            ),
         )
         nxt = (
             f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC"

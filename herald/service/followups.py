@@ -94,6 +94,7 @@ class FollowUpService(ServiceBase):
                 manager_ids=managers,
                 managers_group=self.settings.crm_managers_group,
                 link=link,
+                next_reminder_attribute=self.settings.next_reminder_attribute,
             ),
             business_id=followup_id,
             workflow_id=followup_workflow_id(followup_id),

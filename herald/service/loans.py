@@ -60,6 +60,7 @@ class LoanService(ServiceBase):
                 timezone=borrower.timezone,
                 policy=self.policy,
                 manager_id=manager_id,
+                next_reminder_attribute=self.settings.next_reminder_attribute,
             ),
             business_id=loan_id,
             workflow_id=loan_workflow_id(loan_id),
@@ -92,9 +93,12 @@ class LoanService(ServiceBase):
         if not wait:
             await self._signal(handle, f"loan {loan_id}", "returned", ReturnInput(returned_at=at))
             return None
-        return await self._update(
+        final = await self._update(
             handle, "return_loan", ReturnInput(returned_at=at), LoanStatus, hint=_STATUS_HINT
         )
+        # The update answers the final state without the notifications (kept out of the
+        # loan's history); the status query of the closed loan has them all.
+        return final if final.notifications else await self.loan_status(loan_id)
 
     async def extend_loan(self, loan_id: str, *, due_at: datetime) -> LoanStatus:
         """Move the due time later; the plan is recomputed, nothing sent is sent again.

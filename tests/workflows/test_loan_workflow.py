@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from herald.contracts import LoanState, LoanStatus
 from herald.errors import Conflict, InvalidInput
+from herald.search_attributes import DUE_AT, NEXT_REMINDER_AT
 from herald.settings import Settings
 from herald.store import Store, migrate
 from herald.temporal import data_converter
@@ -171,6 +172,10 @@ async def test_long_loan_full_life(desk: Desk) -> None:
     final = await desk.herald.return_loan("L-full")
     assert final is not None and final.state is LoanState.RETURNED
     assert final.late_by_seconds and final.late_by_seconds > 3 * 86400
+    # The answer has every notification, the thank-you last, though history keeps them once.
+    assert [n.kind for n in final.notifications][:2] == ["loan.created", "loan.reminder_j2"]
+    assert final.notifications[-1].kind == "loan.returned"
+    assert final.notifications[-1].channels["email"] == "sent"
     await eventually(lambda: desk.sent("L-full")[-1] == "loan.returned")
     thanks = desk.smtp.handler.to(BORROWER_EMAIL)[-1]
     assert "retard" in thanks.part("plain")
@@ -437,3 +442,51 @@ async def test_encrypted_payloads_keep_personal_data_out_of_temporal(
                 for payload in fields.values():
                     assert b"@" not in payload.data and b"+33" not in payload.data
         await desk.cancel("L-sealed")
+
+
+async def next_reminder_upserts(desk: Desk, workflow_id: str) -> tuple[object, int]:
+    """The loan's NextReminderAt now, and how many upserts in its history set it."""
+    handle = desk.herald.client.get_workflow_handle(workflow_id)
+    described = await handle.describe()
+    history = await handle.fetch_history()
+    upserts = [
+        e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    return (
+        described.typed_search_attributes.get(NEXT_REMINDER_AT),
+        sum("NextReminderAt" in fields for fields in upserts),
+    )
+
+
+@pytest.mark.parametrize("tracked", [True, False])
+async def test_next_reminder_attribute_follows_the_setting(
+    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path, tracked: bool
+) -> None:
+    """On by default: NextReminderAt moves with the plan. Off: never upserted, while the
+    reminders and the other attributes are the same."""
+    loan_id = f"L-sa-{tracked}"
+    async with open_desk(ts_env, smtp, tmp_path, next_reminder_attribute=tracked) as desk:
+        due = await start(desk, loan_id, 3)
+        await eventually(lambda: desk.sent(loan_id) == ["loan.created"])
+        status = await desk.herald.loan_status(loan_id)
+        assert status.next_reminder is not None
+        wid = loan_workflow_id(loan_id)
+
+        handle = desk.herald.client.get_workflow_handle(wid)
+
+        async def sleeping() -> bool:
+            # The J-2 timer is set right after the status and attributes are published.
+            history = await handle.fetch_history()
+            return any(e.HasField("timer_started_event_attributes") for e in history.events)
+
+        await eventually(sleeping)
+        value, count = await next_reminder_upserts(desk, wid)
+        if tracked:
+            assert value == status.next_reminder.at and count == 1
+        else:
+            assert (value, count) == (None, 0)
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(DUE_AT) == due
+        await desk.cancel(loan_id)
