@@ -1018,17 +1018,28 @@ async def _steady(
     confirmations: bool,
 ) -> SteadyRun:
     """N reminders due one after the other, ``1/rate`` seconds apart, from ``lead`` seconds
-    on: the lateness of each against its own instant, not against a common one."""
+    on: the lateness of each against its own instant, not against a common one.
+
+    The loans are started at the same pace, ``span`` seconds before each one's reminder
+    (all of them before the first reminder). A timer's duration is computed from the time
+    its workflow task started; started in a burst, the worker's queue of tasks would delay
+    each timer by as long as its task waited, which is the burst's figure, not this one."""
     await side.start_worker()
     stack.smtp.reset()
-    first = whole_second_after(lead)
+    span = n / rate + 20
+    first = whole_second_after(span + lead)
     dues = [first + timedelta(seconds=i / rate) for i in range(n)]
     t0 = time.time()
-    await run_concurrently(n, stack.concurrency, lambda i: start(i, dues[i]))
+
+    async def paced(i: int) -> None:
+        await asyncio.sleep(max(0.0, dues[i].timestamp() - span - time.time()))
+        await start(i, dues[i])
+
+    await run_concurrently(n, stack.concurrency, paced)
     if confirmations:  # Herald e-mails each confirmation at once: all before the first due
         await wait_until(lambda: stack.smtp.count() >= n, lead + 1200, "confirmations")
     if first.timestamp() - time.time() < 2:
-        raise LeadTooShort(time.time() - t0)
+        raise LeadTooShort(max(0.0, time.time() - t0 - span) + 10)
     stack.smtp.reset()
     await wait_until(lambda: stack.smtp.count() >= n, n / rate + 1200, f"{n} steady reminders")
     due_at = {f"p{i:05d}@example.org": due.timestamp() for i, due in enumerate(dues)}
@@ -1074,7 +1085,7 @@ async def steady(
     n = max(10, round(rate * seconds))
     herald_runs: list[SteadyRun] = []
     base_runs: list[SteadyRun] = []
-    lead = 30 + n / 10
+    lead = 10.0
     for run in range(runs):
         order = ["herald", "baseline"] if run % 2 == 0 else ["baseline", "herald"]
         for which in order:
