@@ -310,7 +310,9 @@ class Store:
         transaction for all the channels of a notification). A row still ``held`` (quiet
         hours, digest) takes the new decision when the notice is released."""
         keys = [d.idempotency_key for d in decisions]
-        payload = request.model_dump(mode="json")
+        # Only a row still to send needs its request (a notice's rows are often all skipped).
+        pending = any(d.status is DeliveryStatus.PENDING for d in decisions)
+        payload = request.model_dump(mode="json") if pending else None
         with self.session() as s:
             rows = {
                 r.idempotency_key: r

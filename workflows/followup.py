@@ -15,7 +15,7 @@ from datetime import UTC
 from temporalio import workflow
 
 from workflows import deadline
-from workflows.notifying import group_members, notify, upsert_changed
+from workflows.notifying import group_members, next_reminder_pair, notify, upsert_changed
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from herald.kinds import expires_at_due, kind_info
     from herald.policy import PlannedPoint
-    from herald.search_attributes import ASSIGNEE_ID, DUE_AT, FOLLOWUP_STATUS, NEXT_REMINDER_AT
+    from herald.search_attributes import ASSIGNEE_ID, DUE_AT, FOLLOWUP_STATUS
 
 
 @workflow.defn(name="FollowUpWorkflow")
@@ -230,11 +230,7 @@ class FollowUpWorkflow:
             (FOLLOWUP_STATUS, self._p.state.value),
             (DUE_AT, self._p.due_at),
             (ASSIGNEE_ID, self._p.assignee_id),
-            *(
-                [(NEXT_REMINDER_AT, point.at if point else None)]
-                if self._inp.next_reminder_attribute
-                else []
-            ),
+            *next_reminder_pair(self._inp.next_reminder_attribute, point.at if point else None),
         )
         nxt = f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC" if point else "nothing pending"
         workflow.set_current_details(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio import workflow
 
 from workflows import deadline
-from workflows.notifying import notify, upsert_changed
+from workflows.notifying import next_reminder_pair, notify, upsert_changed
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from herald.kinds import expires_at_due
     from herald.policy import PlannedPoint
-    from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS, NEXT_REMINDER_AT
+    from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS
 
 CREATED_KEY = "loan.created"
 RETURNED_KEY = "loan.returned"
@@ -283,11 +283,7 @@ class LoanWorkflow:
             (LOAN_STATUS, self._p.state.value),
             (DUE_AT, self._p.due_at),
             (BORROWER_ID, self._inp.borrower_id),
-            *(
-                [(NEXT_REMINDER_AT, point.at if point else None)]
-                if self._inp.next_reminder_attribute
-                else []
-            ),
+            *next_reminder_pair(self._inp.next_reminder_attribute, point.at if point else None),
         )
         nxt = (
             f"next: {point.kind} at {point.at:%Y-%m-%d %H:%M} UTC"

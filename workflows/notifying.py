@@ -5,7 +5,7 @@ same guarantees (delivery log, idempotency keys, retries, per-channel queues).""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         channel_task_queue,
     )
     from herald.kinds import Channel
+    from herald.search_attributes import NEXT_REMINDER_AT
 
 # Reading the directory and writing the log: retried for a day before the workflow moves on.
 PLAN_START_TO_CLOSE = timedelta(seconds=30)
@@ -62,43 +63,27 @@ async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[s
 
     Returns the idempotency keys of deliveries that failed permanently.
     """
-    summary = f"{request.kind} → {request.role.value} {request.subscriber_id}"
     try:
-        if workflow.patched(LEAN_NOTIFY_PATCH):
-            planned = await workflow.execute_local_activity(
-                PLAN_NOTIFICATION,
-                request,
-                result_type=PlanSummary,
-                start_to_close_timeout=PLAN_START_TO_CLOSE,
-                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
-                retry_policy=PLAN_RETRY,
-                summary=summary,
-            )
-            plan = planned.expand(request)
+        lean = workflow.patched(LEAN_NOTIFY_PATCH)
         # Workflows that began before the lean-notify patch replay as they ran.
-        elif workflow.patched(LOCAL_PLAN_PATCH):
-            plan = await workflow.execute_local_activity(
-                PLAN_DELIVERY,
-                request,
-                result_type=DeliveryPlan,
-                start_to_close_timeout=PLAN_START_TO_CLOSE,
-                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
-                retry_policy=PLAN_RETRY,
-                summary=summary,
-            )
-        else:
-            plan = await workflow.execute_activity(
-                PLAN_DELIVERY,
-                request,
-                result_type=DeliveryPlan,
-                start_to_close_timeout=PLAN_START_TO_CLOSE,
-                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
-                retry_policy=PLAN_RETRY,
-                summary=summary,
-            )
+        execute = (
+            workflow.execute_local_activity
+            if lean or workflow.patched(LOCAL_PLAN_PATCH)
+            else workflow.execute_activity
+        )
+        planned = await execute(
+            PLAN_NOTIFICATION if lean else PLAN_DELIVERY,
+            request,
+            result_type=PlanSummary if lean else DeliveryPlan,
+            start_to_close_timeout=PLAN_START_TO_CLOSE,
+            schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+            retry_policy=PLAN_RETRY,
+            summary=f"{request.kind} → {request.role.value} {request.subscriber_id}",
+        )
     except ActivityError as err:
         record.skipped_reason = f"could not plan delivery: {err.cause or err}"
         return []
+    plan = planned.expand(request) if isinstance(planned, PlanSummary) else planned
     return await _send_planned(request, plan, record)
 
 
@@ -210,6 +195,14 @@ async def group_members(group: str) -> list[str]:
         if page.next_after is None:
             return members
         after = page.next_after
+
+
+def next_reminder_pair(
+    enabled: bool, at: datetime | None
+) -> list[tuple[SearchAttributeKey[Any], Any]]:
+    """The ``NextReminderAt`` pair for :func:`upsert_changed`, unless the workflow's input
+    turned the attribute off (``HERALD_NEXT_REMINDER_ATTRIBUTE``)."""
+    return [(NEXT_REMINDER_AT, at)] if enabled else []
 
 
 def upsert_changed(*pairs: tuple[SearchAttributeKey[Any], Any]) -> None:
