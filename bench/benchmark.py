@@ -1465,20 +1465,11 @@ def report(results: dict[str, Any]) -> str:
     lbl: LifeHistory | None = results.get("life_baseline_lean")
     if ll is not None and lbl is not None:
         rows += [
-            (
-                "3. history events per loan life, HERALD_NEXT_REMINDER_ATTRIBUTE=false",
-                ll.events,
-                lbl.events,
-                1,
-                0,
-            ),
-            (
-                "3. history size per loan life (bytes), HERALD_NEXT_REMINDER_ATTRIBUTE=false",
-                ll.bytes,
-                lbl.bytes,
-                1,
-                0,
-            ),
+            (f"3. history {what} per loan life, HERALD_NEXT_REMINDER_ATTRIBUTE=false", h, b, 1, 0)
+            for what, h, b in (
+                ("events", ll.events, lbl.events),
+                ("size (bytes)", ll.bytes, lbl.bytes),
+            )
         ]
     if mh and mb:
         m = cfg["sleeping"]
