@@ -103,6 +103,7 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_subject", "subject_type", "subject_id"),
         Index("ix_deliveries_created_at", "created_at"),
+        Index("ix_deliveries_provider_message_id", "provider_message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -134,6 +135,14 @@ class Delivery(Base):
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Every provider's failures, in order: [{"provider", "attempt", "code", "error"}]
     provider_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What the provider reported after accepting it (see herald/receipts.py), with the time
+    # of each state and the provider's reason for the last failure.
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    undelivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    provider_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -249,3 +258,113 @@ class IdempotencyKey(Base):
     content_type: Mapped[str | None] = mapped_column(String(100))
     location: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DeliveryEvent(Base):
+    """One event a provider reported about a message it accepted, kept for audit.
+
+    ``(provider, event_key)`` is unique, so a provider's retry of the same event is stored
+    once. ``state`` is the Herald state the event means (None: informational, such as
+    Twilio's ``queued``)."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_key", name="uq_delivery_events_provider_key"),
+        Index("ix_delivery_events_message", "provider_message_id"),
+        Index("ix_delivery_events_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    event_key: Mapped[str] = mapped_column(String(255))
+    provider_message_id: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str | None] = mapped_column(String(24))
+    provider_status: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # The provider's event as received, bounded in size.
+    raw: Mapped[str | None] = mapped_column(Text)
+
+
+class Suppression(Base):
+    """An address Herald must not send to on a channel; lifted rows stay as the record."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (Index("ix_suppressions_address", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    # The event that caused it ("ses:Bounce:<message id>", "twilio:STOP:<sid>") or None.
+    source: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(200))
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ConversationWindow(Base):
+    """When a person last wrote to Herald's number on a channel (WhatsApp's 24-hour
+    customer-service window opens from that moment)."""
+
+    __tablename__ = "conversation_windows"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    last_inbound_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    provider: Mapped[str | None] = mapped_column(String(32))
+
+
+class WebhookEndpoint(Base):
+    """An application's URL that receives Herald's events, signed with its own secret."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(400))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class WebhookEvent(Base):
+    """One event for the application (its id is the Standard Webhooks ``webhook-id``)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_created_at", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When its delivery workflow was started (None: still to hand over).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookAttempt(Base):
+    """One POST of one event to one endpoint."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (
+        Index("ix_webhook_attempts_endpoint", "endpoint_id", "at"),
+        Index("ix_webhook_attempts_event", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    endpoint_id: Mapped[str] = mapped_column(String(40))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)

@@ -173,6 +173,29 @@ class Settings(BaseSettings):
     # Where Herald's HTTP API answers (``herald api``): ``herald doctor`` checks it is ready.
     api_url: str | None = None
 
+    # The feedback loop (receipts, opt-outs, webhooks; see herald/receipts.py).
+    # Where providers reach this API from the internet ("https://herald.example.org"):
+    # when set, every Twilio send asks for a StatusCallback to {public_base_url}/v1/hooks/…
+    public_base_url: str | None = None
+    # Meta: the app secret that signs X-Hub-Signature-256, the verify token of hub.challenge.
+    meta_app_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    # SNS: the certificate URL must match this (AWS's own hosts); the topics accepted
+    # (empty: any topic whose message is correctly signed).
+    sns_certificate_url_pattern: str = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+    sns_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reject a signed SNS message older than this (a replay).
+    sns_max_age: timedelta = timedelta(hours=1)
+    # WhatsApp: outside the 24-hour window since the person's last message, send the kind's
+    # approved template (or fail, saying none is configured) instead of free text.
+    whatsapp_window: timedelta = timedelta(hours=24)
+    whatsapp_enforce_window: bool = True
+    # Outbound webhooks: how long one event is retried, and after how many failed attempts
+    # in a row an endpoint is disabled (until ops enable it again).
+    webhook_retry_for: timedelta = timedelta(hours=36)
+    webhook_disable_after: int = Field(default=50, ge=1)
+    webhook_timeout: float = Field(default=10.0, gt=0)
+
     # Housekeeping: delivery-log rows and read inbox entries older than this are deleted
     # daily at 02:00 (in the default time zone), in small batches.
     retention_days: int = Field(default=90, ge=1)
@@ -212,6 +235,9 @@ class Settings(BaseSettings):
         "twilio_rate_limit",
         "meta_rate_limit",
         "whatsapp_templates",
+        "public_base_url",
+        "meta_app_secret",
+        "meta_verify_token",
         mode="before",
     )
     @classmethod
@@ -238,6 +264,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [d.strip().lower().strip(".") for d in value.split(",") if d.strip()]
         return value
+
+    @field_validator("sns_topic_arns", mode="before")
+    @classmethod
+    def _arn_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [a.strip() for a in value.split(",") if a.strip()]
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("HERALD_PUBLIC_BASE_URL must start with https:// (or http://)")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _known_providers(self) -> Settings:
