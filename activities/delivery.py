@@ -75,6 +75,13 @@ from herald.db import Delivery, InboxNotification, utcnow
 from herald.holding import HoldReason, HoldRules
 from herald.kinds import MAX_LENGTH, Channel, kind_info
 from herald.preferences import Route, choose_channels
+from herald.receipts import (
+    ACCEPTED,
+    REPORTING_PROVIDERS,
+    catch_up,
+    suppressed_channels,
+    whatsapp_window,
+)
 from herald.rendering import Renderer
 from herald.settings import Settings
 from herald.store import Contact, Store, purge_in_batches
@@ -84,6 +91,9 @@ log = logging.getLogger(__name__)
 
 PERMANENT_ERROR = "PermanentSendError"
 TRANSIENT_ERROR = "TransientSendError"
+
+# WhatsApp providers that deliver through Meta, bound by the 24-hour window.
+WINDOW_PROVIDERS = frozenset({"twilio", "meta"})
 
 # Roles whose notices are about the recipient's own obligation (their loan, their task).
 OWN_OBLIGATION_ROLES = frozenset({Role.BORROWER, Role.ASSIGNEE})
@@ -163,6 +173,10 @@ class DeliveryActivities:
             settings.whatsapp_templates
         )
         self.admin_templates = AdminTemplateRenderer()
+        # WhatsApp's 24-hour rule is Meta's: it binds the real providers, not the outbox.
+        self._window_applies = any(
+            p.name in WINDOW_PROVIDERS for p in providers.get(Channel.WHATSAPP, [])
+        )
         self.env = SubjectEnv(
             store=store,
             renderer=self.renderer,
@@ -200,13 +214,20 @@ class DeliveryActivities:
                 frozenset(self.providers),
                 route,
                 own_obligation=request.role in OWN_OBLIGATION_ROLES,
+                suppressed=suppressed_channels(self.store, contact),
             ):
                 send = choice.send and dropped is None
+                if send:
+                    status = DeliveryStatus.PENDING
+                elif choice.suppressed:
+                    status = DeliveryStatus.SUPPRESSED
+                else:
+                    status = DeliveryStatus.SKIPPED
                 decisions.append(
                     ChannelDecision(
                         channel=choice.channel,
                         idempotency_key=idempotency_key(request, choice.channel),
-                        status=DeliveryStatus.PENDING if send else DeliveryStatus.SKIPPED,
+                        status=status,
                         recipient=choice.address,
                         reason=choice.reason if dropped is None or not choice.send else dropped,
                     )
@@ -361,7 +382,7 @@ class DeliveryActivities:
         row = self.store.get_delivery(key)
         if row is None:
             raise ApplicationError(f"no delivery row for {key}", non_retryable=True)
-        if row.status == DeliveryStatus.SENT:
+        if row.status in ACCEPTED:
             # Already accepted by a provider (an earlier attempt got that far): never twice.
             return ChannelResult(
                 channel=send.channel,
@@ -395,6 +416,9 @@ class DeliveryActivities:
             error=None,
             **self._sms_cost(send.channel, message.text, receipt.provider),
         )
+        if receipt.message_id and receipt.provider in REPORTING_PROVIDERS:
+            # The provider's callbacks may have come in before this row said sent.
+            catch_up(self.store, key)
         log.info("sent %s via %s (%s)", key, send.channel.value, receipt.provider)
         return ChannelResult(
             channel=send.channel,
@@ -517,6 +541,8 @@ class DeliveryActivities:
         template = None
         if send.channel is Channel.WHATSAPP:
             template = self._whatsapp_template(request.kind, contact.locale, context)
+            if self.settings.whatsapp_enforce_window and self._window_applies:
+                template = self._inside_window(request.kind, address, template)
         return OutgoingMessage(
             text=rendered.short,
             html=None,
@@ -524,6 +550,27 @@ class DeliveryActivities:
             link=request.data.get("link"),
             **common,
         )
+
+    def _inside_window(
+        self, kind: str, address: str, template: WhatsAppTemplate | None
+    ) -> WhatsAppTemplate | None:
+        """Free text inside the person's 24-hour window (opened by their last message),
+        the kind's approved template outside it: Meta refuses free text there."""
+        window = whatsapp_window(self.store, address, self.settings.whatsapp_window)
+        if window.is_open(_now()):
+            return None
+        if template is None:
+            since = (
+                f"last message from {address} at {window.last_inbound_at:%Y-%m-%d %H:%M} UTC"
+                if window.last_inbound_at
+                else f"no message ever received from {address}"
+            )
+            raise PermanentSendError(
+                f"outside WhatsApp's 24-hour window ({since}) and no approved template is "
+                f"configured for {kind}: add one to HERALD_WHATSAPP_TEMPLATES",
+                recipient_fault=True,
+            )
+        return template
 
     def _whatsapp_template(
         self, kind: str, locale: str, context: dict[str, Any]

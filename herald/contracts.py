@@ -34,6 +34,14 @@ class DeliveryStatus(StrEnum):
     HELD = "held"
     # Went out inside a digest instead of on its own.
     DIGESTED = "digested"
+    # Not sent: the address is on the suppression list (bounce, complaint, STOP).
+    SUPPRESSED = "suppressed"
+    # What the provider reported after accepting it (herald/receipts.py).
+    DELIVERED = "delivered"
+    READ = "read"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    UNDELIVERED = "undelivered"
 
 
 class Role(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from herald.kinds import ALL_CHANNELS, CHANNEL_ORDER, Channel, Kind
@@ -21,6 +22,8 @@ class ChannelChoice:
     send: bool
     address: str | None
     reason: str | None = None
+    # Not used because the address is on the suppression list (logged ``suppressed``).
+    suppressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,12 @@ def choose_channels(
     route: Route | None = None,
     *,
     own_obligation: bool = False,
+    suppressed: Mapping[Channel, str] | None = None,
 ) -> list[ChannelChoice]:
     """One choice per channel, with the reason for each channel not used.
+
+    ``suppressed``: the person's channels whose address is on the suppression list, with
+    the reason; they are never used, and a protected notice falls back past them.
 
     A mandatory notice (confirmation, overdue, return), or an urgent one about the person's
     own obligation (their overdue follow-up), that the person's toggles or category opt-outs
@@ -53,9 +60,13 @@ def choose_channels(
     category_muted = not protected and not prefs.category_enabled(kind.category)
     # A routed notification uses its route's channels unless the person switched one off.
     default = True if route is not None else None
+    suppressed = suppressed or {}
     choices: list[ChannelChoice] = []
     for channel in ALL_CHANNELS:
         address = contact.address(channel)
+        if channel in suppressed and address:
+            choices.append(ChannelChoice(channel, False, address, suppressed[channel], True))
+            continue
         if route is not None and channel not in route.channels:
             reason = f"not used for {route.priority} priority"
         elif channel not in configured:
@@ -73,16 +84,22 @@ def choose_channels(
         choices.append(ChannelChoice(channel, reason is None, address, reason))
 
     if protected and not any(c.send for c in choices if c.channel in CHANNEL_ORDER):
+        passed = [c.channel.value for c in choices if c.suppressed]
         for i, c in enumerate(choices):
-            if c.channel in CHANNEL_ORDER and c.channel in configured and c.address:
-                choices[i] = ChannelChoice(
-                    c.channel,
-                    True,
-                    c.address,
+            if (
+                c.channel in CHANNEL_ORDER
+                and c.channel in configured
+                and c.address
+                and not c.suppressed
+            ):
+                why = (
                     "mandatory notice: sent despite preferences"
                     if kind.mandatory
-                    else "urgent notice of the person's own obligation: sent despite preferences",
+                    else "urgent notice of the person's own obligation: sent despite preferences"
                 )
+                if passed:
+                    why += f" ({', '.join(passed)} suppressed)"
+                choices[i] = ChannelChoice(c.channel, True, c.address, why)
                 break
 
     # Routed notifications that would reach nobody still land in the in-app inbox, unless

@@ -138,6 +138,10 @@ class TemplateText:
     short: str | None
 
 
+# Decisions whose reason is why nothing was sent (logged as the row's error).
+NOT_SENT = frozenset({DeliveryStatus.SKIPPED, DeliveryStatus.SUPPRESSED})
+
+
 def alembic_config(url: str) -> Config:
     # Alembic is imported by the commands that migrate, not by every command that reads.
     from alembic.config import Config
@@ -322,7 +326,7 @@ class Store:
             for d in decisions:
                 row = rows.get(d.idempotency_key)
                 if row is not None and row.status == DeliveryStatus.HELD.value:
-                    skipped = d.status is DeliveryStatus.SKIPPED
+                    skipped = d.status in NOT_SENT
                     row.status = d.status.value
                     row.recipient = d.recipient
                     row.error = d.reason if skipped else None
@@ -344,8 +348,8 @@ class Store:
                     status=d.status.value,
                     attempts=0,
                     scheduled_at=request.scheduled_at,
-                    error=d.reason if d.status is DeliveryStatus.SKIPPED else None,
-                    note=d.reason if d.status is not DeliveryStatus.SKIPPED else None,
+                    error=d.reason if d.status in NOT_SENT else None,
+                    note=d.reason if d.status not in NOT_SENT else None,
                     request=payload if d.status is DeliveryStatus.PENDING else None,
                 )
                 for d in decisions
@@ -654,6 +658,21 @@ def inbox_as_dict(row: InboxNotification) -> dict[str, Any]:
     }
 
 
+def life_of(row: Delivery) -> list[dict[str, str]]:
+    """The row's states with their times, in time order: planned, sent, delivered, read…
+    (a state reported out of order still shows at its own time)."""
+    steps = [("planned", row.created_at), ("sent", row.sent_at)]
+    steps += [
+        (state, getattr(row, f"{state}_at"))
+        for state in ("delivered", "read", "bounced", "complained", "undelivered")
+    ]
+    life = [(state, at) for state, at in steps if at is not None]
+    if row.status not in {s for s, _ in life} and row.status not in ("pending", "sent"):
+        life.append((row.status, row.updated_at))
+    life.sort(key=lambda step: step[1])
+    return [{"state": state, "at": at.isoformat()} for state, at in life]
+
+
 def delivery_as_dict(row: Delivery) -> dict[str, Any]:
     """The public JSON shape of a delivery log row (``herald deliveries --json``)."""
 
@@ -678,6 +697,13 @@ def delivery_as_dict(row: Delivery) -> dict[str, Any]:
         "attempts": row.attempts,
         "scheduled_at": iso(row.scheduled_at),
         "sent_at": iso(row.sent_at),
+        "delivered_at": iso(row.delivered_at),
+        "read_at": iso(row.read_at),
+        "bounced_at": iso(row.bounced_at),
+        "complained_at": iso(row.complained_at),
+        "undelivered_at": iso(row.undelivered_at),
+        "provider_reason": row.provider_reason,
+        "life": life_of(row),
         "provider_message_id": row.provider_message_id,
         "error": row.error,
         "note": row.note,

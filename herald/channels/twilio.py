@@ -59,6 +59,8 @@ _logger = logging.getLogger(__name__)  # unused by the SDK here: nothing is logg
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 WHATSAPP_PREFIX = "whatsapp:"
+# Where Twilio posts status changes, under HERALD_PUBLIC_BASE_URL (see herald/api/provider_hooks.py).
+STATUS_CALLBACK_PATH = "/v1/hooks/twilio/status"
 
 # Twilio error codes (https://www.twilio.com/docs/api/errors) and whose fault they are.
 RECIPIENT_FAULT_CODES: dict[int, str] = {
@@ -204,8 +206,10 @@ class TwilioProvider:
         sender: str,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 10.0,
+        status_callback: str | None = None,
     ) -> None:
-        """``sender``: an E.164 number (``+33...``) or a Messaging Service SID (``MG...``)."""
+        """``sender``: an E.164 number (``+33...``) or a Messaging Service SID (``MG...``).
+        ``status_callback``: the URL Twilio posts each status change of a message to."""
         if channel not in self.channels:
             raise ValueError(f"Twilio cannot send {channel.value}")
         if not account_sid or not auth_token:
@@ -217,6 +221,7 @@ class TwilioProvider:
         self.sender = sender
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.status_callback = status_callback
         self._http = _HttpClient(timeout)
         client = Client(account_sid, auth_token, http_client=self._http)
         if self.base_url != DEFAULT_BASE_URL:
@@ -242,6 +247,9 @@ class TwilioProvider:
             auth_token=settings.twilio_auth_token.get_secret_value(),
             sender=sender,
             base_url=settings.twilio_api_base_url,
+            status_callback=f"{settings.public_base_url}{STATUS_CALLBACK_PATH}"
+            if settings.public_base_url
+            else None,
         )
 
     def __repr__(self) -> str:  # never show the auth token
@@ -261,6 +269,8 @@ class TwilioProvider:
             params["messaging_service_sid"] = self.sender
         else:
             params["from_"] = self._address(self.sender)
+        if self.status_callback:
+            params["status_callback"] = self.status_callback
         template = message.template if self.channel == Channel.WHATSAPP else None
         if template is None:
             params["body"] = message.text

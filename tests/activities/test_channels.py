@@ -6,23 +6,27 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import delete
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import DeliveryActivities
 from herald.channels import build_providers
 from herald.contracts import ChannelSend, DeliveryRequest, Role
+from herald.db import ConversationWindow, utcnow
 from herald.kinds import Channel
+from herald.receipts import record_inbound
 from herald.rendering import Renderer
 from herald.settings import Settings
 from herald.store import Store, migrate
+from herald.webhooks import InboundMessage
 from tests.fakes.aws import (  # noqa: F401  (fixtures)
     Aws,
     aws_fixture,
@@ -57,6 +61,10 @@ def store(tmp_path: Path) -> Iterator[Store]:
         "zoe", name="Zoé Brûlé", email="zoe@example.org", phone=PHONE, whatsapp=WHATSAPP
     )
     s.set_preferences("zoe", channels={Channel.SMS: True, Channel.WHATSAPP: True})
+    # Zoé wrote on WhatsApp a moment ago: her 24-hour window is open, free text may go.
+    record_inbound(
+        s, InboundMessage("meta", "whatsapp", WHATSAPP, "wamid.IN1", "bonjour", utcnow())
+    )
     yield s
     s.close()
 
@@ -119,7 +127,9 @@ def deliver(
     plan = ActivityEnvironment().run(acts.plan_delivery, req)
     decision = next(d for d in plan.decisions if d.channel is channel)
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, attempt=attempt)
+    env.info = dataclasses.replace(
+        env.info, attempt=attempt, current_attempt_scheduled_time=utcnow()
+    )
     send = ChannelSend(request=req, channel=channel, idempotency_key=decision.idempotency_key)
     return env.run(acts.deliver, send)
 
@@ -225,9 +235,15 @@ def test_whatsapp_fails_over_from_meta_to_twilio(
     assert sent["to"] == f"whatsapp:{WHATSAPP}" and "Zoé Brûlé" in sent["body"]
 
 
-def test_whatsapp_template_is_sent_when_configured(
-    tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph
-) -> None:
+def close_window(store: Store, hours_ago: float = 25) -> None:
+    """Zoé's last WhatsApp message was ``hours_ago``: past 24, her window is closed."""
+    with store.session() as s, s.begin():
+        s.execute(delete(ConversationWindow))
+    when = utcnow() - timedelta(hours=hours_ago)
+    record_inbound(store, InboundMessage("meta", "whatsapp", WHATSAPP, "wamid.OLD", "merci", when))
+
+
+def write_templates(tmp_path: Path) -> Path:
     templates = tmp_path / "wa.json"
     templates.write_text(
         json.dumps(
@@ -244,7 +260,14 @@ def test_whatsapp_template_is_sent_when_configured(
             }
         )
     )
-    s = settings(tmp_path, twilio_api, meta_graph, whatsapp_templates=templates)
+    return templates
+
+
+def test_whatsapp_template_is_sent_outside_the_window(
+    tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph
+) -> None:
+    close_window(store)
+    s = settings(tmp_path, twilio_api, meta_graph, whatsapp_templates=write_templates(tmp_path))
     deliver(make(store, s), Channel.WHATSAPP)
     [req] = meta_graph.to(WHATSAPP.removeprefix("+"))
     body = req.json
@@ -253,6 +276,31 @@ def test_whatsapp_template_is_sent_when_configured(
     assert body["template"]["language"] == {"code": "fr"}
     params = [p["text"] for p in body["template"]["components"][0]["parameters"]]
     assert params == ["Zoé Brûlé", "Caméra à rendre, Prêt n°4 ✨", "18:00"]
+
+
+def test_whatsapp_inside_the_window_is_free_text_even_with_a_template(
+    tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph
+) -> None:
+    close_window(store, hours_ago=23)
+    s = settings(tmp_path, twilio_api, meta_graph, whatsapp_templates=write_templates(tmp_path))
+    deliver(make(store, s), Channel.WHATSAPP)
+    [req] = meta_graph.to(WHATSAPP.removeprefix("+"))
+    assert req.json["type"] == "text" and "Zoé Brûlé" in req.json["text"]["body"]
+
+
+def test_whatsapp_outside_the_window_without_a_template_fails_once_saying_why(
+    tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph
+) -> None:
+    close_window(store)
+    with pytest.raises(ApplicationError) as err:
+        deliver(make(store, settings(tmp_path, twilio_api, meta_graph)), Channel.WHATSAPP)
+    assert err.value.non_retryable
+    r = row(store, "whatsapp")
+    assert r.status == "permanently_failed" and r.attempts == 1
+    assert "outside WhatsApp's 24-hour window" in r.error
+    assert "no approved template is configured for loan.reminder_j1" in r.error
+    assert meta_graph.to(WHATSAPP.removeprefix("+")) == []
+    assert twilio_api.sent_to(WHATSAPP) == []
 
 
 def test_messages_over_the_channel_limit_are_refused_not_cut(

@@ -54,6 +54,9 @@ async def mobile_desk(
         meta_access_token=SecretStr(TOKEN),
         meta_phone_number_id=PHONE_NUMBER_ID,
         meta_graph_url=meta_graph.url,
+        # The reminders fall days after any message from Léa: the 24-hour window has its
+        # own tests (tests/webhooks); these are about the channels.
+        whatsapp_enforce_window=False,
     ) as desk:
         await desk.herald.upsert_subscriber(
             "lea",

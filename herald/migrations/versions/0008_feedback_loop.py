@@ -25,9 +25,7 @@ def upgrade() -> None:
         for name in _STATE_TIMES:
             batch.add_column(sa.Column(name, UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("provider_reason", sa.Text(), nullable=True))
-    op.create_index(
-        "ix_deliveries_provider_message_id", "deliveries", ["provider_message_id"]
-    )
+    op.create_index("ix_deliveries_provider_message_id", "deliveries", ["provider_message_id"])
     op.create_table(
         "delivery_events",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -42,9 +40,7 @@ def upgrade() -> None:
         sa.Column("raw", sa.Text(), nullable=True),
         sa.UniqueConstraint("provider", "event_key", name="uq_delivery_events_provider_key"),
     )
-    op.create_index(
-        "ix_delivery_events_message", "delivery_events", ["provider_message_id"]
-    )
+    op.create_index("ix_delivery_events_message", "delivery_events", ["provider_message_id"])
     op.create_index("ix_delivery_events_received_at", "delivery_events", ["received_at"])
     op.create_table(
         "suppressions",
@@ -102,9 +98,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("duration_ms", sa.Integer(), nullable=True),
     )
-    op.create_index(
-        "ix_webhook_attempts_endpoint", "webhook_attempts", ["endpoint_id", "at"]
-    )
+    op.create_index("ix_webhook_attempts_endpoint", "webhook_attempts", ["endpoint_id", "at"])
     op.create_index("ix_webhook_attempts_event", "webhook_attempts", ["event_id"])
 
 
