@@ -32,6 +32,7 @@ from herald.contracts import (
     RepairStatus,
 )
 from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
+from herald.http_feedback import FeedbackOverHttp
 from herald.service.base import Started
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
 
@@ -72,7 +73,7 @@ def _error(response: httpx.Response) -> HeraldError:
     return HeraldError(detail)
 
 
-class HttpHerald:
+class HttpHerald(FeedbackOverHttp):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._timeout = timeout

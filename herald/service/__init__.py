@@ -1,7 +1,7 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``inbox``, ``deliveries``); :class:`Herald` offers them all. The Python client
+``staff``, ``inbox``, ``deliveries``, ``feedback``); :class:`Herald` offers them all. The Python client
 (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`)
 translate to and from these methods and hold no rule of their own: a refused call raises
 :class:`~herald.errors.InvalidInput` (or :class:`~herald.errors.Conflict`,
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from herald.service.base import WORKER_WAIT, Started, one_line, temporal_refusal
 from herald.service.deliveries import DeliveryService
 from herald.service.directory import DirectoryService
+from herald.service.feedback import FeedbackService
 from herald.service.followups import FollowUpService, crm_event_workflow_id, followup_workflow_id
 from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 class Herald(
     InboxService,
+    FeedbackService,
     DirectoryService,
     LoanService,
     RepairService,

@@ -45,6 +45,11 @@ ROUTES = {
     ("post", "/v1/templates/{name}/preview", "app"),
     ("get", "/v1/deliveries", "app (one subject) / ops (all)"),
     ("get", "/v1/api-keys", "ops"),
+    ("get", "/v1/suppressions", "ops"),
+    ("post", "/v1/suppressions", "ops"),
+    ("post", "/v1/suppressions/lift", "ops"),
+    ("get", "/v1/subscribers/{subscriber_id}/whatsapp-window", "app"),
+    ("get", "/v1/deliveries/{delivery_id}/events", "ops"),
     ("get", "/healthz", "public"),
     ("get", "/readyz", "public"),
 }
