@@ -21,6 +21,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from herald.admin_templates import Notice
 from herald.api import models as m
 from herald.api.feedback_routes import build_feedback_router
+from herald.api.provider_hooks import build_provider_hooks
 from herald.api.gate import LOOPBACK_PRINCIPAL, MAX_BODY, Gate, Principal
 from herald.api.idempotency import IdempotencyStore
 from herald.api.keys import ApiKeys

@@ -50,6 +50,11 @@ ROUTES = {
     ("post", "/v1/suppressions/lift", "ops"),
     ("get", "/v1/subscribers/{subscriber_id}/whatsapp-window", "app"),
     ("get", "/v1/deliveries/{delivery_id}/events", "ops"),
+    ("post", "/v1/hooks/ses", "public (SNS signature)"),
+    ("post", "/v1/hooks/twilio/status", "public (X-Twilio-Signature)"),
+    ("post", "/v1/hooks/twilio/inbound", "public (X-Twilio-Signature)"),
+    ("get", "/v1/hooks/meta", "public (hub.verify_token)"),
+    ("post", "/v1/hooks/meta", "public (X-Hub-Signature-256)"),
     ("get", "/healthz", "public"),
     ("get", "/readyz", "public"),
 }
