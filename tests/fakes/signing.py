@@ -4,6 +4,7 @@
   and signs envelopes with AWS's canonical string (``SignatureVersion`` 1: SHA-1, 2:
   SHA-256). The builders below make SES notifications as SES publishes them (identity
   notifications and configuration-set events) and SNS envelopes around them.
+- Twilio: :func:`twilio_signature`, the SDK's own ``compute_signature``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+from twilio.request_validator import RequestValidator
 
 from herald.webhooks.sns import canonical_string
 
@@ -275,3 +277,66 @@ def ses_delivery_delay(
         sent=at - timedelta(minutes=30),
         destination=recipients,
     )
+
+
+# ---------------------------------------------------------------- Twilio
+
+
+def twilio_signature(token: str, url: str, params: dict[str, str]) -> str:
+    """``X-Twilio-Signature`` for a POST of ``params`` to ``url``."""
+    return str(RequestValidator(token).compute_signature(url, params))
+
+
+def twilio_status(
+    status: str,
+    *,
+    sid: str = "SM1f0e8ae6ade43cb3c0ce4525424e404f",
+    to: str = "+15558675310",
+    whatsapp: bool = False,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> dict[str, str]:
+    """A status callback's form, as Twilio posts it."""
+    prefix = "whatsapp:" if whatsapp else ""
+    params = {
+        "AccountSid": "ACae6e420f425248d6a26948c17a9e2acf",
+        "ApiVersion": "2010-04-01",
+        "From": prefix + "+15017122661",
+        "MessageSid": sid,
+        "MessageStatus": status,
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "To": prefix + to,
+    }
+    if error_code is not None:
+        params["ErrorCode"] = error_code
+    if error_message is not None:
+        params["ErrorMessage"] = error_message
+    return params
+
+
+def twilio_inbound(
+    body: str,
+    *,
+    sender: str = "+15558675310",
+    whatsapp: bool = False,
+    opt_out_type: str | None = None,
+) -> dict[str, str]:
+    """An incoming message's form, as Twilio posts it."""
+    prefix = "whatsapp:" if whatsapp else ""
+    params = {
+        "AccountSid": "ACae6e420f425248d6a26948c17a9e2acf",
+        "ApiVersion": "2010-04-01",
+        "Body": body,
+        "From": prefix + sender,
+        "MessageSid": "SM9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsMessageSid": "SM9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
+        "SmsSid": "SM9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
+        "SmsStatus": "received",
+        "To": prefix + "+15017122661",
+    }
+    if opt_out_type is not None:
+        params["OptOutType"] = opt_out_type
+    return params
