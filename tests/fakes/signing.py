@@ -5,11 +5,15 @@
   SHA-256). The builders below make SES notifications as SES publishes them (identity
   notifications and configuration-set events) and SNS envelopes around them.
 - Twilio: :func:`twilio_signature`, the SDK's own ``compute_signature``.
+- Meta: :func:`meta_signature`, the ``X-Hub-Signature-256`` header, and builders for the
+  statuses and messages payloads of Meta's documented examples.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -340,3 +344,96 @@ def twilio_inbound(
     if opt_out_type is not None:
         params["OptOutType"] = opt_out_type
     return params
+
+
+# ---------------------------------------------------------------- Meta
+
+
+def meta_signature(app_secret: str, body: bytes) -> str:
+    """``X-Hub-Signature-256`` for ``body``."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _meta_value(**parts: Any) -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550783881",
+                                "phone_number_id": "106540352242922",
+                            },
+                            **parts,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def meta_status(
+    status: str,
+    *,
+    message_id: str = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA",
+    recipient: str = "16505551234",
+    at: datetime | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A statuses payload with one status."""
+    entry: dict[str, Any] = {
+        "id": message_id,
+        "status": status,
+        "timestamp": str(int((at or datetime.now(UTC)).timestamp())),
+        "recipient_id": recipient,
+    }
+    if status != "failed":
+        entry["conversation"] = {
+            "id": "CONVERSATION_ID",
+            "origin": {"type": "service"},
+        }
+        entry["pricing"] = {"billable": True, "pricing_model": "CBP", "category": "service"}
+    if errors is not None:
+        entry["errors"] = errors
+    return _meta_value(statuses=[entry])
+
+
+def meta_reengagement_error() -> dict[str, Any]:
+    return {
+        "code": 131047,
+        "title": "Re-engagement message",
+        "message": "Re-engagement message",
+        "error_data": {
+            "details": "Message failed to send because more than 24 hours have passed since "
+            "the customer last replied to this number."
+        },
+        "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+    }
+
+
+def meta_message(
+    text: str,
+    *,
+    sender: str = "16505551234",
+    message_id: str = "wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """A messages payload with one text message."""
+    return _meta_value(
+        contacts=[{"profile": {"name": "Kerry Fisher"}, "wa_id": sender}],
+        messages=[
+            {
+                "from": sender,
+                "id": message_id,
+                "timestamp": str(int((at or datetime.now(UTC)).timestamp())),
+                "type": "text",
+                "text": {"body": text},
+            }
+        ],
+    )
