@@ -21,11 +21,11 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from herald.admin_templates import Notice
 from herald.api import models as m
 from herald.api.feedback_routes import build_feedback_router
-from herald.api.provider_hooks import build_provider_hooks
 from herald.api.gate import LOOPBACK_PRINCIPAL, MAX_BODY, Gate, Principal
 from herald.api.idempotency import IdempotencyStore
 from herald.api.keys import ApiKeys
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
+from herald.api.provider_hooks import build_provider_hooks
 from herald.codec_server import LOOPBACK
 from herald.contracts import (
     AppliedEvent,
@@ -660,6 +660,7 @@ def create_app(
 
     app.include_router(build_router(herald))
     app.include_router(build_feedback_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(build_provider_hooks(herald, settings))
     app.add_middleware(
         Gate,
         keys=keys,

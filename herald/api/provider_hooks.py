@@ -147,6 +147,8 @@ def build_provider_hooks(
         body = await request.body()
         try:
             message = sns_hooks.parse_envelope(body)
+        except SignatureError as err:
+            raise _forbidden(err) from None
         except ValueError as err:
             raise _malformed(err) from None
         try:

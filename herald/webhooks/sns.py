@@ -71,12 +71,16 @@ _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2":
 _URL = re.compile(r"[\x21-\x7e]{1,2048}")
 
 
+_SIGNATURE_FIELDS = frozenset({"Signature", "SignatureVersion"})
+
+
 def parse_envelope(body: bytes) -> dict[str, str]:
     """The SNS envelope posted as ``body``, its signed fields checked to be strings.
 
     Refused with :class:`ValueError` (one line saying why): a body over 256 KB, not UTF-8,
     not a JSON object, with a NUL, an unknown ``Type``, a missing field the ``Type``
-    needs, or a signed field that is not a string. Fields outside the signature that are
+    needs, or a signed field that is not a string; without its signature, with
+    :class:`SignatureError`. Fields outside the signature that are
     not strings (``MessageAttributes``) are left out."""
     if len(body) > ENVELOPE_LIMIT:
         raise ValueError(f"SNS message larger than {ENVELOPE_LIMIT} bytes")
@@ -105,9 +109,11 @@ def parse_envelope(body: bytes) -> dict[str, str]:
         envelope[name] = fields.refuse_nul(value, f"SNS message: {name}")
     for name in signed:
         if name not in envelope and name not in _OPTIONAL:
+            if name in _SIGNATURE_FIELDS:  # unsigned: refused as unproven, not as malformed
+                raise SignatureError(f"SNS message: {name} missing")
             raise ValueError(f"SNS message: {name} missing")
     if "SigningCertURL" not in envelope and "SigningCertUrl" not in envelope:
-        raise ValueError("SNS message: SigningCertURL missing")
+        raise SignatureError("SNS message: SigningCertURL missing")
     both = {envelope[name] for name in ("SigningCertURL", "SigningCertUrl") if name in envelope}
     if len(both) > 1:
         raise ValueError("SNS message: SigningCertURL and SigningCertUrl differ")
