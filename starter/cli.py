@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from herald.api import commands as api_commands
+from starter import cli_feedback
 from herald.errors import HeraldError, InvalidInput, NotFound
 from herald.kinds import (
     ALL_CHANNELS,
@@ -404,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--loan")
     d.add_argument("--json", action="store_true")
     api_commands.add_parsers(sub, _Parser)
+    cli_feedback.add_parsers(sub, _Parser)
     return p
 
 
@@ -428,11 +430,21 @@ async def _subscriber(args: argparse.Namespace) -> int:
             contact = await h.upsert_subscriber(args.id, **fields)
         else:
             contact = await h.get_subscriber(args.id)
-        doc = contact.__dict__
+        doc = dict(contact.__dict__)
+        if args.action == "show" and contact.whatsapp:
+            doc["whatsapp_window"] = await h.whatsapp_window(args.id)
         if args.json:
             _print_json(doc)
-        else:
-            print(", ".join(f"{k}={v}" for k, v in doc.items() if v is not None))
+            return EXIT_OK
+        window = doc.pop("whatsapp_window", None)
+        print(", ".join(f"{k}={v}" for k, v in doc.items() if v is not None))
+        if window is not None:
+            if window["open"]:
+                print(f"WhatsApp window: open until {window['open_until']}")
+            elif window["last_inbound_at"]:
+                print(f"WhatsApp window: closed since {window['open_until']} (templates only)")
+            else:
+                print("WhatsApp window: closed, no message received yet (templates only)")
         return EXIT_OK
 
     return await _with_client(go)
@@ -845,11 +857,14 @@ async def _deliveries(args: argparse.Namespace) -> int:
             _print_json(rows)
             return EXIT_OK
         for r in rows:
-            detail = r["error"] or r["provider_message_id"] or ""
+            detail = r["error"] or r["provider_reason"] or r["provider_message_id"] or ""
+            life = " > ".join(f"{s['state']} {s['at'][11:19]}" for s in r["life"])
             print(
                 f"{r['scheduled_at'] or '-':32} {r['subject_id']:>10} {r['kind']:18} {r['role']:8} "
                 f"{r['channel']:9} {r['status']:18} x{r['attempts']} {r['recipient'] or '-'} {detail}"
             )
+            if life:
+                print(f"{'':32} #{r['id']} {life}")
         return EXIT_OK
 
     return await _with_client(go)
@@ -905,6 +920,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _codec_server(args)
     if args.command in api_commands.COMMANDS:
         return await api_commands.run(args)
+    if args.command in cli_feedback.COMMANDS:
+        return await cli_feedback.run(args)
     if args.command == "demo":
         from herald.demo import run_demo
 

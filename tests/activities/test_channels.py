@@ -158,6 +158,19 @@ def test_sms_through_twilio_records_segments_and_cost(
     assert r.cost_currency == "USD"
 
 
+def test_twilio_is_asked_for_status_callbacks_under_the_public_url(
+    tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph
+) -> None:
+    deliver(make(store, settings(tmp_path, twilio_api, meta_graph)), Channel.SMS)
+    [plain] = twilio_api.requests_to(PHONE)
+    assert "StatusCallback" not in plain.form
+    twilio_api.reset()
+    s = settings(tmp_path, twilio_api, meta_graph, public_base_url="https://herald.example.org/")
+    deliver(make(store, s), Channel.SMS, req=request("loan.overdue"))
+    [asked] = twilio_api.requests_to(PHONE)
+    assert asked.form["StatusCallback"] == "https://herald.example.org/v1/hooks/twilio/status"
+
+
 def test_provider_fault_fails_over_to_the_next_provider_at_once(
     tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph
 ) -> None:
