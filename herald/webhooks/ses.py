@@ -62,6 +62,8 @@ def _decode(message: str | dict[str, Any]) -> dict[str, Any]:
         decoded = json.loads(message)
     except json.JSONDecodeError as err:
         raise ValueError(f"SES notification: not JSON ({err.msg})") from None
+    except RecursionError:
+        raise ValueError("SES notification: nested too deeply") from None
     if not isinstance(decoded, dict):
         raise ValueError(f"SES notification: expected a JSON object, got {type(decoded).__name__}")
     return decoded

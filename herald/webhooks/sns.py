@@ -92,6 +92,8 @@ def parse_envelope(body: bytes) -> dict[str, str]:
         raise ValueError("SNS message: not UTF-8") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"SNS message: not JSON ({err.msg})") from None
+    except RecursionError:
+        raise ValueError("SNS message: nested too deeply") from None
     if not isinstance(decoded, dict):
         raise ValueError(f"SNS message: expected a JSON object, got {type(decoded).__name__}")
     kind = decoded.get("Type")

@@ -232,6 +232,7 @@ def test_both_type_fields_must_agree() -> None:
         ('{"notificationType": "Bounce\\u0000"}', "NUL"),
         ('{"notificationType": "Bounce"}\x00', "NUL"),
         ("x" * (256 * 1024 + 1), "longer than"),
+        ('{"a": ' * 40_000, "nested too deeply"),
     ],
 )
 def test_a_message_that_is_not_a_notification_is_refused(text: str, reason: str) -> None:

@@ -418,6 +418,7 @@ def test_an_envelope_keeps_its_string_fields_only() -> None:
         (b'{"Type": "Other"}', "unknown Type"),
         (b"x" * (256 * 1024 + 1), "larger than"),
         (b'{"Type": "Notification"\x00}', "NUL"),
+        (b"[" * 200_000, "nested too deeply"),
     ],
 )
 def test_a_malformed_body_is_refused(body: bytes, reason: str) -> None:
