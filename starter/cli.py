@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from herald.api import commands as api_commands
-from starter import cli_feedback
 from herald.errors import HeraldError, InvalidInput, NotFound
 from herald.kinds import (
     ALL_CHANNELS,
@@ -29,6 +28,7 @@ from herald.kinds import (
     USER_EVENTS,
 )
 from herald.validation import LIMITS, show
+from starter import cli_feedback
 
 if TYPE_CHECKING:
     from herald.contracts import LoanStatus, NotificationRecord

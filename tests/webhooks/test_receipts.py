@@ -19,7 +19,8 @@ from herald.kinds import Channel
 from herald.store import Store, delivery_as_dict, migrate
 from herald.webhooks import InboundMessage, ProviderEvent, State
 
-T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+# The provider's times, after the rows are created (their life is in time order).
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
 EMAIL = "ana@example.org"
 TABLES = ("delivery_events", "suppressions", "conversation_windows", "deliveries", "subscribers")
 
@@ -111,9 +112,7 @@ def test_any_order_of_events_ends_read_with_every_time(
     assert row["status"] == "read"
     assert row["delivered_at"] == (T0 + timedelta(minutes=1)).isoformat()
     assert row["read_at"] == (T0 + timedelta(minutes=2)).isoformat()
-    assert [s["state"] for s in row["life"]] == ["planned", "sent", "delivered", "read"] or [
-        s["state"] for s in row["life"]
-    ][1:] == ["sent", "delivered", "read"]
+    assert [s["state"] for s in row["life"]] == ["planned", "sent", "delivered", "read"]
 
 
 def test_the_same_event_twice_is_stored_once(store: Store) -> None:
@@ -165,7 +164,7 @@ def test_a_permanent_bounce_suppresses_once_and_lifting_keeps_the_record(store: 
     outcome = receipts.apply_events(store, [bounce])
     [entry] = outcome.suppressed
     assert entry["address"] == EMAIL and entry["source"] == "ses:bounced:m-1:bounced"
-    assert "permanent bounce: 550 unknown" == entry["reason"]
+    assert entry["reason"] == "permanent bounce: 550 unknown"
     contact = store.get_contact("ana")
     assert contact is not None
     why = receipts.suppressed_channels(store, contact)
