@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from herald.api.app import create_app
 from herald.db import DeliveryEvent, Suppression
 from herald.store import delivery_as_dict
-from tests.api.conftest import serving
+from tests.api.conftest import bare_herald, serving
 from tests.conftest import eventually
 from tests.fakes.aws import (  # noqa: F401  (fixtures)
     Aws,
@@ -552,3 +552,82 @@ async def test_a_failed_meta_status_records_its_error_and_a_bad_signature_nothin
     ]
     assert settled["status"] == "undelivered"
     assert settled["provider_reason"].startswith("131047")
+
+
+# ---------------------------------------------------------------- behind a proxy, hostile bodies
+
+
+async def test_behind_a_proxy_twilio_signatures_are_checked_against_the_public_url(
+    tmp_path: Path,
+) -> None:
+    herald = bare_herald(
+        tmp_path,
+        twilio_auth_token=SecretStr(AUTH_TOKEN),
+        public_base_url="https://herald.example.org",
+    )
+    params = twilio_inbound("STOP", sender=PHONE)
+    async with (
+        serving(create_app(herald, ready_timeout=60)) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
+        local = twilio_signature(AUTH_TOKEN, f"{url}/v1/hooks/twilio/inbound", params)
+        refused = await http.post(
+            "/v1/hooks/twilio/inbound", data=params, headers={"X-Twilio-Signature": local}
+        )
+        assert refused.status_code == 403
+        assert await herald.suppressions() == []
+        public = twilio_signature(
+            AUTH_TOKEN, "https://herald.example.org/v1/hooks/twilio/inbound", params
+        )
+        answer = await http.post(
+            "/v1/hooks/twilio/inbound", data=params, headers={"X-Twilio-Signature": public}
+        )
+        assert answer.status_code == 200
+        assert [e["address"] for e in await herald.suppressions("sms")] == [PHONE]
+    herald.close()
+
+
+async def test_unconfigured_providers_say_which_setting_is_missing(tmp_path: Path) -> None:
+    herald = bare_herald(tmp_path)
+    async with (
+        serving(create_app(herald, ready_timeout=60)) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
+        twilio = await http.post("/v1/hooks/twilio/status", data={"MessageSid": "SM1"})
+        meta = await http.post("/v1/hooks/meta", content=b"{}")
+        challenge = await http.get("/v1/hooks/meta", params={"hub.challenge": "1"})
+    assert twilio.status_code == 404 and "HERALD_TWILIO_AUTH_TOKEN" in twilio.json()["detail"]
+    assert meta.status_code == 404 and "HERALD_META_APP_SECRET" in meta.json()["detail"]
+    assert challenge.status_code == 404 and "HERALD_META_VERIFY_TOKEN" in challenge.json()["detail"]
+    herald.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"Type": "Notification"}',
+        b'{"Type": "Notification", "Message": "\\u0000"}',
+        b"\xff\xfe",
+        b"[" * 100_000,
+    ],
+    ids=["text", "list", "fields-missing", "nul", "not-utf8", "deep"],
+)
+async def test_hostile_sns_bodies_are_refused_and_change_nothing(loop: Loop, body: bytes) -> None:
+    async with loop.http() as http:
+        answer = await http.post("/v1/hooks/ses", content=body)
+    assert answer.status_code in (400, 403), answer.text
+    assert len(answer.json()["detail"]) <= 300
+    assert loop.count(DeliveryEvent) == 0 and loop.count(Suppression) == 0
+
+
+async def test_a_signed_but_hostile_meta_payload_is_refused_whole(loop: Loop) -> None:
+    status = meta_status("delivered", message_id="wamid.X", recipient="33698765432")
+    status["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"] = "soon"
+    answer = await loop.meta_post(status)
+    assert answer.status_code == 400 and "timestamp" in answer.json()["detail"]
+    huge = meta_message("x" * 2_000_000, sender="33698765432")
+    too_big = await loop.meta_post(huge)
+    assert too_big.status_code in (400, 413)
+    assert loop.count(DeliveryEvent) == 0
