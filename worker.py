@@ -21,7 +21,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import DeliveryActivities
+from activities import DeliveryActivities, WebhookActivities
 from herald.admin_templates import shutdown_render_pool
 from herald.channels import Provider, build_providers
 from herald.contracts import channel_task_queue
@@ -54,6 +54,7 @@ def build_workers(
     check_encrypted(client, settings)
     providers = build_providers(settings, store) if providers is None else providers
     delivery = DeliveryActivities(store, providers, settings, client=client)
+    webhooks = WebhookActivities(store, settings, client=client)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
     workers = [
         Worker(
@@ -70,6 +71,9 @@ def build_workers(
                 delivery.purge_old_records,
                 delivery.hold_rules,
                 delivery.drop_held,
+                webhooks.webhook_targets,
+                webhooks.send_webhook,
+                webhooks.dispatch_pending_webhooks,
             ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,

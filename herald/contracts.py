@@ -422,6 +422,8 @@ class PurgeResult(BaseModel):
     deliveries: int
     inbox: int
     batches: int
+    # Outbound webhook events the same run handed over late (see herald/outbound.py).
+    webhooks_dispatched: int = 0
 
 
 # ---------------------------------------------------------------- quiet hours and digests
@@ -605,3 +607,39 @@ class CrmEventInput(BaseModel):
 class CrmEventResult(BaseModel):
     event_id: str
     notifications: list[NotificationRecord]
+
+
+# ---------------------------------------------------------------- outbound webhooks
+
+WEBHOOK_WORKFLOW = "WebhookDeliveryWorkflow"
+WEBHOOK_TARGETS = "webhook_targets"
+SEND_WEBHOOK = "send_webhook"
+DISPATCH_PENDING_WEBHOOKS = "dispatch_pending_webhooks"
+# Housekeeping runs recorded before the sweep replay without it.
+WEBHOOK_SWEEP_PATCH = "housekeeping-webhook-sweep"
+# The send_webhook failures no retry can fix: the endpoint was disabled or removed.
+WEBHOOK_STOPPED_ERROR = "WebhookEndpointStopped"
+WEBHOOK_FAILED_ERROR = "WebhookEndpointFailed"
+
+
+def webhook_workflow_id(event_id: str) -> str:
+    return f"webhook-{event_id}"
+
+
+class WebhookDeliveryInput(BaseModel):
+    """One event for every endpoint subscribed to its type when the workflow runs."""
+
+    event_id: str
+    # How long each endpoint's POST is retried (schedule-to-close), and one POST's timeout.
+    retry_for: timedelta
+    timeout: float
+
+
+class WebhookDeliveryResult(BaseModel):
+    event_id: str
+    # Endpoint id → "delivered", or why not ("stopped: …", "gave up: …").
+    outcomes: dict[str, str] = {}
+
+
+class WebhookSweepResult(BaseModel):
+    dispatched: int

@@ -11,6 +11,7 @@ from workflows.loan import LoanWorkflow
 from workflows.mailbox import MailboxWorkflow
 from workflows.repair import RepairWorkflow
 from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow
 
 WORKFLOWS = [
     LoanWorkflow,
@@ -21,6 +22,7 @@ WORKFLOWS = [
     FollowUpWorkflow,
     CrmEventWorkflow,
     MailboxWorkflow,
+    WebhookDeliveryWorkflow,
 ]
 
 __all__ = [
@@ -33,4 +35,5 @@ __all__ = [
     "RepairWorkflow",
     "StaffBatchWorkflow",
     "StaffNotifyWorkflow",
+    "WebhookDeliveryWorkflow",
 ]
