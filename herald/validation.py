@@ -48,6 +48,8 @@ LIMITS: dict[str, int] = {
     "reason": 1000,
     # inbox.link.
     "link": 1000,
+    # webhook_endpoints.url.
+    "webhook_url": 2000,
     # A staff alert's template context, as JSON.
     "context_bytes": 32 * 1024,
     "context_depth": 8,

@@ -167,9 +167,10 @@ def test_crm_event_workflow_ids_are_injective() -> None:
 HELD_BY = {
     "id": [("subscribers", "id"), ("groups", "name"), ("templates", "name")],
     "name": [("subscribers", "name")],
-    "description": [("groups", "description")],
+    "description": [("groups", "description"), ("webhook_endpoints", "description")],
     "title": [("inbox", "title")],
     "link": [("inbox", "link")],
+    "webhook_url": [("webhook_endpoints", "url")],
     "workflow_id": [("deliveries", "workflow_id")],
 }
 

@@ -1,9 +1,9 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``inbox``, ``deliveries``, ``feedback``); :class:`Herald` offers them all. The Python client
-(:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`)
-translate to and from these methods and hold no rule of their own: a refused call raises
+``staff``, ``inbox``, ``deliveries``, ``feedback``, ``webhooks``); :class:`Herald` offers
+them all. The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the
+HTTP API (:mod:`herald.api`) translate to and from these methods and hold no rule of their own: a refused call raises
 :class:`~herald.errors.InvalidInput` (or :class:`~herald.errors.Conflict`,
 :class:`~herald.errors.NotFound`, :class:`~herald.errors.Unavailable`) and starts or
 changes nothing.
@@ -22,6 +22,7 @@ from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
 from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.staff import StaffService
+from herald.service.webhooks import WebhookService
 
 if TYPE_CHECKING:
     from herald.http_client import HttpHerald
@@ -36,6 +37,7 @@ class Herald(
     FollowUpService,
     StaffService,
     DeliveryService,
+    WebhookService,
 ):
     """All of Herald's operations: the directory, preferences, groups, templates and the
     delivery log (database) and the loans, repairs, follow-ups and alerts (Temporal,
