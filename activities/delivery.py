@@ -28,6 +28,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from herald import outbound
 from herald.admin_templates import AdminTemplateRenderer
 from herald.channels import (
     OutgoingMessage,
@@ -183,6 +184,7 @@ class DeliveryActivities:
             admin_templates=self.admin_templates,
             context_of=self._context,
             workflows=TemporalWorkflows(client, self._run) if client is not None else None,
+            publish=self.publish,
         )
 
     # ---------------------------------------------------------------- plan
@@ -360,6 +362,8 @@ class DeliveryActivities:
         status = DeliveryStatus.FAILED if transient else DeliveryStatus.PERMANENTLY_FAILED
         reason = bounded_text(failure.reason, ERROR_TEXT_LIMIT)
         self.store.update_delivery(key, status=status.value, attempts=attempt, error=reason)
+        if not transient:
+            self._publish_failed(key)
         if transient:
             assert isinstance(failure, TransientSendError)
             log.warning("transient failure %s (attempt %d): %s", key, attempt, reason)
@@ -384,6 +388,9 @@ class DeliveryActivities:
             raise ApplicationError(f"no delivery row for {key}", non_retryable=True)
         if row.status in ACCEPTED:
             # Already accepted by a provider (an earlier attempt got that far): never twice.
+            # Its event again (recorded once): the attempt that sent it may have failed
+            # before publishing it.
+            self._publish("delivery.sent", row, key)
             return ChannelResult(
                 channel=send.channel,
                 status=DeliveryStatus.SENT,
@@ -420,12 +427,46 @@ class DeliveryActivities:
             # The provider's callbacks may have come in before this row said sent.
             catch_up(self.store, key)
         log.info("sent %s via %s (%s)", key, send.channel.value, receipt.provider)
+        self._publish(
+            "delivery.sent",
+            row,
+            key,
+            status=DeliveryStatus.SENT.value,
+            attempts=attempt,
+            provider=receipt.provider,
+            provider_message_id=receipt.message_id,
+            sent_at=sent_at,
+            error=None,
+        )
         return ChannelResult(
             channel=send.channel,
             status=DeliveryStatus.SENT,
             provider=receipt.provider,
             provider_message_id=receipt.message_id,
             sent_at=sent_at,
+        )
+
+    def _publish(self, type_: str, row: Delivery, key: str, **changes: Any) -> None:
+        """The row's ``delivery.*`` event for the application's webhooks (nothing but one
+        cached check while no endpoint subscribes)."""
+        if outbound.wanted(self.store, type_):
+            self.publish(type_, outbound.delivery_data(row, **changes), key=key)
+
+    def _publish_failed(self, key: str) -> None:
+        """``delivery.failed`` for a row that failed for good; never in the way of the
+        failure itself (raising here would retry a send that must not be)."""
+        try:
+            if outbound.wanted(self.store, "delivery.failed"):
+                row = self.store.get_delivery(key)
+                if row is not None:
+                    self._publish("delivery.failed", row, key)
+        except Exception:
+            log.exception("delivery.failed event of %s not recorded", key)
+
+    def publish(self, type_: str, data: dict[str, Any], *, key: str) -> str | None:
+        """An event for the application's webhooks, from this activity's thread."""
+        return outbound.publish_sync(
+            self.store, self.client, self._loop, type_, data, key=key, settings=self.settings
         )
 
     def _send_through_chain(

@@ -49,6 +49,9 @@ class SubjectEnv:
     admin_templates: AdminTemplateRenderer
     context_of: Callable[[DeliveryRequest, Contact], dict[str, Any]]
     workflows: Workflows | None = None
+    # An event for the application's webhooks (herald.outbound.publish_sync): type, data
+    # and the key that makes a retried activity record it once.
+    publish: Callable[..., str | None] | None = None
 
     def name(self, subscriber_id: str | None, known: Contact | None = None) -> str | None:
         """A person's display name; ``known`` (the recipient, already read) saves a lookup."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from herald.contracts import DeliveryRequest, LoanStatus
+from herald.contracts import DeliveryRequest, LoanStatus, Role
 from herald.kinds import STALE_WHEN_CLOSED
 from herald.rendering import format_datetime, format_duration, format_time
 from herald.store import Contact
@@ -72,6 +72,38 @@ class Loan(Subject):
         if moved(request, loan.due_at):
             return f"loan {request.subject_id} was extended while the notice waited"
         return None
+
+    def planned(self, request: DeliveryRequest, env: SubjectEnv) -> None:
+        """The borrower's overdue alerts and thank-you are also the application's
+        ``loan.overdue`` and ``loan.returned`` events (manager copies add none)."""
+        if env.publish is None or request.role is not Role.BORROWER:
+            return
+        data = request.data
+        if data.get("alert_number") is not None:
+            type_ = "loan.overdue"
+        elif request.kind == "loan.returned":
+            type_ = "loan.returned"
+        else:
+            return
+        event: dict[str, Any] = {
+            "loan_id": request.subject_id,
+            "borrower_id": data.get("borrower_id"),
+            "manager_id": data.get("manager_id"),
+            "item": data.get("item"),
+            "borrowed_at": data.get("borrowed_at"),
+            "due_at": data.get("due_at"),
+        }
+        if type_ == "loan.overdue":
+            event.update(
+                level=data["alert_number"],
+                max_level=data.get("max_alerts"),
+                alert_at=request.scheduled_at,
+            )
+        else:
+            event.update(
+                returned_at=data.get("returned_at"), late_by_seconds=data.get("late_by_seconds")
+            )
+        env.publish(type_, event, key=f"{request.workflow_id}/{request.notification_id}")
 
 
 register(Loan())
