@@ -665,6 +665,64 @@ class HttpHerald(FeedbackOverHttp):
             idempotency_key,
         )
 
+    # ------------------------------------------------------------------ outbound webhooks
+
+    async def add_webhook(
+        self,
+        url: str,
+        *,
+        events: list[str],
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        body = {"url": url, "events": events, "description": description}
+        response = await self._call(
+            "POST", "/v1/webhooks", json=body, idempotency_key=idempotency_key
+        )
+        return dict(response.json())
+
+    async def webhooks(self) -> list[dict[str, Any]]:
+        return list((await self._call("GET", "/v1/webhooks")).json())
+
+    async def enable_webhook(
+        self, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        return await self._webhook_post(endpoint_id, "enable", idempotency_key)
+
+    async def disable_webhook(
+        self, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        return await self._webhook_post(endpoint_id, "disable", idempotency_key)
+
+    async def remove_webhook(self, endpoint_id: str) -> None:
+        await self._call("DELETE", f"/v1/webhooks/{_q(endpoint_id)}")
+
+    async def rotate_webhook_secret(
+        self, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        return await self._webhook_post(endpoint_id, "rotate-secret", idempotency_key)
+
+    async def webhook_attempts(self, endpoint_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        response = await self._call(
+            "GET", f"/v1/webhooks/{_q(endpoint_id)}/attempts", params={"limit": limit}
+        )
+        return list(response.json())
+
+    async def test_webhook(
+        self, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        return await self._webhook_post(endpoint_id, "test", idempotency_key)
+
+    async def _webhook_post(
+        self, endpoint_id: str, action: str, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        response = await self._call(
+            "POST",
+            f"/v1/webhooks/{_q(endpoint_id)}/{action}",
+            idempotency_key=idempotency_key,
+        )
+        return dict(response.json())
+
     # ------------------------------------------------------------------ helpers
 
     @staticmethod

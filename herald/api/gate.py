@@ -166,10 +166,11 @@ class Gate:
         status = 500
         content_type: str | None = None
         location: str | None = None
+        no_store = False
         chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
-            nonlocal status, content_type, location
+            nonlocal status, content_type, location, no_store
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for k, v in message.get("headers", []):
@@ -177,6 +178,8 @@ class Gate:
                         content_type = bytes(v).decode("latin-1")
                     elif k.lower() == b"location":
                         location = bytes(v).decode("latin-1")
+                    elif k.lower() == b"cache-control" and b"no-store" in bytes(v).lower():
+                        no_store = True
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
@@ -186,7 +189,8 @@ class Gate:
         except BaseException:
             await asyncio.shield(asyncio.to_thread(self.idempotency.release, claimed))
             raise
-        if status >= 500:
+        if status >= 500 or no_store:
+            # A secret shown once (no-store) is kept nowhere, not even for a replay.
             await asyncio.to_thread(self.idempotency.release, claimed)
         else:
             await asyncio.to_thread(

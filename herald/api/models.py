@@ -573,6 +573,69 @@ class ApiKeyOut(BaseModel):
     last_used_at: AwareDatetime | None
 
 
+class WebhookBody(Body):
+    model_config = _examples(
+        {
+            "url": "https://app.example.org/hooks/herald",
+            "events": ["delivery.sent", "loan.overdue"],
+            "description": "The shop's back office",
+        }
+    )
+
+    url: str = Field(
+        description="http(s) URL, no user name or password in it",
+        examples=["https://app.example.org/hooks/herald"],
+    )
+    events: list[str] = Field(
+        description="Event types (delivery.sent, loan.overdue, ...) or * for all",
+        examples=[["delivery.sent", "loan.overdue"]],
+    )
+    description: str | None = Field(
+        default=None, description="What the endpoint is", examples=["The shop's back office"]
+    )
+
+
+class WebhookOut(BaseModel):
+    """An endpoint, never with its secret."""
+
+    id: str = Field(examples=["ep_7k2m4q6s8u2w4y6a8c2e4g6i"])
+    url: str
+    description: str | None
+    events: list[str]
+    enabled: bool
+    consecutive_failures: int
+    disabled_at: str | None
+    disabled_reason: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class WebhookWithSecret(WebhookOut):
+    """An endpoint just created or given a new secret: the only time the secret is shown."""
+
+    secret: str = Field(
+        description="whsec_...: verify each request's webhook-signature with it",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    )
+
+
+class WebhookAttemptOut(BaseModel):
+    id: int
+    event_id: str
+    endpoint_id: str
+    attempt: int
+    at: str
+    status_code: int | None
+    succeeded: bool
+    error: str | None
+    duration_ms: int | None
+
+
+class WebhookTestOut(BaseModel):
+    event_id: str
+    workflow_id: str
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
