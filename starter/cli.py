@@ -28,7 +28,7 @@ from herald.kinds import (
     USER_EVENTS,
 )
 from herald.validation import LIMITS, show
-from starter import cli_feedback
+from starter import cli_feedback, cli_webhooks
 
 if TYPE_CHECKING:
     from herald.contracts import LoanStatus, NotificationRecord
@@ -406,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true")
     api_commands.add_parsers(sub, _Parser)
     cli_feedback.add_parsers(sub, _Parser)
+    cli_webhooks.add_parsers(sub, _Parser)
     return p
 
 
@@ -922,6 +923,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await api_commands.run(args)
     if args.command in cli_feedback.COMMANDS:
         return await cli_feedback.run(args)
+    if args.command == cli_webhooks.COMMAND:
+        return await cli_webhooks.run(args)
     if args.command == "demo":
         from herald.demo import run_demo
 
