@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Herald-Webhooks/1"
 # The sweep leaves alone what a publisher may still be starting.
 SWEEP_GRACE = timedelta(minutes=5)
+# How much of a failed answer's body is kept with the attempt.
+ANSWER_KEPT = 200
 # A Retry-After (429, 503) is honoured up to this.
 MAX_RETRY_AFTER = 3600
 
@@ -135,18 +137,19 @@ class WebhookActivities:
         retry_after: timedelta | None = None
         started = time.perf_counter()
         try:
-            response = self.http.post(
-                url, content=body, headers=headers, timeout=self.settings.webhook_timeout
-            )
+            with self.http.stream(
+                "POST", url, content=body, headers=headers, timeout=self.settings.webhook_timeout
+            ) as response:
+                status = response.status_code
+                retry_after = _retry_after(response)
+                if not 200 <= status < 300:
+                    # The start of the answer only: an endpoint cannot make us read more.
+                    start = next(response.iter_bytes(), b"")[:ANSWER_KEPT]
+                    error = f"HTTP {status}: {start.decode('utf-8', 'replace')}"
         except httpx.TimeoutException:
             error = f"no answer within {self.settings.webhook_timeout:g} s"
         except httpx.HTTPError as err:
             error = f"{type(err).__name__}: {err}"
-        else:
-            status = response.status_code
-            retry_after = _retry_after(response)
-            if not 200 <= status < 300:
-                error = f"HTTP {status}: {response.text[:200]}"
         duration_ms = int((time.perf_counter() - started) * 1000)
         ok = error is None
         error = bounded_text(" ".join(error.split()), ERROR_TEXT_LIMIT) if error else None
