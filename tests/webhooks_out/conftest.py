@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,8 @@ class Hook:
     verified: list[Received] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # why a request failed verification
     answered: list[int] = field(default_factory=list)
+    # Called with the number of requests verified so far, before answering.
+    on_request: Callable[[int], None] | None = None
 
 
 class Receiver:
@@ -98,6 +100,8 @@ class Receiver:
                 hook.answered.append(401)
                 return Response(status_code=401)
             hook.verified.append(Received(name, headers, body))
+            if hook.on_request is not None:
+                hook.on_request(len(hook.verified))
             status = hook.fail_status if len(hook.verified) <= hook.fail_first else 200
             hook.answered.append(status)
         return Response(status_code=status)

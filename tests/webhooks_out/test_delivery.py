@@ -96,6 +96,27 @@ async def test_an_endpoint_failing_too_often_is_disabled_and_its_event_stops(
     assert len(hook.verified) == 1
 
 
+async def test_an_event_retrying_stops_when_ops_disable_its_endpoint(
+    hooks: Desk, receiver: Receiver
+) -> None:
+    endpoint_id, hook = await add_endpoint(
+        hooks, receiver, "ops-off", ["delivery.sent"], fail_first=1000
+    )
+    # Ops disable the endpoint while its first attempt is being answered with a 500.
+    hook.on_request = lambda n: (
+        outbound.set_enabled(hooks.store, endpoint_id, False, "disabled by ops") if n == 1 else None
+    )
+    event_id = await publish(hooks, "delivery.sent", "k-ops-off")
+    assert event_id is not None
+    result = await delivered(hooks, event_id)
+    assert result.outcomes == {endpoint_id: f"stopped: endpoint {endpoint_id} is disabled"}
+    assert len(hook.verified) == 1
+    (attempt,) = await hooks.herald.webhook_attempts(endpoint_id)
+    assert attempt["status_code"] == 500 and not attempt["succeeded"]
+    (endpoint,) = await hooks.herald.webhooks()
+    assert endpoint["disabled_reason"] == "disabled by ops"
+
+
 async def test_an_endpoint_disabled_by_ops_gets_nothing_more(
     hooks: Desk, receiver: Receiver
 ) -> None:
