@@ -27,6 +27,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -270,6 +271,32 @@ def publish_sync(
     return eid
 
 
+async def announce(
+    store: Store,
+    client: Callable[[], Awaitable[Client]],
+    type_: str,
+    data: dict[str, Any],
+    key: str,
+    *,
+    settings: Settings,
+) -> str | None:
+    """:func:`publish` for code that must not fail on the application's account (the
+    provider hooks: their receipt is already kept, and a provider retrying would only be
+    told it is a duplicate). ``client`` connects on first use; a start that fails is left
+    to the sweep, a failure to record is logged."""
+    try:
+        eid = await asyncio.to_thread(record_event, store, type_, data, key=key)
+    except Exception:
+        log.exception("webhook event %s (%s) not recorded", type_, key)
+        return None
+    if eid is not None:
+        try:
+            await dispatch(await client(), eid, settings, store=store)
+        except Exception as err:  # noqa: BLE001 - the sweep starts it later
+            log.warning("webhook event %s recorded, start left to the sweep: %s", eid, err)
+    return eid
+
+
 def pending_events(store: Store, *, older_than: datetime, newer_than: datetime) -> list[str]:
     """Events never handed over, oldest first (for the sweep)."""
     with store.session() as s:
@@ -445,6 +472,7 @@ __all__ = [
     "ALL_EVENTS",
     "EVENT_TYPES",
     "TEST_EVENT",
+    "announce",
     "dispatch",
     "event_id",
     "new_secret",

@@ -26,7 +26,7 @@ from herald.api.idempotency import IdempotencyStore
 from herald.api.keys import ApiKeys
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
-from herald.api.webhook_routes import webhook_router
+from herald.api.webhook_routes import webhook_announcer, webhook_router
 from herald.codec_server import LOOPBACK
 from herald.contracts import (
     AppliedEvent,
@@ -661,7 +661,7 @@ def create_app(
 
     app.include_router(build_router(herald))
     app.include_router(build_feedback_router(herald, require_ops=require_ops, problems=PROBLEMS))
-    app.include_router(build_provider_hooks(herald, settings))
+    app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.add_middleware(
         Gate,

@@ -7,16 +7,30 @@ endpoint, rotating its secret) say ``Cache-Control: no-store``: they are never k
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from herald import outbound
 from herald.api import models as m
 
 if TYPE_CHECKING:
     from starter.client import Herald
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def webhook_announcer(herald: Herald) -> Callable[[str, dict[str, Any], str], Awaitable[None]]:
+    """What the provider hooks call for each receipt and suppression: the application's
+    event (``delivery.delivered``, ``subscriber.suppressed``…), if an endpoint wants it."""
+
+    async def announce(type_: str, data: dict[str, Any], key: str) -> None:
+        await outbound.announce(
+            herald.store, herald.temporal, type_, data, key, settings=herald.settings
+        )
+
+    return announce
 
 
 def webhook_router(
