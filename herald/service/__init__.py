@@ -3,10 +3,10 @@
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
 ``staff``, ``inbox``, ``deliveries``, ``feedback``, ``webhooks``); :class:`Herald` offers
 them all. The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the
-HTTP API (:mod:`herald.api`) translate to and from these methods and hold no rule of their own: a refused call raises
-:class:`~herald.errors.InvalidInput` (or :class:`~herald.errors.Conflict`,
-:class:`~herald.errors.NotFound`, :class:`~herald.errors.Unavailable`) and starts or
-changes nothing.
+HTTP API (:mod:`herald.api`) translate to and from these methods and hold no rule of their
+own: a refused call raises :class:`~herald.errors.InvalidInput` (or
+:class:`~herald.errors.Conflict`, :class:`~herald.errors.NotFound`,
+:class:`~herald.errors.Unavailable`) and starts or changes nothing.
 """
 
 from __future__ import annotations
