@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -10,11 +10,12 @@ from herald.contracts import LoanState, LoanStatus
 from herald.errors import Conflict, InvalidInput
 from herald.http_client import HttpHerald
 from tests.api.conftest import Api, until
-from tests.workflows.test_loan_workflow import local_afternoon
+from tests.workflows.test_loan_workflow import Desk, local_afternoon
 
 
-async def test_a_loan_from_start_to_return(api: Api) -> None:
-    due = local_afternoon(datetime.now(UTC), 5)
+async def test_a_loan_from_start_to_return(api: Api, desk: Desk) -> None:
+    # Temporal's time: the time-skipping server runs ahead of the wall clock.
+    due = local_afternoon(await desk.now(), 5)
     ops = api.keys.create("ops", "ops")
     async with HttpHerald(api.url, ops.key, timeout=60) as herald, api.http(ops.key) as http:
         first = await http.post(

@@ -3,7 +3,7 @@ HttpHerald: the same results as the Python client's, the same refusals."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,11 +12,12 @@ from herald.errors import Conflict, InvalidInput, NotFound
 from herald.http_client import HttpHerald
 from starter.client import repair_workflow_id
 from tests.api.conftest import Api, until
-from tests.workflows.test_loan_workflow import local_afternoon
+from tests.workflows.test_loan_workflow import Desk, local_afternoon
 
 
-async def test_a_followup_from_start_to_completion(crm_api: Api) -> None:
-    due = local_afternoon(datetime.now(UTC), 3)
+async def test_a_followup_from_start_to_completion(crm_api: Api, crm: Desk) -> None:
+    # Temporal's time: the time-skipping server runs ahead of the wall clock.
+    due = local_afternoon(await crm.now(), 3)
     async with HttpHerald(crm_api.url, timeout=60) as herald:
         started = await herald.start_followup(
             "F-http", title="Call back", assignee_id="ana", due_at=due, customer="ACME"
