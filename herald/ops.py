@@ -104,9 +104,45 @@ async def doctor(settings: Settings) -> int:
                 print(f"ok: {channel.value} provider {name} configured")
     if settings.api_url:
         problems.extend(await _check_api(settings.api_url))
+    for note in feedback_notes(settings):
+        print(f"note: {note}")
     for p in problems:
         print(f"problem: {p}")
     return 1 if problems else 0
+
+
+def feedback_notes(settings: Settings) -> list[str]:
+    """What the providers in use will not report back, and where to point their webhooks
+    (see the README's *The feedback loop*): advice, not failures."""
+    chains = {name for channel in ALL_CHANNELS for name in settings.provider_chain(channel)}
+    base = settings.public_base_url
+    notes: list[str] = []
+    if "twilio" in chains:
+        if base is None:
+            notes.append(
+                "Twilio reports no delivery, failure or read: set HERALD_PUBLIC_BASE_URL to "
+                "where Twilio reaches this API"
+            )
+        else:
+            notes.append(
+                f"Twilio inbound messages (STOP, WhatsApp): {base}/v1/hooks/twilio/inbound"
+            )
+    if "meta" in chains:
+        if settings.meta_app_secret is None or settings.meta_verify_token is None:
+            notes.append(
+                "Meta's statuses and inbound messages are refused: set HERALD_META_APP_SECRET "
+                "and HERALD_META_VERIFY_TOKEN"
+            )
+        elif base is not None:
+            notes.append(f"Meta webhook callback URL: {base}/v1/hooks/meta")
+    if "ses" in chains:
+        where = f"{base}/v1/hooks/ses" if base else "https://HOST/v1/hooks/ses"
+        notes.append(f"SES bounces and complaints: subscribe {where} to the SNS topic SES uses")
+    if base is not None and base.startswith("http://"):
+        notes.append(
+            f"HERALD_PUBLIC_BASE_URL {base} is not https: providers' webhooks travel in clear"
+        )
+    return notes
 
 
 async def _check_api(url: str) -> list[str]:

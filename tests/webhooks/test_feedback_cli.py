@@ -140,3 +140,31 @@ def test_deliveries_show_each_message_life_and_its_events(
     assert [e["state"] for e in events] == ["delivered", "read"]
     assert main(["delivery", "events", "999"]) == EXIT_INVALID
     assert "no delivery 999" in capsys.readouterr().err
+
+
+def test_doctor_says_where_to_point_each_provider_and_what_is_missing() -> None:
+    from pydantic import SecretStr
+
+    from herald.ops import feedback_notes
+    from herald.settings import Settings
+
+    bare = feedback_notes(
+        Settings(sms_provider="twilio", whatsapp_provider="meta", email_provider="ses")
+    )
+    assert any("set HERALD_PUBLIC_BASE_URL" in n for n in bare)
+    assert any("HERALD_META_APP_SECRET" in n for n in bare)
+    assert any("https://HOST/v1/hooks/ses" in n for n in bare)
+    wired = feedback_notes(
+        Settings(
+            sms_provider="twilio",
+            whatsapp_provider="meta",
+            email_provider="ses",
+            public_base_url="https://herald.example.org/",
+            meta_app_secret=SecretStr("s"),
+            meta_verify_token=SecretStr("t"),
+        )
+    )
+    assert "Meta webhook callback URL: https://herald.example.org/v1/hooks/meta" in wired
+    assert any("https://herald.example.org/v1/hooks/twilio/inbound" in n for n in wired)
+    assert not any("set HERALD" in n for n in wired)
+    assert feedback_notes(Settings(email_provider="outbox")) == []
