@@ -245,6 +245,13 @@ class DeliveryActivities:
                     return self._hold(notice, decisions)
         subject.planned(request, self.env)
         self.store.record_decisions(request, decisions)
+        for d in decisions:
+            if d.status is DeliveryStatus.SUPPRESSED and outbound.wanted(
+                self.store, "delivery.suppressed"
+            ):
+                row = self.store.get_delivery(d.idempotency_key)
+                if row is not None:
+                    self._publish("delivery.suppressed", row, d.idempotency_key)
         return DeliveryPlan(decisions=decisions)
 
     def _hold(self, notice: HeldNotice, decisions: list[ChannelDecision]) -> DeliveryPlan:

@@ -7,7 +7,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from herald import receipts
+from herald import outbound, receipts
 from herald.contacts import normalise_email, normalise_phone
 from herald.db import utcnow
 from herald.errors import InvalidInput, NotFound
@@ -84,6 +84,15 @@ class FeedbackService(DirectoryService):
         row, created = await asyncio.to_thread(
             receipts.suppress, self.store, ch, addr, reason=why, source=None, by=who
         )
+        if created:
+            await outbound.announce(
+                self.store,
+                self.temporal,
+                "subscriber.suppressed",
+                row,
+                f"subscriber.suppressed:{row['id']}",
+                settings=self.settings,
+            )
         return {**row, "created": created}
 
     async def lift_suppression(

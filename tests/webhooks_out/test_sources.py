@@ -65,3 +65,29 @@ async def test_a_loans_overdue_alert_and_return_are_events(hooks: Desk, receiver
     # One event per alert, not one per copy (the manager's copies add none).
     assert len(of_type(loans, "loan.overdue")) == 1
     assert others.verified == [] and loans.refused == []
+
+
+async def test_a_suppression_by_ops_and_a_suppressed_notice_are_events(
+    hooks: Desk, receiver: Receiver
+) -> None:
+    _, hook = await add_endpoint(
+        hooks, receiver, "suppressions", ["subscriber.suppressed", "delivery.suppressed"]
+    )
+    entry = await hooks.herald.suppress("email", BORROWER_EMAIL, reason="mailbox closed")
+    (event,) = await eventually(lambda: of_type(hook, "subscriber.suppressed"))
+    assert event["data"]["id"] == entry["id"] and event["data"]["reason"] == "mailbox closed"
+    # Suppressing it again is no new event.
+    assert not (await hooks.herald.suppress("email", BORROWER_EMAIL, reason="again"))["created"]
+
+    await start(hooks, "L-ev-supp", timedelta(hours=30))
+    skipped = await eventually(
+        lambda: [
+            d["data"]
+            for d in of_type(hook, "delivery.suppressed")
+            if d["data"]["subject_id"] == "L-ev-supp"
+        ]
+    )
+    assert skipped[0]["channel"] == "email" and skipped[0]["status"] == "suppressed"
+    assert "mailbox closed" in skipped[0]["error"]
+    assert len(of_type(hook, "subscriber.suppressed")) == 1
+    await hooks.cancel("L-ev-supp")
