@@ -13,6 +13,7 @@ and raises a non-retryable one. Reasons are bounded, so Temporal always keeps th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -25,7 +26,8 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from herald import outbound
@@ -45,6 +47,7 @@ from herald.channels.segments import count_sms
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
     DROP_HELD,
+    FAILURE_ALERT_WORKFLOW,
     HOLD_RULES,
     HOLD_SIGNAL,
     MAILBOX_WORKFLOW,
@@ -61,6 +64,7 @@ from herald.contracts import (
     DeliveryRequests,
     DeliveryStatus,
     DroppedNotices,
+    FailureAlertInput,
     HeldNotice,
     MailboxInput,
     PlanSummary,
@@ -69,6 +73,7 @@ from herald.contracts import (
     RecipientsPage,
     RecipientsPageInput,
     Role,
+    failure_alert_workflow_id,
     idempotency_key,
     mailbox_workflow_id,
 )
@@ -95,6 +100,10 @@ TRANSIENT_ERROR = "TransientSendError"
 
 # WhatsApp providers that deliver through Meta, bound by the 24-hour window.
 WINDOW_PROVIDERS = frozenset({"twilio", "meta"})
+
+# Subjects whose failed deliveries alert nobody from here: staff alerts alert from their
+# own workflow, and system notices are the alerts themselves.
+NO_FAILURE_ALERT = frozenset({"staff", "system"})
 
 # Roles whose notices are about the recipient's own obligation (their loan, their task).
 OWN_OBLIGATION_ROLES = frozenset({Role.BORROWER, Role.ASSIGNEE})
@@ -371,6 +380,7 @@ class DeliveryActivities:
         self.store.update_delivery(key, status=status.value, attempts=attempt, error=reason)
         if not transient:
             self._publish_failed(key)
+            self._alert_admins(key)
         if transient:
             assert isinstance(failure, TransientSendError)
             log.warning("transient failure %s (attempt %d): %s", key, attempt, reason)
@@ -469,6 +479,37 @@ class DeliveryActivities:
                     self._publish("delivery.failed", row, key)
         except Exception:
             log.exception("delivery.failed event of %s not recorded", key)
+
+    def _alert_admins(self, key: str) -> None:
+        """Tell the technical admins about a loan's, repair's or CRM notice's delivery that
+        failed for good (a workflow per failed row: a retry starts nothing twice). Staff
+        alerts do it in their own workflow; an alert about an alert is never sent."""
+        if self.client is None:
+            return
+        try:
+            row = self.store.get_delivery(key)
+            if row is None or row.subject_type in NO_FAILURE_ALERT:
+                return
+            alert = FailureAlertInput(
+                idempotency_key=key,
+                subject_id=row.subject_id,
+                recipient_id=row.subscriber_id,
+                tech_admins_group=self.settings.tech_admins_group,
+            )
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                self._run(
+                    self.client.start_workflow(
+                        FAILURE_ALERT_WORKFLOW,
+                        alert,
+                        id=failure_alert_workflow_id(key),
+                        task_queue=self.settings.task_queue,
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        static_summary=f"delivery failed: {row.kind} to {row.subscriber_id}",
+                    )
+                )
+        except Exception:
+            # Never in the way of the failure itself: the row and the event say it already.
+            log.exception("failure alert for %s not started", key)
 
     def publish(self, type_: str, data: dict[str, Any], *, key: str) -> str | None:
         """An event for the application's webhooks, from this activity's thread."""

@@ -6,6 +6,7 @@ Add fields with defaults only, so histories of running loans keep decoding.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -55,6 +56,14 @@ class Role(StrEnum):
     PREVIOUS_ASSIGNEE = "previous_assignee"
     USER = "user"
     SUBSCRIBER = "subscriber"
+
+
+FAILURE_ALERT_WORKFLOW = "FailureAlertWorkflow"
+
+
+def failure_alert_workflow_id(idempotency_key: str) -> str:
+    """One alert workflow per failed row: a hash keeps any key within Temporal's id limit."""
+    return "failure-alert-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------- loan workflow
@@ -367,6 +376,15 @@ class NotifyInput(BaseModel):
     after: str | None = None
     batches_started: int = 0
     totals: dict[str, int] = {}
+
+
+class FailureAlertInput(BaseModel):
+    """A delivery that failed for good, for the technical admins (FailureAlertWorkflow)."""
+
+    idempotency_key: str
+    subject_id: str
+    recipient_id: str
+    tech_admins_group: str = "technical-admins"
 
 
 class NotifyBatchInput(BaseModel):

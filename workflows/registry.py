@@ -5,6 +5,7 @@ workflow enters the worker's cache, and an empty package keeps that to the modul
 workflow itself imports."""
 
 from workflows.crm import CrmEventWorkflow
+from workflows.failure_alert import FailureAlertWorkflow
 from workflows.followup import FollowUpWorkflow
 from workflows.housekeeping import HousekeepingWorkflow
 from workflows.loan import LoanWorkflow
@@ -23,11 +24,13 @@ WORKFLOWS = [
     CrmEventWorkflow,
     MailboxWorkflow,
     WebhookDeliveryWorkflow,
+    FailureAlertWorkflow,
 ]
 
 __all__ = [
     "WORKFLOWS",
     "CrmEventWorkflow",
+    "FailureAlertWorkflow",
     "FollowUpWorkflow",
     "MailboxWorkflow",
     "HousekeepingWorkflow",

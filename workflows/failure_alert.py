@@ -1,0 +1,60 @@
+"""A delivery of a loan, repair, follow-up or CRM notice that failed for good: the
+technical admins are told, once per failure.
+
+Started by the ``deliver`` activity when it records a permanent failure, with an id derived
+from the failed row's key, so a retried activity or a second start alerts nobody twice.
+Staff alerts tell their admins from their own workflow, and an alert about an alert is
+never sent: failures cannot loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+
+from workflows.notifying import group_members, notify
+
+with workflow.unsafe.imports_passed_through():
+    from herald.contracts import (
+        DeliveryRequest,
+        FailureAlertInput,
+        NotificationRecord,
+        Role,
+    )
+
+FAILURE_KIND = "system.delivery_failed"
+
+
+@workflow.defn(name="FailureAlertWorkflow")
+class FailureAlertWorkflow:
+    @workflow.run
+    async def run(self, inp: FailureAlertInput) -> int:
+        """Alert each member of the admins' group; how many were alerted."""
+        admins = [a for a in await group_members(inp.tech_admins_group) if a != inp.recipient_id]
+        sends = []
+        for admin in admins:
+            request = DeliveryRequest(
+                workflow_id=workflow.info().workflow_id,
+                notification_id=f"failed:{inp.idempotency_key}/{admin}",
+                kind=FAILURE_KIND,
+                role=Role.ADMIN,
+                subscriber_id=admin,
+                subject_type="system",
+                subject_id=inp.subject_id,
+                scheduled_at=workflow.now(),
+                priority="urgent",
+                # Ids only: the activity reads the rest from the failed delivery's row.
+                data={"notification_id": inp.idempotency_key, "recipient_id": inp.recipient_id},
+            )
+            record = NotificationRecord(
+                notification_id=request.notification_id,
+                kind=FAILURE_KIND,
+                role=Role.ADMIN,
+                planned_at=workflow.now(),
+                fired_at=workflow.now(),
+            )
+            # A failed failure alert raises nothing more.
+            sends.append(notify(request, record))
+        await asyncio.gather(*sends)
+        return len(admins)
