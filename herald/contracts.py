@@ -59,6 +59,8 @@ class Role(StrEnum):
 
 
 FAILURE_ALERT_WORKFLOW = "FailureAlertWorkflow"
+# Housekeeping runs that fail for good alert the technical admins.
+HOUSEKEEPING_ALERT_PATCH = "housekeeping-failure-alert"
 
 
 def failure_alert_workflow_id(idempotency_key: str) -> str:
@@ -434,6 +436,8 @@ PURGE_OLD_RECORDS = "purge_old_records"
 class PurgeInput(BaseModel):
     retention_days: int
     batch_size: int = 1000
+    # Told when a run fails for good.
+    tech_admins_group: str = "technical-admins"
 
 
 class PurgeResult(BaseModel):

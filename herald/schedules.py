@@ -34,7 +34,9 @@ def housekeeping_schedule(settings: Settings) -> Schedule:
         action=ScheduleActionStartWorkflow(
             "HousekeepingWorkflow",
             PurgeInput(
-                retention_days=settings.retention_days, batch_size=settings.purge_batch_size
+                retention_days=settings.retention_days,
+                batch_size=settings.purge_batch_size,
+                tech_admins_group=settings.tech_admins_group,
             ),
             id=HOUSEKEEPING_ID,
             task_queue=settings.task_queue,

@@ -1,4 +1,5 @@
-"""System alerts: a delivery that failed for good, as the log has it when the alert goes out."""
+"""System alerts: a delivery that failed for good, as the log has it when the alert goes
+out; a housekeeping run that failed for good."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ class System(Subject):
         self, request: DeliveryRequest, recipient: Contact, base: dict[str, Any], env: SubjectEnv
     ) -> dict[str, Any]:
         data = request.data
+        if request.kind == "system.housekeeping_failed":
+            return {
+                "housekeeping": {
+                    "workflow_id": request.workflow_id,
+                    "run_id": data.get("run_id"),
+                    "error": data.get("error") or "no reason recorded",
+                }
+            }
         row = env.store.get_delivery(data["notification_id"])
         failed_for = data["recipient_id"]
         return {

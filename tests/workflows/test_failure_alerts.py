@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.conftest import eventually
 from tests.workflows.test_loan_workflow import (
     BORROWER_EMAIL,
@@ -57,3 +59,45 @@ async def test_an_alert_that_fails_alerts_nobody(desk: Desk) -> None:
     assert [r["kind"] for r in system_rows(desk) if r["channel"] == "email"] == [
         "system.delivery_failed"
     ]
+
+
+async def test_a_housekeeping_run_failing_for_good_alerts_the_admins(desk: Desk) -> None:
+    import uuid
+
+    import pytest
+    from temporalio.client import WorkflowFailureError
+
+    from herald.contracts import PurgeInput
+
+    await desk.herald.create_group("technical-admins")
+    await desk.herald.add_to_group("technical-admins", ["sam"])
+    with desk.store.engine.begin() as conn:  # what the purge needs is gone
+        conn.exec_driver_sql("DROP TABLE inbox")
+    with pytest.raises(WorkflowFailureError):
+        await desk.herald.client.execute_workflow(
+            "HousekeepingWorkflow",
+            PurgeInput(retention_days=90, tech_admins_group="technical-admins"),
+            id=f"housekeeping-{uuid.uuid4().hex[:8]}",
+            task_queue=desk.herald.settings.task_queue,
+        )
+    [alert] = [r for r in system_rows(desk) if r["channel"] == "email"]
+    assert alert["kind"] == "system.housekeeping_failed" and alert["status"] == "sent"
+    assert alert["subscriber_id"] == "sam" and alert["role"] == "admin"
+    message = desk.smtp.handler.to(MANAGER_EMAIL)[-1]
+    assert "housekeeping" in message.subject.lower() and "inbox" in message.part("plain")
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_the_housekeeping_alert_renders_in_every_format(locale: str) -> None:
+    from herald.rendering import Renderer
+
+    context = {
+        "kind": "system.housekeeping_failed",
+        "color": "#7f1d1d",
+        "recipient": {"id": "sam", "name": "Sam", "locale": locale, "timezone": "UTC"},
+        "brand": {"name": "Herald", "logo_url": None, "color": "#1f3a5f", "footer": ""},
+        "housekeeping": {"workflow_id": "herald-housekeeping", "run_id": "r1", "error": "boom"},
+    }
+    out = Renderer().render("system.housekeeping_failed", locale, context, email=True)
+    assert "Herald" in out.subject and "boom" in out.text and "boom" in out.html
+    assert "boom" in out.short and "herald-housekeeping" in out.text
