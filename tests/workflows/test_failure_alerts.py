@@ -64,7 +64,6 @@ async def test_an_alert_that_fails_alerts_nobody(desk: Desk) -> None:
 async def test_a_housekeeping_run_failing_for_good_alerts_the_admins(desk: Desk) -> None:
     import uuid
 
-    import pytest
     from temporalio.client import WorkflowFailureError
 
     from herald.contracts import PurgeInput
