@@ -15,6 +15,8 @@ from herald.kinds import LEAD_EVENTS, USER_EVENTS
 # Stage changes the managers hear about (the others are routine).
 CRITICAL_STAGES = ("won", "lost", "invoice_sent")
 MANAGERS = "managers"
+# CRM event workflows from before every stage change reached the assignee.
+STAGES_TO_ASSIGNEE_PATCH = "crm-stages-to-assignee"
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,18 @@ def check_event(subject: CrmSubject, event_type: str, data: dict[str, Any]) -> N
 
 
 def notices_for(
-    subject: CrmSubject, event_type: str, data: dict[str, Any], subject_id: str
+    subject: CrmSubject,
+    event_type: str,
+    data: dict[str, Any],
+    subject_id: str,
+    *,
+    stages_to_assignee: bool = True,
 ) -> list[CrmNotice]:
-    """The AAA CRM table: new lead → assignee and managers; stage won / lost / invoice sent →
-    managers; assignment → new and previous assignee; fulfilment → assignee and managers;
-    user events → the user."""
+    """The AAA CRM table: new lead → assignee and managers; every stage change → the
+    assignee (the seed's "for all stage changes"), and won / lost / invoice sent → the
+    managers too; assignment → new and previous assignee; fulfilment → assignee and
+    managers; user events → the user. ``stages_to_assignee=False`` is the table before the
+    assignee heard of stage changes (events recorded then replay as they ran)."""
     assignee = data.get("assignee_id")
     if subject is CrmSubject.USER:
         return [CrmNotice(f"user.{event_type}", Role.USER, subject_id)]
@@ -62,6 +71,8 @@ def notices_for(
             notices.append(CrmNotice("lead.created", Role.ASSIGNEE, assignee))
         notices.append(CrmNotice("lead.created", Role.MANAGER, MANAGERS))
     elif event_type == "stage_changed":
+        if assignee and stages_to_assignee:
+            notices.append(CrmNotice("lead.stage_changed", Role.ASSIGNEE, assignee))
         if data.get("stage") in CRITICAL_STAGES:
             notices.append(CrmNotice("lead.stage_changed", Role.MANAGER, MANAGERS))
     elif event_type == "assigned":

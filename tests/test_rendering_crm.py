@@ -30,7 +30,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "followup.due_tomorrow": ("assignee",),
     "followup.overdue": ("assignee", "manager"),
     "lead.created": ("assignee", "manager"),
-    "lead.stage_changed": ("manager",),
+    "lead.stage_changed": ("manager", "assignee"),
     "lead.assigned": ("assignee",),
     "lead.reassigned_away": ("previous_assignee",),
     "lead.fulfilment_changed": ("assignee", "manager"),

@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
         DeliveryRequest,
         NotificationRecord,
     )
-    from herald.crm import MANAGERS, notices_for
+    from herald.crm import MANAGERS, STAGES_TO_ASSIGNEE_PATCH, notices_for
     from herald.kinds import kind_info
 
 
@@ -23,7 +23,14 @@ with workflow.unsafe.imports_passed_through():
 class CrmEventWorkflow:
     @workflow.run
     async def run(self, inp: CrmEventInput) -> CrmEventResult:
-        notices = notices_for(inp.subject_type, inp.type, inp.data, inp.subject_id)
+        notices = notices_for(
+            inp.subject_type,
+            inp.type,
+            inp.data,
+            inp.subject_id,
+            stages_to_assignee=inp.type != "stage_changed"
+            or workflow.patched(STAGES_TO_ASSIGNEE_PATCH),
+        )
         managers: list[str] = []
         if any(n.recipient == MANAGERS for n in notices):
             managers = inp.manager_ids or await group_members(inp.managers_group)

@@ -186,13 +186,21 @@ async def test_lead_events_reach_assignees_and_managers(crm: Desk) -> None:
     await record_history(crm, again.workflow_id, "crm_lead_created")
     assert len(crm.store.list_deliveries(subject_id="LD-1")) == 4 * 3
 
-    # A routine stage is nobody's business; won goes to the managers only.
+    # Every stage change reaches the assignee; won reaches the managers too.
     await h.lead_event("LD-1", "stage_changed", event_id="e2", stage="proposal",
                        assignee_id="ana", wait=True)  # fmt: skip
     await h.lead_event("LD-1", "stage_changed", event_id="e3", stage="won",
                        previous_stage="negotiation", assignee_id="ana", wait=True)  # fmt: skip
-    stage = {s for s in sent(crm, "LD-1") if s[0] == "lead.stage_changed"}
-    assert stage == {("lead.stage_changed", m, ch) for m in ("boss", "boss2") for ch in MEDIUM}
+    stage = [s for s in sent(crm, "LD-1") if s[0] == "lead.stage_changed"]
+    assert {s for s in stage if s[1] != "ana"} == {
+        ("lead.stage_changed", m, ch) for m in ("boss", "boss2") for ch in MEDIUM
+    }
+    to_ana = [
+        r
+        for r in crm.store.list_deliveries(subject_id="LD-1")
+        if r.kind == "lead.stage_changed" and r.subscriber_id == "ana" and r.status == "sent"
+    ]
+    assert len(to_ana) == 2 * len(MEDIUM)  # proposal and won, each on her channels
 
     # Reassigned: the new assignee and the previous one, each their own notice.
     await h.lead_event("LD-1", "assigned", event_id="e4", assignee_id="ben",
