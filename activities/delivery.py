@@ -90,6 +90,7 @@ from herald.receipts import (
 )
 from herald.rendering import Renderer
 from herald.settings import Settings
+from herald.sms_budget import SMS_BUDGET_KIND, over_budget, spending
 from herald.store import Contact, Store, purge_in_batches
 from herald.subjects import SubjectEnv, subject_for
 
@@ -226,6 +227,7 @@ class DeliveryActivities:
                 route,
                 own_obligation=request.role in OWN_OBLIGATION_ROLES,
                 suppressed=suppressed_channels(self.store, contact),
+                unavailable=self._unavailable(request, kind.priority),
             ):
                 send = choice.send and dropped is None
                 if send:
@@ -262,6 +264,19 @@ class DeliveryActivities:
                 if row is not None:
                     self._publish("delivery.suppressed", row, d.idempotency_key)
         return DeliveryPlan(decisions=decisions)
+
+    def _unavailable(self, request: DeliveryRequest, default_priority: str) -> dict[Channel, str]:
+        """Channels this deployment will not use for this notice now: SMS past its monthly
+        budget, unless the notice is urgent."""
+        if self.settings.sms_monthly_budget is None or Channel.SMS not in self.providers:
+            return {}
+        why = over_budget(
+            self.store,
+            self.settings,
+            _now(request.scheduled_at),
+            request.priority or default_priority,
+        )
+        return {Channel.SMS: why} if why else {}
 
     def _hold(self, notice: HeldNotice, decisions: list[ChannelDecision]) -> DeliveryPlan:
         """Log the channels as ``held`` and hand the notice to the person's mailbox workflow
@@ -440,6 +455,8 @@ class DeliveryActivities:
             error=None,
             **self._sms_cost(send.channel, message.text, receipt.provider),
         )
+        if send.channel is Channel.SMS and self.settings.sms_monthly_budget is not None:
+            self._watch_budget()
         if receipt.message_id and receipt.provider in REPORTING_PROVIDERS:
             # The provider's callbacks may have come in before this row said sent.
             catch_up(self.store, key)
@@ -480,6 +497,43 @@ class DeliveryActivities:
         except Exception:
             log.exception("delivery.failed event of %s not recorded", key)
 
+    def _watch_budget(self) -> None:
+        """Near the month's SMS budget, and past it, tell the technical admins (once a
+        month each: the alert workflow's id is the month and the level)."""
+        try:
+            month = spending(self.store, self.settings, _now())
+            if not month.near:
+                return
+            level = "reached" if month.reached else "near"
+            self._start_alert(
+                FailureAlertInput(
+                    idempotency_key=f"sms-budget:{month.month}:{level}",
+                    subject_id=month.month,
+                    recipient_id="",
+                    tech_admins_group=self.settings.tech_admins_group,
+                    kind=SMS_BUDGET_KIND,
+                    data=month.as_dict(),
+                ),
+                f"SMS budget {level} for {month.month}",
+            )
+        except Exception:
+            log.exception("SMS budget alert not started")
+
+    def _start_alert(self, alert: FailureAlertInput, summary: str) -> None:
+        if self.client is None:
+            return
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            self._run(
+                self.client.start_workflow(
+                    FAILURE_ALERT_WORKFLOW,
+                    alert,
+                    id=failure_alert_workflow_id(alert.idempotency_key),
+                    task_queue=self.settings.task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=summary,
+                )
+            )
+
     def _alert_admins(self, key: str) -> None:
         """Tell the technical admins about a loan's, repair's or CRM notice's delivery that
         failed for good (a workflow per failed row: a retry starts nothing twice). Staff
@@ -496,17 +550,7 @@ class DeliveryActivities:
                 recipient_id=row.subscriber_id,
                 tech_admins_group=self.settings.tech_admins_group,
             )
-            with contextlib.suppress(WorkflowAlreadyStartedError):
-                self._run(
-                    self.client.start_workflow(
-                        FAILURE_ALERT_WORKFLOW,
-                        alert,
-                        id=failure_alert_workflow_id(key),
-                        task_queue=self.settings.task_queue,
-                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                        static_summary=f"delivery failed: {row.kind} to {row.subscriber_id}",
-                    )
-                )
+            self._start_alert(alert, f"delivery failed: {row.kind} to {row.subscriber_id}")
         except Exception:
             # Never in the way of the failure itself: the row and the event say it already.
             log.exception("failure alert for %s not started", key)

@@ -381,12 +381,16 @@ class NotifyInput(BaseModel):
 
 
 class FailureAlertInput(BaseModel):
-    """A delivery that failed for good, for the technical admins (FailureAlertWorkflow)."""
+    """Something the technical admins must hear of (FailureAlertWorkflow): by default a
+    delivery that failed for good (``idempotency_key`` is its row's); another ``kind`` (the
+    SMS budget) carries its own ``data`` and a key of its own."""
 
     idempotency_key: str
     subject_id: str
     recipient_id: str
     tech_admins_group: str = "technical-admins"
+    kind: str = "system.delivery_failed"
+    data: dict[str, Any] | None = None
 
 
 class NotifyBatchInput(BaseModel):

@@ -88,6 +88,10 @@ class FeedbackOverHttp:
         )
         return dict(response.json())
 
+    async def sms_spending(self, *, months: int = 6) -> list[dict[str, Any]]:
+        response = await self._call("GET", "/v1/sms-spending", params={"months": months})
+        return list(response.json()["items"])
+
     async def delivery_events(self, delivery_id: int) -> list[dict[str, Any]]:
         response = await self._call("GET", f"/v1/deliveries/{_q(delivery_id)}/events")
         return list(response.json()["items"])

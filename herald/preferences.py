@@ -43,11 +43,14 @@ def choose_channels(
     *,
     own_obligation: bool = False,
     suppressed: Mapping[Channel, str] | None = None,
+    unavailable: Mapping[Channel, str] | None = None,
 ) -> list[ChannelChoice]:
     """One choice per channel, with the reason for each channel not used.
 
     ``suppressed``: the person's channels whose address is on the suppression list, with
     the reason; they are never used, and a protected notice falls back past them.
+    ``unavailable``: channels the deployment will not use for this notice now (the SMS
+    budget spent), with the reason; skipped, and fallen back past, the same way.
 
     A mandatory notice (confirmation, overdue, return), or an urgent one about the person's
     own obligation (their overdue follow-up), that the person's toggles or category opt-outs
@@ -61,12 +64,14 @@ def choose_channels(
     # A routed notification uses its route's channels unless the person switched one off.
     default = True if route is not None else None
     suppressed = suppressed or {}
+    unavailable = unavailable or {}
     choices: list[ChannelChoice] = []
     for channel in ALL_CHANNELS:
         address = contact.address(channel)
         if channel in suppressed and address:
             choices.append(ChannelChoice(channel, False, address, suppressed[channel], True))
             continue
+        reason: str | None
         if route is not None and channel not in route.channels:
             reason = f"not used for {route.priority} priority"
         elif channel not in configured:
@@ -80,7 +85,7 @@ def choose_channels(
         elif not prefs.channel_enabled(channel, default):
             reason = f"{channel.value} switched off in preferences"
         else:
-            reason = None
+            reason = unavailable.get(channel)
         choices.append(ChannelChoice(channel, reason is None, address, reason))
 
     if protected and not any(c.send for c in choices if c.channel in CHANNEL_ORDER):
@@ -91,6 +96,7 @@ def choose_channels(
                 and c.channel in configured
                 and c.address
                 and not c.suppressed
+                and c.channel not in unavailable
             ):
                 why = (
                     "mandatory notice: sent despite preferences"

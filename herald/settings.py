@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     twilio_sms_segment_cost: float = 0.0795
     sns_sms_segment_cost: float = 0.0735
     sms_cost_currency: str = "USD"
+    # A monthly SMS budget in that currency: past it only urgent notices go by SMS; near it
+    # (this share of it) and past it, the technical admins are told (herald/sms_budget.py).
+    sms_monthly_budget: float | None = Field(default=None, gt=0)
+    sms_budget_warn_at: float = Field(default=0.8, gt=0, le=1)
 
     # Policy and people
     # A built-in policy name (default, demo) or the path of a JSON policy file.
@@ -236,6 +240,7 @@ class Settings(BaseSettings):
         "meta_rate_limit",
         "whatsapp_templates",
         "public_base_url",
+        "sms_monthly_budget",
         "meta_app_secret",
         "meta_verify_token",
         mode="before",

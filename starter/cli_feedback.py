@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-COMMANDS = ("suppression", "delivery")
+COMMANDS = ("suppression", "delivery", "sms-spending")
 CHANNELS = ("email", "sms", "whatsapp")
 
 
@@ -37,6 +37,9 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     de = delivery.add_parser("events", help="what the provider reported about it")
     de.add_argument("id", type=int)
     de.add_argument("--json", action="store_true")
+    sp = sub.add_parser("sms-spending", help="SMS sent and their estimated cost, per month")
+    sp.add_argument("--months", type=int, default=6)
+    sp.add_argument("--json", action="store_true")
 
 
 def _print(doc: Any) -> None:
@@ -58,6 +61,17 @@ async def run(args: argparse.Namespace) -> int:
 
     herald = await Herald.connect(load_settings())
     try:
+        if args.command == "sms-spending":
+            months = await herald.sms_spending(months=args.months)
+            if args.json:
+                _print(months)
+            for m in [] if args.json else months:
+                budget = f" / budget {m['budget']:.2f}" if m["budget"] is not None else ""
+                print(
+                    f"{m['month']}  {m['messages']:6} SMS  {m['segments']:6} segments  "
+                    f"{m['cost']:10.2f} {m['currency']}{budget}"
+                )
+            return 0
         if args.command == "delivery":
             events = await herald.delivery_events(args.id)
             if args.json:

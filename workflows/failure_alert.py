@@ -1,5 +1,6 @@
 """A delivery of a loan, repair, follow-up or CRM notice that failed for good: the
-technical admins are told, once per failure.
+technical admins are told, once per failure. The same workflow tells them when the month's
+SMS spending nears or passes its budget, once a month each.
 
 Started by the ``deliver`` activity when it records a permanent failure, with an id derived
 from the failed row's key, so a retried activity or a second start alerts nobody twice.
@@ -32,24 +33,28 @@ class FailureAlertWorkflow:
     async def run(self, inp: FailureAlertInput) -> int:
         """Alert each member of the admins' group; how many were alerted."""
         admins = [a for a in await group_members(inp.tech_admins_group) if a != inp.recipient_id]
+        failure = inp.kind == FAILURE_KIND
+        prefix = "failed" if failure else inp.kind
         sends = []
         for admin in admins:
             request = DeliveryRequest(
                 workflow_id=workflow.info().workflow_id,
-                notification_id=f"failed:{inp.idempotency_key}/{admin}",
-                kind=FAILURE_KIND,
+                notification_id=f"{prefix}:{inp.idempotency_key}/{admin}",
+                kind=inp.kind,
                 role=Role.ADMIN,
                 subscriber_id=admin,
                 subject_type="system",
                 subject_id=inp.subject_id,
                 scheduled_at=workflow.now(),
                 priority="urgent",
-                # Ids only: the activity reads the rest from the failed delivery's row.
-                data={"notification_id": inp.idempotency_key, "recipient_id": inp.recipient_id},
+                # A failure passes ids only: the activity reads its row when it sends.
+                data={"notification_id": inp.idempotency_key, "recipient_id": inp.recipient_id}
+                if failure
+                else dict(inp.data or {}),
             )
             record = NotificationRecord(
                 notification_id=request.notification_id,
-                kind=FAILURE_KIND,
+                kind=inp.kind,
                 role=Role.ADMIN,
                 planned_at=workflow.now(),
                 fired_at=workflow.now(),

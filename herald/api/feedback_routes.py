@@ -81,6 +81,19 @@ class ProviderEventList(BaseModel):
     items: list[ProviderEventOut]
 
 
+class MonthOut(BaseModel):
+    month: str = Field(examples=["2026-12"])
+    messages: int
+    segments: int
+    cost: float = Field(description="Estimated: segments × the provider's price")
+    currency: str
+    budget: float | None = Field(description="HERALD_SMS_MONTHLY_BUDGET, if set")
+
+
+class SpendingOut(BaseModel):
+    items: list[MonthOut]
+
+
 def build_feedback_router(
     herald: Herald, *, require_ops: Any, problems: dict[int | str, dict[str, Any]]
 ) -> APIRouter:
@@ -158,6 +171,13 @@ def build_feedback_router(
         """What the provider reported about one delivery, oldest first; ops only."""
         rows = await herald.delivery_events(delivery_id)
         return ProviderEventList(items=[ProviderEventOut(**row) for row in rows])
+
+    @r.get("/sms-spending", tags=["deliveries"], response_model=SpendingOut, dependencies=ops)
+    async def sms_spending(
+        months: Annotated[int, Query(description="Calendar months, newest first (1 to 36)")] = 6,
+    ) -> SpendingOut:
+        """SMS sent, segments and estimated cost per month, beside the budget; ops only."""
+        return SpendingOut(items=[MonthOut(**m) for m in await herald.sms_spending(months=months)])
 
     return r
 

@@ -7,7 +7,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from herald import outbound, receipts
+from herald import outbound, receipts, sms_budget
 from herald.contacts import normalise_email, normalise_phone
 from herald.db import utcnow
 from herald.errors import InvalidInput, NotFound
@@ -118,6 +118,14 @@ class FeedbackService(DirectoryService):
             receipts.whatsapp_window, self.store, contact.whatsapp, self.settings.whatsapp_window
         )
         return window.as_dict(at or utcnow())
+
+    async def sms_spending(self, *, months: int = 6) -> list[dict[str, Any]]:
+        """SMS sent, segments and estimated cost per calendar month (the organisation's
+        zone), newest first, beside ``HERALD_SMS_MONTHLY_BUDGET``."""
+        check_int(months, "the number of months", low=1, high=36)
+        return await asyncio.to_thread(
+            sms_budget.monthly_totals, self.store, self.settings, utcnow(), months
+        )
 
     async def delivery_events(self, delivery_id: int) -> list[dict[str, Any]]:
         """Every event the provider reported for one delivery, oldest first, each with the

@@ -18,6 +18,8 @@ class System(Subject):
         self, request: DeliveryRequest, recipient: Contact, base: dict[str, Any], env: SubjectEnv
     ) -> dict[str, Any]:
         data = request.data
+        if request.kind == "system.sms_budget":
+            return {"budget": dict(data)}
         if request.kind == "system.housekeeping_failed":
             return {
                 "housekeeping": {
