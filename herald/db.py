@@ -85,8 +85,8 @@ class Preferences(Base):
     in_app_enabled: Mapped[bool | None] = mapped_column(Boolean)
     # kind -> enabled, only for kinds the person changed
     kinds: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
-    # category -> enabled, only for categories the person changed
-    categories: Mapped[dict[str, bool] | None] = mapped_column(JSON)
+    # category -> enabled, or the channels it may use, only for categories the person changed
+    categories: Mapped[dict[str, bool | list[str]] | None] = mapped_column(JSON)
     # Quiet hours and digests: local wall-clock "HH:MM" in the subscriber's zone.
     quiet_start: Mapped[str | None] = mapped_column(String(5))
     quiet_end: Mapped[str | None] = mapped_column(String(5))

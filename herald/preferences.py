@@ -61,6 +61,7 @@ def choose_channels(
     protected = kind.mandatory or (own_obligation and priority == "urgent")
     kind_muted = not kind.mandatory and not prefs.kind_enabled(kind.name)
     category_muted = not protected and not prefs.category_enabled(kind.category)
+    only = None if protected else prefs.category_channels(kind.category)
     # A routed notification uses its route's channels unless the person switched one off.
     default = True if route is not None else None
     suppressed = suppressed or {}
@@ -82,6 +83,10 @@ def choose_channels(
             reason = f"{kind.category} switched off in preferences"
         elif kind_muted:
             reason = f"{kind.name} switched off in preferences"
+        elif only is not None and channel not in only:
+            reason = (
+                f"{kind.category}: only {', '.join(sorted(c.value for c in only))} in preferences"
+            )
         elif not prefs.channel_enabled(channel, default):
             reason = f"{channel.value} switched off in preferences"
         else:

@@ -81,7 +81,8 @@ class PreferenceSet:
     whatsapp: bool | None = None
     kinds: dict[str, bool] = field(default_factory=dict)
     in_app: bool | None = None
-    categories: dict[str, bool] = field(default_factory=dict)
+    # category -> on/off, or the only channels the category may use ("leads": ["in_app"]).
+    categories: dict[str, bool | list[str]] = field(default_factory=dict)
     quiet_start: time | None = None
     quiet_end: time | None = None
     digest: DigestMode = DigestMode.OFF
@@ -108,7 +109,14 @@ class PreferenceSet:
         return self.kinds.get(kind, True)
 
     def category_enabled(self, category: str | None) -> bool:
-        return category is None or self.categories.get(category, True)
+        return category is None or bool(self.categories.get(category, True))
+
+    def category_channels(self, category: str | None) -> frozenset[Channel] | None:
+        """The only channels the person lets this category use, or None (no restriction)."""
+        value = self.categories.get(category) if category is not None else None
+        if not isinstance(value, list):
+            return None
+        return frozenset(Channel(c) for c in value if c in CHANNEL_VALUES)
 
     def hold_rules(self, timezone: str) -> HoldRules:
         return HoldRules(
@@ -138,6 +146,7 @@ class TemplateText:
     short: str | None
 
 
+CHANNEL_VALUES = frozenset(c.value for c in Channel)
 # Decisions whose reason is why nothing was sent (logged as the row's error).
 NOT_SENT = frozenset({DeliveryStatus.SKIPPED, DeliveryStatus.SUPPRESSED})
 
@@ -273,7 +282,7 @@ class Store:
         *,
         channels: dict[Channel, bool] | None = None,
         kinds: dict[str, bool] | None = None,
-        categories: dict[str, bool] | None = None,
+        categories: dict[str, bool | list[str]] | None = None,
         quiet_hours: tuple[time, time] | None = _UNSET,
         digest: DigestMode | None = None,
         digest_at: time | None = None,

@@ -90,13 +90,14 @@ def _reminder_toggles(values: Sequence[str]) -> dict[str, bool]:
     return toggles
 
 
-def _category_toggles(values: Sequence[str]) -> dict[str, bool]:
-    toggles: dict[str, bool] = {}
+def _category_toggles(values: Sequence[str]) -> dict[str, bool | list[str]]:
+    """``leads=off``, ``leads=on`` or ``leads=in_app+email`` (only those channels)."""
+    toggles: dict[str, bool | list[str]] = {}
     for item in values:
         category, sep, state = item.partition("=")
-        if not sep or state not in ("on", "off"):
-            raise InvalidInput(f"--category takes CATEGORY=on|off, got {item!r}")
-        toggles[category] = state == "on"
+        if not sep or not state:
+            raise InvalidInput(f"--category takes CATEGORY=on|off|CHANNEL[+CHANNEL…], got {item!r}")
+        toggles[category] = state == "on" if state in ("on", "off") else state.split("+")
     return toggles
 
 
@@ -210,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--category",
         action="append",
         default=[],
-        metavar="CATEGORY=on|off",
-        help=f"a whole category: {', '.join(CATEGORIES)}",
+        metavar="CATEGORY=on|off|CHANNEL[+CHANNEL]",
+        help=f"a whole category ({', '.join(CATEGORIES)}): on, off, or only some channels "
+        "(leads=in_app)",
     )
     ps.add_argument("--quiet-hours", metavar="HH:MM-HH:MM|off", help="local, e.g. 21:00-07:30")
     ps.add_argument("--digest", choices=["off", "daily", "weekly"])
@@ -486,7 +488,16 @@ async def _prefs(args: argparse.Namespace) -> int:
             channels = " ".join(f"{c.value}={state(prefs.chosen(c))}" for c in ALL_CHANNELS)
             off = [k for k in OPTIONAL_KINDS if not prefs.kind_enabled(k)]
             off += [c for c in CATEGORIES if not prefs.category_enabled(c)]
-            print(f"{args.id}: {channels}" + (f" off: {', '.join(off)}" if off else ""))
+            only = [
+                f"{c}={'+'.join(sorted(ch.value for ch in chans))}"
+                for c in CATEGORIES
+                if (chans := prefs.category_channels(c)) is not None
+            ]
+            print(
+                f"{args.id}: {channels}"
+                + (f" off: {', '.join(off)}" if off else "")
+                + (f" only: {', '.join(only)}" if only else "")
+            )
             contact = await h.get_subscriber(args.id)
             print(f"  {prefs.hold_rules(contact.timezone).describe()}")
         return EXIT_OK

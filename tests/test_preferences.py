@@ -289,3 +289,23 @@ def test_an_overdue_loan_reaches_a_borrower_who_opted_out_of_loans() -> None:
     assert Channel.EMAIL in [c.channel for c in choices if c.send]
     reminder = choose_channels(KINDS["loan.reminder_j1"], PERSON, prefs, frozenset(ALL_CHANNELS))
     assert [c for c in reminder if c.send] == []
+
+
+def test_a_category_limited_to_the_inbox_keeps_sms_for_the_others() -> None:
+    """AAA CRM's "SMS opt-out for non-critical categories": leads in-app only."""
+    prefs = PreferenceSet(categories={"leads": ["in_app"]})
+    route = Route("high", (Channel.SMS, Channel.IN_APP))
+    lead = {
+        c.channel: c
+        for c in choose_channels(
+            KINDS["lead.assigned"], PERSON, prefs, frozenset(ALL_CHANNELS), route
+        )
+    }
+    assert sent(lead) == [Channel.IN_APP]
+    assert lead[Channel.SMS].reason == "leads: only in_app in preferences"
+    other = choose_channels(KINDS["user.welcome"], PERSON, prefs, frozenset(ALL_CHANNELS), route)
+    assert [c.channel for c in other if c.send] == [Channel.SMS, Channel.IN_APP]
+    # A mandatory notice is never held to a category's channels.
+    loans = PreferenceSet(categories={"loans": ["in_app"]})
+    overdue = choose_channels(KINDS["loan.overdue"], PERSON, loans, frozenset(ALL_CHANNELS))
+    assert Channel.EMAIL in [c.channel for c in overdue if c.send]

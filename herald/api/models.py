@@ -82,8 +82,10 @@ class PreferencesBody(Body):
         description="Optional notification kinds switched on or off",
         examples=[{"loan.reminder_j2": False}],
     )
-    categories: dict[str, bool] | None = Field(
-        default=None, description="Categories switched on or off", examples=[{"leads": False}]
+    categories: dict[str, bool | list[str]] | None = Field(
+        default=None,
+        description="Categories switched on or off, or limited to some channels",
+        examples=[{"leads": ["in_app"], "repairs": False}],
     )
     quiet_hours: str | None = Field(
         default=None,

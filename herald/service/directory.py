@@ -17,7 +17,7 @@ from herald.holding import (
     parse_quiet_hours,
     parse_weekday,
 )
-from herald.kinds import CATEGORIES, OPTIONAL_KINDS, Channel
+from herald.kinds import ALL_CHANNELS, CATEGORIES, OPTIONAL_KINDS, Channel
 from herald.service.base import UNSET, ServiceBase, log
 from herald.store import Contact, PreferenceSet
 from herald.validation import check_id, optional_text
@@ -84,7 +84,7 @@ class DirectoryService(ServiceBase):
         whatsapp: bool | None = None,
         reminders: dict[str, bool] | None = None,
         in_app: bool | None = None,
-        categories: dict[str, bool] | None = None,
+        categories: dict[str, bool | list[str]] | None = None,
         quiet_hours: str | None = UNSET,
         digest: str | None = None,
         digest_at: str | None = None,
@@ -109,6 +109,8 @@ class DirectoryService(ServiceBase):
                 raise InvalidInput(
                     f"unknown category {category!r}: choose among {', '.join(CATEGORIES)}"
                 )
+        if categories is not None:
+            categories = {c: _category_choice(c, v) for c, v in categories.items()}
         rules: dict[str, Any] = {}
         try:
             if quiet_hours is not UNSET:
@@ -170,3 +172,25 @@ class DirectoryService(ServiceBase):
                 log.warning("could not tell the mailbox of %s: %s", subscriber_id, err)
         except (HeraldError, TimeoutError) as err:
             log.warning("could not tell the mailbox of %s: %s", subscriber_id, err)
+
+
+def _category_choice(category: str, choice: object) -> bool | list[str]:
+    """On, off, or the only channels a category may use (at least one, each known once)."""
+    if isinstance(choice, bool):
+        return choice
+    if not isinstance(choice, list | tuple) or not choice:
+        raise InvalidInput(
+            f"category {category!r}: give on/off or a non-empty list of channels "
+            f"({', '.join(c.value for c in ALL_CHANNELS)})"
+        )
+    channels: list[str] = []
+    known = {c.value for c in ALL_CHANNELS}
+    for item in choice:
+        if not isinstance(item, str) or item not in known:
+            raise InvalidInput(
+                f"category {category!r}: unknown channel {str(item)[:40]!r}: choose among "
+                f"{', '.join(sorted(known))}"
+            )
+        if item not in channels:
+            channels.append(item)
+    return channels

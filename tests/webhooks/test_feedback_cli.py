@@ -168,3 +168,19 @@ def test_doctor_says_where_to_point_each_provider_and_what_is_missing() -> None:
     assert any("https://herald.example.org/v1/hooks/twilio/inbound" in n for n in wired)
     assert not any("set HERALD" in n for n in wired)
     assert feedback_notes(Settings(email_provider="outbox")) == []
+
+
+def test_prefs_limit_a_category_to_some_channels_and_refuse_unknown_ones(
+    database: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["prefs", "set", "ana", "--category", "leads=in_app+email"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["prefs", "show", "ana"]) == EXIT_OK
+    assert "only: leads=email+in_app" in capsys.readouterr().out
+    assert main(["prefs", "show", "ana", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["categories"] == {"leads": ["in_app", "email"]}
+    for bad, reason in (("leads=fax", "unknown channel 'fax'"), ("leads=", "CATEGORY=on|off")):
+        assert main(["prefs", "set", "ana", "--category", bad]) == EXIT_INVALID
+        assert reason in capsys.readouterr().err
+    assert main(["prefs", "set", "ana", "--category", "leads=on"]) == EXIT_OK
+    assert database.get_preferences("ana").category_channels("leads") is None
