@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from herald import outbound
 from herald.admin_templates import AdminTemplateRenderer
+from herald.branding import brand_context
 from herald.channels import (
     OutgoingMessage,
     PermanentSendError,
@@ -735,12 +736,7 @@ class DeliveryActivities:
                 "locale": contact.locale,
                 "timezone": contact.timezone,
             },
-            "brand": {
-                "name": s.brand_name,
-                "logo_url": s.brand_logo_url,
-                "color": s.brand_color,
-                "footer": s.brand_footer,
-            },
+            "brand": brand_context(s),
         }
         context.update(
             subject_for(request.subject_type).context(request, contact, context, self.env)

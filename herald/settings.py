@@ -148,6 +148,13 @@ class Settings(BaseSettings):
     brand_logo_url: str | None = None
     brand_color: str = "#1f3a5f"
     brand_footer: str = ""
+    # The footer's band and rules; the postal address under the name; social links
+    # ("LinkedIn=https://…,Facebook=https://…"); a logo file Herald serves itself
+    # (GET /v1/brand/logo, public), used when brand_logo_url is unset.
+    brand_secondary_color: str = "#f9fafb"
+    brand_address: str = ""
+    brand_social_links: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    brand_logo_file: Path | None = None
 
     # Priority routing (repairs, staff alerts): priority -> channels, as JSON in the environment.
     priority_routes: dict[str, list[Channel]] = Field(
@@ -239,6 +246,7 @@ class Settings(BaseSettings):
         "twilio_rate_limit",
         "meta_rate_limit",
         "whatsapp_templates",
+        "brand_logo_file",
         "public_base_url",
         "sms_monthly_budget",
         "meta_app_secret",
@@ -268,6 +276,31 @@ class Settings(BaseSettings):
     def _domain_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [d.strip().lower().strip(".") for d in value.split(",") if d.strip()]
+        return value
+
+    @field_validator("brand_social_links", mode="before")
+    @classmethod
+    def _social_links(cls, value: object) -> object:
+        """``Name=https://…`` pairs, comma-separated; only http(s) links."""
+        if not isinstance(value, str):
+            return value
+        links: dict[str, str] = {}
+        for item in (i.strip() for i in value.split(",")):
+            if not item:
+                continue
+            name, sep, url = item.partition("=")
+            if not sep or not name.strip() or not url.strip().startswith(("https://", "http://")):
+                raise ValueError(f"HERALD_BRAND_SOCIAL_LINKS: use Name=https://…, got {item!r}")
+            links[name.strip()] = url.strip()
+        return links
+
+    @field_validator("brand_secondary_color", "brand_color")
+    @classmethod
+    def _hex_color(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?", value):
+            raise ValueError(f"a colour is #rgb or #rrggbb, got {value!r}")
         return value
 
     @field_validator("sns_topic_arns", mode="before")

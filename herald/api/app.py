@@ -20,6 +20,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from herald.admin_templates import Notice
 from herald.api import models as m
+from herald.api.brand_routes import build_brand_router
 from herald.api.feedback_routes import build_feedback_router
 from herald.api.gate import LOOPBACK_PRINCIPAL, MAX_BODY, Gate, Principal
 from herald.api.idempotency import IdempotencyStore
@@ -660,6 +661,7 @@ def create_app(
         )
 
     app.include_router(build_router(herald))
+    app.include_router(build_brand_router(settings))
     app.include_router(build_feedback_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))

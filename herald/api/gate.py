@@ -34,7 +34,9 @@ MAX_BODY = 1024 * 1024
 BODY_TIMEOUT = 10.0
 # Served to anyone: liveness, readiness and the API's own description.
 SIGNED_PREFIX = "/v1/hooks/"
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/v1/brand/logo"}
+)
 
 
 @dataclass(frozen=True)

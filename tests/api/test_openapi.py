@@ -64,6 +64,7 @@ ROUTES = {
     ("post", "/v1/webhooks/{endpoint_id}/rotate-secret", "ops"),
     ("post", "/v1/webhooks/{endpoint_id}/test", "ops"),
     ("get", "/v1/webhooks/{endpoint_id}/attempts", "ops"),
+    ("get", "/v1/brand/logo", "public"),
     ("get", "/healthz", "public"),
     ("get", "/readyz", "public"),
 }
