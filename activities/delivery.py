@@ -237,16 +237,23 @@ class DeliveryActivities:
                     status = DeliveryStatus.SUPPRESSED
                 else:
                     status = DeliveryStatus.SKIPPED
+                reason = choice.reason if dropped is None or not choice.send else dropped
+                if request.manual and status is DeliveryStatus.PENDING:
+                    reason = "sent by hand" + (f"; {reason}" if reason else "")
                 decisions.append(
                     ChannelDecision(
                         channel=choice.channel,
                         idempotency_key=idempotency_key(request, choice.channel),
                         status=status,
                         recipient=choice.address,
-                        reason=choice.reason if dropped is None or not choice.send else dropped,
+                        reason=reason,
                     )
                 )
-            if not request.release and any(d.status is DeliveryStatus.PENDING for d in decisions):
+            if (
+                not request.release
+                and not request.manual
+                and any(d.status is DeliveryStatus.PENDING for d in decisions)
+            ):
                 rules = prefs.hold_rules(contact.timezone)
                 priority, now = request.priority or kind.priority, _now(request.scheduled_at)
                 hold = rules.hold(priority, now, digestible=kind.digestible)

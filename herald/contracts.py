@@ -96,6 +96,8 @@ class LoanProgress(BaseModel):
     created_notified: bool = False
     extensions: int = 0
     returned_at: AwareDatetime | None = None
+    # Notices sent by hand so far (each gets its own key: ``KIND@manual-N``).
+    manual_sends: int = 0
 
 
 class LoanInput(BaseModel):
@@ -121,6 +123,19 @@ class LoanInput(BaseModel):
 
 class ReturnInput(BaseModel):
     returned_at: AwareDatetime | None = None
+
+
+class ManualNotifyInput(BaseModel):
+    """Send one of the loan's notices now, by hand (``herald loan notify``)."""
+
+    kind: str
+    manager: bool = False  # the manager gets a copy too
+
+
+class ManualNotifyResult(BaseModel):
+    notification_id: str
+    # channel -> delivery status, for the borrower's notice
+    channels: dict[str, DeliveryStatus] = {}
 
 
 class ExtendInput(BaseModel):
@@ -176,6 +191,8 @@ class DeliveryRequest(BaseModel):
     # Set by the person's mailbox when it lets a held notice go: never held again, and
     # dropped if its subject closed meanwhile (a reminder for a loan since returned).
     release: bool = False
+    # Sent by hand (ops' "send now"), not by the plan: logged so, never held or dropped.
+    manual: bool = False
     # The instant after which the notice has lost its point (a reminder: the due time it
     # announces); a held notice is dropped rather than sent after it.
     expires_at: AwareDatetime | None = None

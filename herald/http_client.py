@@ -28,6 +28,7 @@ from herald.contracts import (
     FollowUpStatus,
     LoanStatus,
     MailboxStatus,
+    ManualNotifyResult,
     NotifyResult,
     RepairStatus,
 )
@@ -271,6 +272,21 @@ class HttpHerald(FeedbackOverHttp):
 
     async def loan_status(self, loan_id: str) -> LoanStatus:
         return await self._get(f"/v1/loans/{_q(loan_id)}", LoanStatus)
+
+    async def notify_loan(
+        self,
+        loan_id: str,
+        *,
+        kind: str,
+        manager: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ManualNotifyResult:
+        return await self._post(
+            f"/v1/loans/{_q(loan_id)}/notify",
+            {"kind": kind, "manager": manager},
+            ManualNotifyResult,
+            idempotency_key,
+        )
 
     async def deliveries(
         self,

@@ -248,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--json", action="store_true")
     lc = loan.add_parser("cancel")
     lc.add_argument("loan_id")
+    ln = loan.add_parser("notify", help="send one of the loan's notices now, by hand")
+    ln.add_argument("loan_id")
+    ln.add_argument("--kind", required=True, help="loan.reminder_j1, loan.overdue, …")
+    ln.add_argument("--manager", action="store_true", help="copy the loan's manager")
+    ln.add_argument("--json", action="store_true")
     lst = loan.add_parser("status")
     lst.add_argument("loan_id")
     lst.add_argument("--json", action="store_true")
@@ -525,6 +530,14 @@ async def _loan(args: argparse.Namespace) -> int:
         if args.action == "cancel":
             await h.cancel_loan(args.loan_id)
             print(f"loan {args.loan_id} cancelled")
+            return EXIT_OK
+        if args.action == "notify":
+            sent = await h.notify_loan(args.loan_id, kind=args.kind, manager=args.manager)
+            if args.json:
+                _print_json(sent.model_dump(mode="json"))
+            else:
+                channels = ", ".join(f"{c}={s.value}" for c, s in sent.channels.items())
+                print(f"loan {args.loan_id}: {sent.notification_id} sent by hand ({channels})")
             return EXIT_OK
         if args.action == "return":
             at = parse_instant(args.at) if args.at else None

@@ -24,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
         LoanProgress,
         LoanState,
         LoanStatus,
+        ManualNotifyInput,
+        ManualNotifyResult,
         NextReminder,
         NotificationRecord,
         ReturnInput,
@@ -156,6 +158,25 @@ class LoanWorkflow:
         if inp.due_at <= workflow.now():
             raise ValueError(f"the new due time {inp.due_at.isoformat()} is in the past")
 
+    @workflow.update(name="notify_now")
+    async def notify_now(self, inp: ManualNotifyInput) -> ManualNotifyResult:
+        """Send one of the loan's notices now, by hand: a new delivery each time
+        (``KIND@manual-N``), logged as manual; the plan is untouched."""
+        self._p.manual_sends += 1
+        key = f"{inp.kind}@manual-{self._p.manual_sends}"
+        point = PlannedPoint(kind=inp.kind, at=workflow.now(), occurrence=1)
+        await self._notify_borrower_and_manager(
+            point, key, manager=inp.manager, planned_at=workflow.now(), manual=True
+        )
+        record = next(r for r in reversed(self._p.records) if r.notification_id == key)
+        return ManualNotifyResult(notification_id=key, channels=record.channels)
+
+    @notify_now.validator
+    def _validate_notify_now(self, inp: ManualNotifyInput) -> None:
+        self._refuse_if_closed()
+        if not inp.kind.startswith("loan.") or inp.kind == RETURNED_KEY:
+            raise ValueError(f"{inp.kind!r} is not a notice a running loan sends")
+
     @workflow.query(name="status")
     def status(self) -> LoanStatus:
         return self._status()
@@ -192,7 +213,13 @@ class LoanWorkflow:
     # ------------------------------------------------------------------ sending
 
     async def _notify_borrower_and_manager(
-        self, point: PlannedPoint, key: str, *, manager: bool, planned_at: datetime | None = None
+        self,
+        point: PlannedPoint,
+        key: str,
+        *,
+        manager: bool,
+        planned_at: datetime | None = None,
+        manual: bool = False,
     ) -> None:
         extra = (
             {"alert_number": point.occurrence}
@@ -207,6 +234,7 @@ class LoanWorkflow:
                 notification_id=key,
                 planned_at=planned_at or point.at,
                 extra=extra,
+                manual=manual,
             )
         ]
         if manager and self._inp.manager_id:
@@ -218,6 +246,7 @@ class LoanWorkflow:
                     notification_id=f"{key}/manager",
                     planned_at=planned_at or point.at,
                     extra=extra,
+                    manual=manual,
                 )
             )
         await asyncio.gather(*sends)
@@ -231,6 +260,7 @@ class LoanWorkflow:
         notification_id: str,
         planned_at: datetime,
         extra: Mapping[str, object],
+        manual: bool = False,
     ) -> None:
         request = DeliveryRequest(
             workflow_id=workflow.info().workflow_id,
@@ -242,7 +272,8 @@ class LoanWorkflow:
             subject_id=self._inp.loan_id,
             scheduled_at=planned_at,
             data=self._template_data(extra),
-            expires_at=self._p.due_at if expires_at_due(kind) else None,
+            expires_at=self._p.due_at if expires_at_due(kind) and not manual else None,
+            manual=manual,
         )
         record = NotificationRecord(
             notification_id=notification_id,

@@ -34,6 +34,7 @@ from herald.contracts import (
     FollowUpStatus,
     LoanStatus,
     MailboxStatus,
+    ManualNotifyResult,
     RepairStatus,
 )
 from herald.errors import HeraldError
@@ -234,6 +235,16 @@ def build_router(herald: Herald) -> APIRouter:
     @r.post("/loans/{loan_id}/extend", tags=["loans"], response_model=LoanStatus)
     async def extend_loan(loan_id: str, body: m.ExtendBody) -> LoanStatus:
         return await herald.extend_loan(loan_id, due_at=body.due_at)
+
+    @r.post(
+        "/loans/{loan_id}/notify",
+        tags=["loans"],
+        response_model=ManualNotifyResult,
+        description="Send one of the loan's notices now, by hand: a new delivery each time, "
+        "logged as sent by hand; the reminders stay as planned." + IDEMPOTENCY_DOC,
+    )
+    async def notify_loan(loan_id: str, body: m.NotifyLoanBody) -> ManualNotifyResult:
+        return await herald.notify_loan(loan_id, kind=body.kind, manager=body.manager)
 
     @r.post("/loans/{loan_id}/cancel", tags=["loans"], response_model=m.Recorded)
     async def cancel_loan(loan_id: str) -> m.Recorded:

@@ -153,6 +153,13 @@ class ReturnLoanBody(Body):
     )
 
 
+class NotifyLoanBody(Body):
+    model_config = _examples({"kind": "loan.reminder_j1", "manager": False})
+
+    kind: str = Field(description="The loan notice to send now, e.g. loan.reminder_j1")
+    manager: bool = Field(default=False, description="Copy the loan's manager too")
+
+
 class ExtendBody(Body):
     model_config = _examples({"due_at": "2026-12-08T18:00:00+01:00"})
 

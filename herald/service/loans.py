@@ -9,14 +9,24 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from herald.contracts import ExtendInput, LoanInput, LoanStatus, ReturnInput
+from herald.contracts import (
+    ExtendInput,
+    LoanInput,
+    LoanStatus,
+    ManualNotifyInput,
+    ManualNotifyResult,
+    ReturnInput,
+)
 from herald.errors import InvalidInput
+from herald.kinds import KINDS
 from herald.search_attributes import BORROWER_ID, DUE_AT, LOAN_STATUS
 from herald.service.base import ServiceBase, Started
 from herald.validation import aware_instant, check_id, required_text
 from workflows.loan import LoanWorkflow
 
 _STATUS_HINT = " Check with 'herald loan status' before retrying."
+# The notices a running loan can send by hand (the thank-you needs a return).
+MANUAL_KINDS = tuple(k for k in KINDS if k.startswith("loan.") and k != "loan.returned")
 
 
 def loan_workflow_id(loan_id: str) -> str:
@@ -117,6 +127,25 @@ class LoanService(ServiceBase):
             "extend",
             ExtendInput(due_at=due, timezone=timezone),
             LoanStatus,
+            hint=_STATUS_HINT,
+        )
+
+    async def notify_loan(
+        self, loan_id: str, *, kind: str, manager: bool = False
+    ) -> ManualNotifyResult:
+        """Send one of a running loan's notices now, by hand (RadGestMat's "send now"): a
+        new delivery each time, logged "sent by hand"; the reminder plan is untouched.
+        ``manager``: the loan's manager gets a copy too."""
+        if kind not in MANUAL_KINDS:
+            raise InvalidInput(
+                f"unknown loan notice {str(kind)[:60]!r}: choose among {', '.join(MANUAL_KINDS)}"
+            )
+        handle = await self._running_loan(loan_id)
+        return await self._update(
+            handle,
+            "notify_now",
+            ManualNotifyInput(kind=kind, manager=bool(manager)),
+            ManualNotifyResult,
             hint=_STATUS_HINT,
         )
 

@@ -23,6 +23,7 @@ ROUTES = {
     ("post", "/v1/loans/{loan_id}/return", "app"),
     ("post", "/v1/loans/{loan_id}/extend", "app"),
     ("post", "/v1/loans/{loan_id}/cancel", "app"),
+    ("post", "/v1/loans/{loan_id}/notify", "app"),
     ("post", "/v1/repairs", "app"),
     ("get", "/v1/repairs/{repair_id}", "app"),
     ("post", "/v1/repairs/{repair_id}/events", "app"),
