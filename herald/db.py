@@ -151,7 +151,10 @@ class InboxNotification(Base):
     """One in-app notification: what the bell shows."""
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_subscriber", "subscriber_id", "read_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_inbox_subscriber", "subscriber_id", "read_at", "created_at"),
+        Index("ix_inbox_category", "subscriber_id", "category"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     delivery_key: Mapped[str] = mapped_column(String(2100), unique=True)
@@ -163,6 +166,10 @@ class InboxNotification(Base):
     link: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The category of the kind (herald.kinds), for filtering; None for kinds without one.
+    category: Mapped[str | None] = mapped_column(String(16))
+    # Archived: out of the default list and the unread count, still kept.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def make_engine(url: str) -> Engine:
@@ -193,6 +200,8 @@ class Group(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     description: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What people read ("Technical Admin"); the name is the slug.
+    display_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class GroupMember(Base):

@@ -34,6 +34,8 @@ from herald.contracts import (
 )
 from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
 from herald.http_feedback import FeedbackOverHttp
+from herald.http_inbox import InboxOverHttp
+from herald.http_staff_setup import StaffSetupOverHttp
 from herald.service.base import Started
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
 
@@ -74,7 +76,7 @@ def _error(response: httpx.Response) -> HeraldError:
     return HeraldError(detail)
 
 
-class HttpHerald(FeedbackOverHttp):
+class HttpHerald(InboxOverHttp, StaffSetupOverHttp, FeedbackOverHttp):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._timeout = timeout
@@ -332,38 +334,6 @@ class HttpHerald(FeedbackOverHttp):
         page = (await self._call("GET", "/v1/deliveries", params=params)).json()
         return list(page["items"]), page.get("next_cursor")
 
-    # ------------------------------------------------------------------ in-app inbox
-
-    async def inbox(
-        self, subscriber_id: str, *, page: int = 1, page_size: int = 20, unread_only: bool = False
-    ) -> list[dict[str, Any]]:
-        params = {"page": page, "page_size": page_size, "unread_only": unread_only}
-        response = await self._call(
-            "GET", f"/v1/subscribers/{_q(subscriber_id)}/inbox", params=params
-        )
-        return list(response.json())
-
-    async def unread_count(self, subscriber_id: str) -> int:
-        response = await self._call(
-            "GET", f"/v1/subscribers/{_q(subscriber_id)}/inbox/unread-count"
-        )
-        return int(response.json()["unread"])
-
-    async def mark_read(
-        self,
-        subscriber_id: str,
-        notification_ids: list[int] | None = None,
-        *,
-        idempotency_key: str | None = None,
-    ) -> int:
-        response = await self._call(
-            "POST",
-            f"/v1/subscribers/{_q(subscriber_id)}/inbox/read",
-            json={"notification_ids": notification_ids},
-            idempotency_key=idempotency_key,
-        )
-        return int(response.json()["marked_read"])
-
     # ------------------------------------------------------------------ repairs
 
     async def start_repair(
@@ -596,6 +566,7 @@ class HttpHerald(FeedbackOverHttp):
         link: str | None = None,
         request_id: str | None = None,
         wait: bool = False,
+        event: str | None = None,
         idempotency_key: str | None = None,
     ) -> tuple[str, NotifyResult | None]:
         body = {
@@ -608,6 +579,7 @@ class HttpHerald(FeedbackOverHttp):
             "link": link,
             "request_id": request_id,
             "wait": wait,
+            "event": event,
         }
         doc = (
             await self._call("POST", "/v1/notify", json=body, idempotency_key=idempotency_key)
@@ -618,12 +590,17 @@ class HttpHerald(FeedbackOverHttp):
     # ------------------------------------------------------------------ groups
 
     async def create_group(
-        self, name: str, description: str | None = None, *, idempotency_key: str | None = None
+        self,
+        name: str,
+        description: str | None = None,
+        *,
+        display_name: str | None = None,
+        idempotency_key: str | None = None,
     ) -> bool:
         response = await self._call(
             "POST",
             "/v1/groups",
-            json={"name": name, "description": description},
+            json={"name": name, "description": description, "display_name": display_name},
             idempotency_key=idempotency_key,
         )
         return bool(response.json()["created"])

@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     repair_unassigned_every: timedelta = timedelta(days=1)
     # Recipients per child workflow when a notice fans out to a group.
     fanout_batch_size: int = Field(default=50, ge=1, le=200)
+    # Which groups hear about an application event when ``notify`` is given the event
+    # instead of group names: {"invoice.processed": ["accounting"]}, JSON in the environment.
+    event_groups: dict[str, list[str]] = Field(default_factory=dict)
 
     # Payload encryption: "id:base64key,..." (the first key encrypts, all decrypt).
     encryption_keys: SecretStr | None = None
@@ -263,6 +266,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             names = [n.strip() for n in value.split(",") if n.strip()]
             return names or None
+        return value
+
+    @field_validator("event_groups")
+    @classmethod
+    def _event_groups_are_group_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from herald.validation import check_id
+
+        for event, groups in value.items():
+            if not event.strip() or len(event) > 200:
+                raise ValueError(f"an event name of 1-200 characters, got {event[:40]!r}")
+            for group in groups:
+                check_id(group, f"group name for {event[:40]!r}")
         return value
 
     @model_validator(mode="after")

@@ -28,7 +28,7 @@ from herald.db import (
     utcnow,
 )
 from herald.holding import DigestMode, HoldRules, parse_clock
-from herald.kinds import Channel
+from herald.kinds import CATEGORY_OF_PREFIX, Channel
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -135,6 +135,7 @@ class GroupInfo:
     name: str
     description: str | None
     members: int
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -435,12 +436,14 @@ class Store:
 
     # ------------------------------------------------------------ groups
 
-    def create_group(self, name: str, description: str | None = None) -> bool:
+    def create_group(
+        self, name: str, description: str | None = None, *, display_name: str | None = None
+    ) -> bool:
         """Create the group if absent; returns whether it was created."""
         with self.session() as s:
             if s.get(Group, name) is not None:
                 return False
-            s.add(Group(name=name, description=description))
+            s.add(Group(name=name, description=description, display_name=display_name))
             try:
                 s.commit()
             except IntegrityError:
@@ -456,7 +459,7 @@ class Store:
             count = s.scalar(
                 select(func.count()).select_from(GroupMember).where(GroupMember.group_name == name)
             )
-            return GroupInfo(row.name, row.description, int(count or 0))
+            return GroupInfo(row.name, row.description, int(count or 0), row.display_name)
 
     def list_groups(self) -> list[GroupInfo]:
         with self.session() as s:
@@ -466,7 +469,7 @@ class Store:
                 ).all()
             )
             return [
-                GroupInfo(g.name, g.description, int(counts.get(g.name, 0)))
+                GroupInfo(g.name, g.description, int(counts.get(g.name, 0)), g.display_name)
                 for g in s.scalars(select(Group).order_by(Group.name))
             ]
 
@@ -572,6 +575,7 @@ class Store:
                 body=body,
                 priority=priority,
                 link=link,
+                category=CATEGORY_OF_PREFIX.get(kind.split(".", 1)[0]),
             )
             s.add(row)
             try:
@@ -593,7 +597,10 @@ class Store:
         """Unread first, then newest first; pages start at 1."""
         q = (
             select(InboxNotification)
-            .where(InboxNotification.subscriber_id == subscriber_id)
+            .where(
+                InboxNotification.subscriber_id == subscriber_id,
+                InboxNotification.archived_at.is_(None),
+            )
             .order_by(
                 InboxNotification.read_at.is_not(None),
                 InboxNotification.created_at.desc(),
@@ -616,6 +623,7 @@ class Store:
                     .where(
                         InboxNotification.subscriber_id == subscriber_id,
                         InboxNotification.read_at.is_(None),
+                        InboxNotification.archived_at.is_(None),
                     )
                 )
                 or 0
@@ -664,6 +672,9 @@ def inbox_as_dict(row: InboxNotification) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "read": row.read_at is not None,
         "read_at": row.read_at.isoformat() if row.read_at else None,
+        "category": row.category,
+        "archived": row.archived_at is not None,
+        "archived_at": row.archived_at.isoformat() if row.archived_at else None,
     }
 
 

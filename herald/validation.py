@@ -44,6 +44,9 @@ LIMITS: dict[str, int] = {
     "role": 100,
     "reward": 200,
     "description": 400,
+    "display_name": 200,
+    # What an inbox search looks for in titles and bodies.
+    "search": 200,
     # Free text shown in a message body.
     "reason": 1000,
     # inbox.link.

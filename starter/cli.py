@@ -28,7 +28,7 @@ from herald.kinds import (
     USER_EVENTS,
 )
 from herald.validation import LIMITS, show
-from starter import cli_feedback, cli_webhooks
+from starter import cli_feedback, cli_groups, cli_inbox, cli_webhooks
 
 if TYPE_CHECKING:
     from herald.contracts import LoanStatus, NotificationRecord
@@ -318,25 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
     uev.add_argument("--previous-role")
     uev.add_argument("--changed-by")
 
-    inbox = sub.add_parser("inbox", help="a person's in-app notifications").add_subparsers(
-        dest="action", required=True, parser_class=_Parser
-    )
-    il = inbox.add_parser("list", help="unread first, newest first")
-    il.add_argument("id")
-    il.add_argument("--page", type=int, default=1)
-    il.add_argument("--page-size", type=int, default=20)
-    il.add_argument("--unread", action="store_true", help="only unread notifications")
-    il.add_argument("--json", action="store_true")
-    ic = inbox.add_parser("count", help="how many are unread")
-    ic.add_argument("id")
-    ic.add_argument("--json", action="store_true")
-    ir = inbox.add_parser("read", help="mark notifications read")
-    ir.add_argument("id")
-    target = ir.add_mutually_exclusive_group(required=True)
-    target.add_argument("--notification", type=int, action="append", metavar="N")
-    target.add_argument("--all", action="store_true")
-    ir.add_argument("--json", action="store_true")
-
     repair = sub.add_parser(
         "repair", help="start repairs and report their status changes"
     ).add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -365,41 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
     rst.add_argument("repair_id")
     rst.add_argument("--json", action="store_true")
 
-    group = sub.add_parser("group", help="groups of people to notify together").add_subparsers(
-        dest="action", required=True, parser_class=_Parser
-    )
-    gc = group.add_parser("create")
-    gc.add_argument("name")
-    gc.add_argument("--description")
-    for verb in ("add", "remove"):
-        g = group.add_parser(verb)
-        g.add_argument("name")
-        g.add_argument("ids", nargs="+", metavar="ID")
-    gl = group.add_parser("list", help="all groups, or one group's members")
-    gl.add_argument("name", nargs="?")
-    gl.add_argument("--json", action="store_true")
-
-    template = sub.add_parser("template", help="admin templates for staff alerts").add_subparsers(
-        dest="action", required=True, parser_class=_Parser
-    )
-    ts = template.add_parser("set")
-    ts.add_argument("name")
-    ts.add_argument("--locale", choices=["fr", "en"], default="fr")
-    ts.add_argument("--subject", required=True)
-    ts.add_argument("--body", required=True, help="Jinja2 text; @FILE reads a file")
-    ts.add_argument("--short", help="SMS/WhatsApp text; @FILE reads a file")
-    tl = template.add_parser("list")
-    tl.add_argument("--json", action="store_true")
-    tp = template.add_parser("preview")
-    tp.add_argument("name")
-    tp.add_argument("--locale", choices=["fr", "en"], default="fr")
-    tp.add_argument("--context", default="{}", help="JSON object")
-    tp.add_argument("--json", action="store_true")
-
     notify = sub.add_parser("notify", help="send an admin template to people and groups")
     notify.add_argument("template")
     notify.add_argument("--user", action="append", default=[], metavar="ID")
     notify.add_argument("--group", action="append", default=[], metavar="NAME")
+    notify.add_argument("--event", help="instead of --group: the groups HERALD_EVENT_GROUPS names")
     notify.add_argument("--context", default="{}", help="JSON object for the template")
     notify.add_argument("--priority", default="medium")
     notify.add_argument("--channel", action="append", metavar="CHANNEL")
@@ -413,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true")
     api_commands.add_parsers(sub, _Parser)
     cli_feedback.add_parsers(sub, _Parser)
+    cli_inbox.add_parsers(sub, _Parser)
+    cli_groups.add_parsers(sub, _Parser)
     cli_webhooks.add_parsers(sub, _Parser)
     return p
 
@@ -685,32 +638,6 @@ async def _crm_event(args: argparse.Namespace) -> int:
     return await _with_client(go)
 
 
-async def _inbox(args: argparse.Namespace) -> int:
-    async def go(h: Any) -> int:
-        if args.action == "list":
-            rows = await h.inbox(
-                args.id, page=args.page, page_size=args.page_size, unread_only=args.unread
-            )
-            if args.json:
-                _print_json(rows)
-            for r in [] if args.json else rows:
-                mark = " " if r["read"] else "*"
-                print(f"{mark} #{r['id']:<6} {r['created_at'][:16]} {r['priority']:7} {r['title']}")
-            return EXIT_OK
-        if args.action == "count":
-            count = await h.unread_count(args.id)
-            _print_json({"subscriber_id": args.id, "unread": count}) if args.json else print(count)
-            return EXIT_OK
-        changed = await h.mark_read(args.id, None if args.all else args.notification)
-        if args.json:
-            _print_json({"subscriber_id": args.id, "marked_read": changed})
-        else:
-            print(f"{changed} notification(s) marked read")
-        return EXIT_OK
-
-    return await _with_client(go)
-
-
 def _json_object(text: str, what: str) -> dict[str, Any]:
     limit = LIMITS["context_bytes"]
     if len(text) > limit:
@@ -798,61 +725,6 @@ async def _repair(args: argparse.Namespace) -> int:
     return await _with_client(go)
 
 
-async def _group(args: argparse.Namespace) -> int:
-    async def go(h: Any) -> int:
-        if args.action == "create":
-            created = await h.create_group(args.name, args.description)
-            print(f"group {args.name} {'created' if created else 'already exists'}")
-        elif args.action == "add":
-            print(f"{await h.add_to_group(args.name, args.ids)} added to {args.name}")
-        elif args.action == "remove":
-            print(f"{await h.remove_from_group(args.name, args.ids)} removed from {args.name}")
-        elif args.name:
-            members = await h.group_members(args.name)
-            _print_json({"group": args.name, "members": members}) if args.json else print(
-                "\n".join(members)
-            )
-        else:
-            groups = await h.groups()
-            if args.json:
-                _print_json([g.__dict__ for g in groups])
-            for g in [] if args.json else groups:
-                print(f"{g.name:30} {g.members:6} members  {g.description or ''}")
-        return EXIT_OK
-
-    return await _with_client(go)
-
-
-async def _template(args: argparse.Namespace) -> int:
-    async def go(h: Any) -> int:
-        if args.action == "set":
-            created = await h.set_template(
-                args.name,
-                locale=args.locale,
-                subject=args.subject,
-                body=_text_or_file(args.body) or "",
-                short=_text_or_file(args.short),
-            )
-            print(f"template {args.name} ({args.locale}) {'created' if created else 'updated'}")
-        elif args.action == "list":
-            rows = await h.templates()
-            if args.json:
-                _print_json([r.__dict__ for r in rows])
-            for r in [] if args.json else rows:
-                print(f"{r.name:30} {r.locale}  {r.subject}")
-        else:
-            notice = await h.preview_template(
-                args.name, locale=args.locale, context=_json_object(args.context, "--context")
-            )
-            if args.json:
-                _print_json(notice.__dict__)
-            else:
-                print(f"{notice.title}\n\n{notice.body}\n\n--- short ---\n{notice.short}")
-        return EXIT_OK
-
-    return await _with_client(go)
-
-
 async def _notify(args: argparse.Namespace) -> int:
     async def go(h: Any) -> int:
         request_id, result = await h.notify(
@@ -865,6 +737,7 @@ async def _notify(args: argparse.Namespace) -> int:
             link=args.link,
             request_id=args.request_id,
             wait=args.wait,
+            event=args.event,
         )
         doc = {"request_id": request_id, "workflow_id": f"notify-{request_id}"}
         if result is not None:
@@ -947,6 +820,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await api_commands.run(args)
     if args.command in cli_feedback.COMMANDS:
         return await cli_feedback.run(args)
+    if args.command in cli_groups.COMMANDS:
+        return await cli_groups.run(args)
+    if args.command == cli_inbox.COMMAND:
+        return await cli_inbox.run(args)
     if args.command == cli_webhooks.COMMAND:
         return await cli_webhooks.run(args)
     if args.command == "demo":
@@ -958,10 +835,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "prefs": _prefs,
         "loan": _loan,
         "deliveries": _deliveries,
-        "inbox": _inbox,
         "repair": _repair,
-        "group": _group,
-        "template": _template,
         "notify": _notify,
         "mailbox": _mailbox,
         "followup": _followup,

@@ -56,3 +56,13 @@ def test_secrets_never_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("HERALD_META_ACCESS_TOKEN", "hunter2-meta")
     text = repr(Settings()) + str(Settings())
     assert "hunter2" not in text
+
+
+def test_event_groups_from_json_and_their_group_names_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HERALD_EVENT_GROUPS", '{"invoice.processed": ["accounting", "managers"]}')
+    assert Settings().event_groups == {"invoice.processed": ["accounting", "managers"]}
+    monkeypatch.setenv("HERALD_EVENT_GROUPS", '{"invoice.processed": ["not a group!"]}')
+    with pytest.raises(ValidationError, match="invalid group name"):
+        Settings()

@@ -167,6 +167,7 @@ def test_crm_event_workflow_ids_are_injective() -> None:
 HELD_BY = {
     "id": [("subscribers", "id"), ("groups", "name"), ("templates", "name")],
     "name": [("subscribers", "name")],
+    "display_name": [("groups", "display_name")],
     "description": [("groups", "description"), ("webhook_endpoints", "description")],
     "title": [("inbox", "title")],
     "link": [("inbox", "link")],

@@ -24,9 +24,11 @@ from herald.api.brand_routes import build_brand_router
 from herald.api.feedback_routes import build_feedback_router
 from herald.api.gate import LOOPBACK_PRINCIPAL, MAX_BODY, Gate, Principal
 from herald.api.idempotency import IdempotencyStore
+from herald.api.inbox_routes import build_inbox_router
 from herald.api.keys import ApiKeys
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
+from herald.api.staff_setup_routes import build_staff_setup_router
 from herald.api.webhook_routes import webhook_announcer, webhook_router
 from herald.codec_server import LOOPBACK
 from herald.contracts import (
@@ -162,33 +164,6 @@ def build_router(herald: Herald) -> APIRouter:
     async def mailbox(subscriber_id: str) -> MailboxStatus | None:
         """What waits for the person's quiet hours or digest; null when nothing does."""
         return await herald.mailbox(subscriber_id)
-
-    @r.get("/subscribers/{subscriber_id}/inbox", tags=["inbox"], response_model=list[m.InboxItem])
-    async def inbox(
-        subscriber_id: str,
-        page: Annotated[int, Query(description="Pages start at 1")] = 1,
-        page_size: Annotated[int, Query(description="Notifications per page")] = 20,
-        unread_only: Annotated[bool, Query(description="Only unread notifications")] = False,
-    ) -> list[dict[str, Any]]:
-        """In-app notifications, unread first, newest first."""
-        return await herald.inbox(
-            subscriber_id, page=page, page_size=page_size, unread_only=unread_only
-        )
-
-    @r.get(
-        "/subscribers/{subscriber_id}/inbox/unread-count",
-        tags=["inbox"],
-        response_model=m.UnreadCount,
-    )
-    async def unread_count(subscriber_id: str) -> m.UnreadCount:
-        count = await herald.unread_count(subscriber_id)
-        return m.UnreadCount(subscriber_id=subscriber_id, unread=count)
-
-    @r.post("/subscribers/{subscriber_id}/inbox/read", tags=["inbox"], response_model=m.MarkedRead)
-    async def mark_read(subscriber_id: str, body: m.MarkReadBody) -> m.MarkedRead:
-        """Mark the given notifications read, or all with ``notification_ids: null``."""
-        changed = await herald.mark_read(subscriber_id, body.notification_ids)
-        return m.MarkedRead(subscriber_id=subscriber_id, marked_read=changed)
 
     # ------------------------------------------------------------ loans
 
@@ -414,6 +389,7 @@ def build_router(herald: Herald) -> APIRouter:
             link=body.link,
             request_id=body.request_id,
             wait=body.wait,
+            event=body.event,
         )
         if result is not None:
             response.status_code = 200
@@ -433,7 +409,9 @@ def build_router(herald: Herald) -> APIRouter:
         responses={200: {"model": m.GroupCreated, "description": "Already exists"}},
     )
     async def create_group(body: m.GroupBody, response: Response) -> m.GroupCreated:
-        created = await herald.create_group(body.name, body.description)
+        created = await herald.create_group(
+            body.name, body.description, display_name=body.display_name
+        )
         response.status_code = 201 if created else 200
         return m.GroupCreated(name=body.name, created=created)
 
@@ -673,6 +651,8 @@ def create_app(
 
     app.include_router(build_router(herald))
     app.include_router(build_brand_router(settings))
+    app.include_router(build_inbox_router(herald, problems=PROBLEMS))
+    app.include_router(build_staff_setup_router(herald, problems=PROBLEMS))
     app.include_router(build_feedback_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))

@@ -428,14 +428,24 @@ class NotifyBody(Body):
     wait: bool = Field(
         default=False, description="Wait for every delivery and answer the totals", examples=[False]
     )
+    event: str | None = Field(
+        default=None,
+        description="Instead of group_names: the groups HERALD_EVENT_GROUPS names for it",
+        examples=["invoice.processed"],
+    )
 
 
 class GroupBody(Body):
-    model_config = _examples({"name": "technicians", "description": "Workshop staff"})
+    model_config = _examples(
+        {"name": "technicians", "description": "Workshop staff", "display_name": "Technicians"}
+    )
 
     name: str = Field(description="Group name", examples=["technicians"])
     description: str | None = Field(
         default=None, description="What the group is", examples=["Workshop staff"]
+    )
+    display_name: str | None = Field(
+        default=None, description="The name people read", examples=["Technicians"]
     )
 
 
@@ -519,6 +529,9 @@ class InboxItem(BaseModel):
     created_at: str = Field(description="ISO 8601")
     read: bool
     read_at: str | None = Field(description="ISO 8601")
+    category: str | None = Field(default=None, description="The kind's category, if any")
+    archived: bool = False
+    archived_at: str | None = Field(default=None, description="ISO 8601")
 
 
 class GroupCreated(BaseModel):

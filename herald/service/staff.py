@@ -25,6 +25,7 @@ from herald.validation import (
     check_link,
     optional_text,
     required_text,
+    show,
 )
 from workflows.staff import StaffNotifyWorkflow
 
@@ -32,10 +33,17 @@ from workflows.staff import StaffNotifyWorkflow
 class StaffService(ServiceBase):
     # ------------------------------------------------------------------ groups
 
-    async def create_group(self, name: str, description: str | None = None) -> bool:
+    async def create_group(
+        self, name: str, description: str | None = None, *, display_name: str | None = None
+    ) -> bool:
+        """Create the group if absent (returns whether it was); ``name`` is the slug
+        (``technical-admins``), ``display_name`` what people read ("Technical Admin")."""
         check_id(name, "group name")
         description = optional_text(description, "description")
-        return await asyncio.to_thread(self.store.create_group, name, description)
+        display_name = optional_text(display_name, "display_name")
+        return await asyncio.to_thread(
+            self.store.create_group, name, description, display_name=display_name
+        )
 
     async def add_to_group(self, name: str, subscriber_ids: list[str]) -> int:
         await self._group(name)
@@ -68,25 +76,36 @@ class StaffService(ServiceBase):
     ) -> bool:
         """Create or replace an admin template; refused when a field is over 64 KiB (before
         parsing), when it does not parse, or when the short text is over 1,000 characters."""
-        check_id(name, "template name")
-        check_locale(locale)
-        subject = required_text(subject, "subject", limit=LIMITS["template_subject"])
-        body = required_text(body, "body", limit=LIMITS["template_text"], multiline=True)
-        short = optional_text(short, "short text", limit=LIMITS["template_text"], multiline=True)
+        checked = await asyncio.to_thread(
+            self._checked_template, name, locale=locale, subject=subject, body=body, short=short
+        )
+        return await asyncio.to_thread(
+            self.store.upsert_template,
+            checked.name,
+            checked.locale,
+            subject=checked.subject,
+            body=checked.body,
+            short=checked.short,
+        )
+
+    @staticmethod
+    def _checked_template(
+        name: object, *, locale: object, subject: object, body: object, short: object
+    ) -> TemplateText:
+        """One admin template's fields, cleaned and parsed, or InvalidInput."""
+        slug = check_id(name, "template name")
+        lang = check_locale(locale if isinstance(locale, str) else show(locale))
+        title = required_text(subject, "subject", limit=LIMITS["template_subject"])
+        text = required_text(body, "body", limit=LIMITS["template_text"], multiline=True)
+        brief = optional_text(short, "short text", limit=LIMITS["template_text"], multiline=True)
         renderer = AdminTemplateRenderer()
-
-        def check() -> None:
-            renderer.check_short(short, f"template {name!r} short")
-            for part, text in (("subject", subject), ("body", body), ("short", short or "")):
-                renderer.check(text, f"template {name!r} {part}")
-
         try:
-            await asyncio.to_thread(check)
+            renderer.check_short(brief, f"template {slug!r} short")
+            for part, value in (("subject", title), ("body", text), ("short", brief or "")):
+                renderer.check(value, f"template {slug!r} {part}")
         except TemplateError as err:
             raise InvalidInput(str(err)) from None
-        return await asyncio.to_thread(
-            self.store.upsert_template, name, locale, subject=subject, body=body, short=short
-        )
+        return TemplateText(slug, lang, title, text, brief)
 
     async def templates(self) -> list[TemplateText]:
         return await asyncio.to_thread(self.store.list_templates)
@@ -124,12 +143,20 @@ class StaffService(ServiceBase):
         link: str | None = None,
         request_id: str | None = None,
         wait: bool = False,
+        event: str | None = None,
     ) -> tuple[str, NotifyResult | None]:
         """Send an admin template to people and whole groups, one delivery per person and
-        channel. Returns the request id (and the totals when ``wait``)."""
+        channel. Returns the request id (and the totals when ``wait``).
+
+        ``event`` (``invoice.processed``) instead of ``group_names``: the groups
+        ``HERALD_EVENT_GROUPS`` names for it."""
         check_id(template, "template name")
         users = check_ids(user_ids or [], "subscriber id")
         groups = check_ids(group_names or [], "group name")
+        if event is not None:
+            if groups:
+                raise InvalidInput("give either group names or an event, not both")
+            groups = self._event_groups(event)
         if not users and not groups:
             raise InvalidInput("give at least one user or group")
         for g in groups:
@@ -172,3 +199,12 @@ class StaffService(ServiceBase):
         )
         assert handle is not None  # an ended alert is refused above
         return request_id, (await handle.result()) if wait else None
+
+    def _event_groups(self, event: object) -> list[str]:
+        name = required_text(event, "event", limit=LIMITS["id"])
+        groups = self.settings.event_groups.get(name)
+        if not groups:
+            raise InvalidInput(
+                f"no groups for the event {show(name)}: map it in HERALD_EVENT_GROUPS"
+            )
+        return check_ids(list(groups), "group name")

@@ -221,3 +221,32 @@ async def test_templates_over_the_limits_are_refused_at_save(staff: Desk) -> Non
     with pytest.raises(InvalidInput, match="1001 characters, over the limit of 1000"):
         await h.set_template("long", locale="fr", subject="S", body="B", short="y" * 1001)
     assert {t.name for t in await h.templates()} == {"new_order"}
+
+
+async def test_an_alert_by_event_reaches_the_groups_the_setting_names(
+    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    async with open_desk(
+        ts_env, smtp, tmp_path, event_groups={"invoice.processed": ["accounting", "managers"]}
+    ) as desk:
+        h = desk.herald
+        await h.set_template(
+            "invoice_processed", locale="fr", subject="Facture {{ number }} traitée", body="…"
+        )
+        await h.upsert_subscriber("ana", name="Ana")
+        await h.upsert_subscriber("ben", name="Ben")
+        await h.create_groups([{"name": "accounting"}, {"name": "managers"}])
+        await h.add_to_group("accounting", ["ana", "ben"])
+        await h.add_to_group("managers", ["ben"])
+        _, result = await h.notify(
+            "invoice_processed",
+            event="invoice.processed",
+            context={"number": "F-9"},
+            priority="low",  # in-app only
+            request_id="invoice-F-9",
+            wait=True,
+        )
+        assert result is not None and result.recipients == 2  # Ben once, though in both
+        for who in ("ana", "ben"):
+            [notice] = await h.inbox(who, category="system")
+            assert notice["title"] == "Facture F-9 traitée"
