@@ -509,7 +509,7 @@ class DeliveryActivities:
         """Near the month's SMS budget, and past it, tell the technical admins (once a
         month each: the alert workflow's id is the month and the level)."""
         try:
-            month = spending(self.store, self.settings, _now())
+            month = spending(self.store, self.settings, utcnow())
             if not month.near:
                 return
             level = "reached" if month.reached else "near"
