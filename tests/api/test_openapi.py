@@ -56,6 +56,7 @@ ROUTES = {
     ("get", "/v1/subscribers/{subscriber_id}/whatsapp-window", "app"),
     ("get", "/v1/deliveries/{delivery_id}/events", "ops"),
     ("get", "/v1/sms-spending", "ops"),
+    ("get", "/v1/deliveries/summary", "app (one subject) / ops (all)"),
     ("post", "/v1/hooks/ses", "public (SNS signature)"),
     ("post", "/v1/hooks/twilio/status", "public (X-Twilio-Signature)"),
     ("post", "/v1/hooks/twilio/inbound", "public (X-Twilio-Signature)"),
