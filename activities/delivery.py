@@ -175,7 +175,7 @@ class DeliveryActivities:
         self.store = store
         self.providers = providers
         self.settings = settings
-        self.renderer = renderer or Renderer()
+        self.renderer = renderer or Renderer.with_overrides(settings.templates_dir)
         # Hands held notices to mailboxes and checks on subjects; its calls run on the
         # worker's event loop, these activities on threads.
         self.client = client

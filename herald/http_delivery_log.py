@@ -1,12 +1,17 @@
-"""The delivery log over HTTP (filtered pages, the summary): part of
-:class:`herald.http_client.HttpHerald`."""
+"""The delivery log over HTTP (filtered pages, the summary) and the previews of built-in
+kinds: part of :class:`herald.http_client.HttpHerald`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+
+
+def _q(value: object) -> str:
+    return quote(str(value), safe="")
 
 
 def _filters(**values: Any) -> dict[str, Any]:
@@ -125,4 +130,12 @@ class DeliveryLogOverHttp:
             until=until,
         )
         response = await self._call("GET", "/v1/deliveries/summary", params=params)
+        return dict(response.json())
+
+    async def preview_kind(
+        self, kind: str, *, locale: str = "fr", format: str = "text"
+    ) -> dict[str, Any]:
+        response = await self._call(
+            "GET", f"/v1/kinds/{_q(kind)}/preview", params={"locale": locale, "format": format}
+        )
         return dict(response.json())

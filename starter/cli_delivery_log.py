@@ -1,5 +1,5 @@
-"""``herald deliveries``: the log, filtered, paged or counted (each a call of the service
-layer, nothing more)."""
+"""``herald deliveries`` (the log, filtered, paged or counted) and the built-in kinds of
+``herald template preview``: each a call of the service layer, nothing more."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 COMMANDS = ("deliveries",)
+FORMATS = ("html", "text", "short")
 
 
 def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -24,6 +25,13 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     d.add_argument("--after", type=int, metavar="ID", help="rows after this id (paging)")
     d.add_argument("--summary", action="store_true", help="counts by status and by channel")
     d.add_argument("--json", action="store_true")
+
+
+def add_preview_arguments(parser: argparse.ArgumentParser) -> None:
+    """``herald template preview``'s options for a built-in kind."""
+    parser.add_argument(
+        "--format", choices=FORMATS, help="built-in kinds: html, text (default) or short"
+    )
 
 
 def _print(doc: Any) -> None:
@@ -78,6 +86,24 @@ async def _deliveries(herald: Any, args: argparse.Namespace) -> int:
         )
         if life:
             print(f"{'':32} #{r['id']} {life}")
+    return 0
+
+
+async def preview_kind(herald: Any, args: argparse.Namespace) -> int:
+    """``herald template preview KIND``: a built-in kind with sample facts."""
+    if args.context.strip() not in ("", "{}"):
+        from herald.errors import InvalidInput
+
+        raise InvalidInput(
+            f"{args.name} is a built-in kind, previewed with sample facts: --context is for "
+            "admin templates"
+        )
+    doc = await herald.preview_kind(args.name, locale=args.locale, format=args.format or "text")
+    if args.json:
+        _print(doc)
+    else:
+        source = " (from HERALD_TEMPLATES_DIR)" if doc["overridden"] else ""
+        print(f"{doc['subject']}{source}\n\n{doc['body']}")
     return 0
 
 

@@ -1,5 +1,6 @@
-"""The delivery log's routes (filtered pages, the summary). Each translates to one call
-of the service layer (:class:`herald.service.delivery_log.DeliveryLogService`)."""
+"""The delivery log's routes (filtered pages, the summary) and the previews of built-in
+kinds. Each translates to one call of the service layer
+(:class:`herald.service.delivery_log.DeliveryLogService`)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ class SummaryOut(BaseModel):
     total: int = Field(description="Rows that match the filters")
     by_status: dict[str, int] = Field(description="Status → rows, largest first")
     by_channel: dict[str, int] = Field(description="Channel → rows, largest first")
+
+
+class KindPreviewOut(BaseModel):
+    kind: str
+    locale: str
+    format: str = Field(description="html, text or short")
+    subject: str
+    body: str = Field(description="The message in that format, rendered with sample facts")
+    overridden: bool = Field(description="The template comes from HERALD_TEMPLATES_DIR")
 
 
 def build_delivery_log_router(
@@ -101,5 +111,15 @@ def build_delivery_log_router(
             until=until,
         )
         return SummaryOut(**doc)
+
+    @r.get("/kinds/{kind}/preview", tags=["templates"], response_model=KindPreviewOut)
+    async def preview_kind(
+        kind: str,
+        locale: Annotated[str, Query(description="fr or en")] = "fr",
+        format: Annotated[str, Query(description="html, text or short")] = "text",
+    ) -> KindPreviewOut:
+        """A built-in kind rendered with sample facts, as the worker would render it
+        (HERALD_TEMPLATES_DIR's overrides first)."""
+        return KindPreviewOut(**await herald.preview_kind(kind, locale=locale, format=format))
 
     return r

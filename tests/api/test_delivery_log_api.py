@@ -1,5 +1,5 @@
-"""The delivery log's filters and summary over HTTP: the same answers and errors as the
-service layer, ops scope where the log spans subjects."""
+"""The delivery log's filters and summary and built-in kind previews over HTTP: the same
+answers and errors as the service layer, ops scope where the log spans subjects."""
 
 from __future__ import annotations
 
@@ -68,3 +68,12 @@ async def test_the_summary_spans_subjects_for_ops_keys_only(log_api: Api) -> Non
             "/v1/deliveries", params={"subject_id": "L2", "since": "2026-12-01T08:00:00"}
         )
         assert naive.status_code == 422 and "no time zone offset" in naive.json()["detail"]
+
+
+async def test_a_built_in_kind_previews_over_http(log_api: Api) -> None:
+    async with HttpHerald(log_api.url) as remote:
+        doc = await remote.preview_kind("loan.overdue", locale="en", format="short")
+        assert doc == await log_api.herald.preview_kind("loan.overdue", locale="en", format="short")
+        assert "Trépied Manfrotto 055" in doc["body"] and doc["overridden"] is False
+        with pytest.raises(InvalidInput, match="unknown format 'pdf'"):
+            await remote.preview_kind("loan.overdue", format="pdf")
