@@ -37,6 +37,7 @@ from herald.errors import (
     HeraldError,
     InvalidInput,
     NotFound,
+    ProviderFailed,
     Unavailable,
 )
 from herald.http_delivery_log import DeliveryLogOverHttp
@@ -80,6 +81,8 @@ def _error(response: httpx.Response) -> HeraldError:
         return Conflict(detail)
     if status == 503:
         return Unavailable(detail)
+    if status == 502:
+        return ProviderFailed(detail)
     return HeraldError(detail)
 
 

@@ -1,5 +1,5 @@
-"""The delivery log over HTTP (filtered pages, the summary) and the previews of built-in
-kinds: part of :class:`herald.http_client.HttpHerald`."""
+"""The delivery log over HTTP (filtered pages, the summary) and the ops tools beside it
+(built-in kind previews, test sends): part of :class:`herald.http_client.HttpHerald`."""
 
 from __future__ import annotations
 
@@ -137,5 +137,16 @@ class DeliveryLogOverHttp:
     ) -> dict[str, Any]:
         response = await self._call(
             "GET", f"/v1/kinds/{_q(kind)}/preview", params={"locale": locale, "format": format}
+        )
+        return dict(response.json())
+
+    async def test_send(
+        self, channel: str, address: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        response = await self._call(
+            "POST",
+            "/v1/test-sends",
+            json={"channel": channel, "address": address},
+            idempotency_key=idempotency_key,
         )
         return dict(response.json())

@@ -1,4 +1,5 @@
-"""``herald deliveries`` (the log, filtered, paged or counted) and the built-in kinds of
+"""``herald deliveries`` (the log, filtered, paged or counted), ``herald test CHANNEL
+ADDRESS`` (a test message through the channel's providers) and the built-in kinds of
 ``herald template preview``: each a call of the service layer, nothing more."""
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-COMMANDS = ("deliveries",)
+COMMANDS = ("deliveries", "test")
+TEST_CHANNELS = ("email", "sms", "whatsapp")
 FORMATS = ("html", "text", "short")
 
 
@@ -25,6 +27,10 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     d.add_argument("--after", type=int, metavar="ID", help="rows after this id (paging)")
     d.add_argument("--summary", action="store_true", help="counts by status and by channel")
     d.add_argument("--json", action="store_true")
+    t = sub.add_parser("test", help="send a test message through a channel's providers")
+    t.add_argument("channel", choices=TEST_CHANNELS)
+    t.add_argument("address", help="e-mail address or phone number")
+    t.add_argument("--json", action="store_true")
 
 
 def add_preview_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +95,18 @@ async def _deliveries(herald: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _test(herald: Any, args: argparse.Namespace) -> int:
+    doc = await herald.test_send(args.channel, args.address)
+    if args.json:
+        _print(doc)
+    else:
+        print(
+            f"{doc['channel']} test to {doc['address']}: sent via {doc['provider']}, "
+            f"message id {doc['message_id'] or '-'}"
+        )
+    return 0
+
+
 async def preview_kind(herald: Any, args: argparse.Namespace) -> int:
     """``herald template preview KIND``: a built-in kind with sample facts."""
     if args.context.strip() not in ("", "{}"):
@@ -113,6 +131,8 @@ async def run(args: argparse.Namespace) -> int:
 
     herald = await Herald.connect(load_settings())
     try:
-        return await _deliveries(herald, args)
+        if args.command == "deliveries":
+            return await _deliveries(herald, args)
+        return await _test(herald, args)
     finally:
         herald.close()

@@ -1,5 +1,5 @@
-"""The delivery log's routes (filtered pages, the summary) and the previews of built-in
-kinds. Each translates to one call of the service layer
+"""The delivery log's routes (filtered pages, the summary) and the ops tools beside it
+(built-in kind previews, test sends). Each translates to one call of the service layer
 (:class:`herald.service.delivery_log.DeliveryLogService`)."""
 
 from __future__ import annotations
@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from herald.api import models as m
+from herald.api.problems import ProblemError
+from herald.errors import ProviderFailed
 from herald.service.deliveries import DEFAULT_PAGE
 
 if TYPE_CHECKING:
@@ -47,10 +49,28 @@ class KindPreviewOut(BaseModel):
     overridden: bool = Field(description="The template comes from HERALD_TEMPLATES_DIR")
 
 
+class TestSendBody(m.Body):
+    model_config = m._examples({"channel": "sms", "address": "+33612345678"})
+
+    channel: str = Field(description="email, sms or whatsapp", examples=["sms"])
+    address: str = Field(
+        description="The e-mail address or phone number to send the test to",
+        examples=["+33612345678"],
+    )
+
+
+class TestSendOut(BaseModel):
+    channel: str
+    address: str = Field(description="The address, normalised")
+    provider: str = Field(description="The provider of the chain that accepted it")
+    message_id: str | None = Field(description="The provider's id for the message")
+
+
 def build_delivery_log_router(
     herald: Herald, *, require_ops: Any, problems: dict[int | str, dict[str, Any]]
 ) -> APIRouter:
     r = APIRouter(prefix="/v1", responses=problems)
+    ops = [Depends(require_ops)]
 
     @r.get("/deliveries", tags=["deliveries"], response_model=m.DeliveryPage)
     async def deliveries(
@@ -121,5 +141,22 @@ def build_delivery_log_router(
         """A built-in kind rendered with sample facts, as the worker would render it
         (HERALD_TEMPLATES_DIR's overrides first)."""
         return KindPreviewOut(**await herald.preview_kind(kind, locale=locale, format=format))
+
+    @r.post(
+        "/test-sends",
+        tags=["ops"],
+        response_model=TestSendOut,
+        dependencies=ops,
+        responses={502: {"description": "Every provider of the channel failed"}},
+    )
+    async def test_send(body: TestSendBody) -> TestSendOut:
+        """Send a short test message through the channel's provider chain, with failover;
+        answers the provider that accepted it and its message id. 502: every provider
+        failed (the detail has each one's reason). Ops only."""
+        try:
+            doc = await herald.test_send(body.channel, body.address)
+        except ProviderFailed as err:
+            raise ProblemError(502, "provider-failed", str(err)) from None
+        return TestSendOut(**doc)
 
     return r

@@ -1,5 +1,5 @@
-"""The delivery log's filters and summary and built-in kind previews over HTTP: the same
-answers and errors as the service layer, ops scope where the log spans subjects."""
+"""The delivery log's filters and summary, built-in kind previews and test sends over HTTP:
+the same answers and errors as the service layer, ops scope where the log spans subjects."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from herald.api.app import create_app
 from herald.api.keys import ApiKeys
-from herald.errors import InvalidInput
+from herald.errors import InvalidInput, ProviderFailed
 from herald.http_client import HttpHerald
 from tests.api.conftest import Api, bare_herald, serving
 from tests.test_delivery_log import T0, seed
@@ -77,3 +77,27 @@ async def test_a_built_in_kind_previews_over_http(log_api: Api) -> None:
         assert "Trépied Manfrotto 055" in doc["body"] and doc["overridden"] is False
         with pytest.raises(InvalidInput, match="unknown format 'pdf'"):
             await remote.preview_kind("loan.overdue", format="pdf")
+
+
+async def test_test_sends_need_ops_and_name_the_provider(log_api: Api, tmp_path: Path) -> None:
+    app = log_api.keys.create("shop").key
+    ops = log_api.keys.create("ops-team", "ops").key
+    async with log_api.http(app) as http:
+        body = {"channel": "email", "address": "ops@example.org"}
+        assert (await http.post("/v1/test-sends", json=body)).status_code == 403
+    async with HttpHerald(log_api.url, ops) as remote:
+        doc = await remote.test_send("email", "ops@example.org")
+        assert doc["channel"] == "email" and doc["provider"] == "outbox"
+        assert doc["address"] == "ops@example.org" and doc["message_id"]
+        assert any((tmp_path / "outbox").rglob("*"))
+        with pytest.raises(InvalidInput, match="invalid phone number"):
+            await remote.test_send("sms", "12")
+        # No WhatsApp provider is configured: a failure of the channel, 502.
+        with pytest.raises(ProviderFailed, match="no whatsapp provider configured"):
+            await remote.test_send("whatsapp", "+33612345678")
+    async with log_api.http(ops) as http:
+        failed = await http.post(
+            "/v1/test-sends", json={"channel": "whatsapp", "address": "+33612345678"}
+        )
+        assert failed.status_code == 502
+        assert failed.headers["content-type"].startswith("application/problem+json")

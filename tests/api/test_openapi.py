@@ -58,6 +58,7 @@ ROUTES = {
     ("get", "/v1/sms-spending", "ops"),
     ("get", "/v1/deliveries/summary", "app (one subject) / ops (all)"),
     ("get", "/v1/kinds/{kind}/preview", "app"),
+    ("post", "/v1/test-sends", "ops"),
     ("post", "/v1/hooks/ses", "public (SNS signature)"),
     ("post", "/v1/hooks/twilio/status", "public (X-Twilio-Signature)"),
     ("post", "/v1/hooks/twilio/inbound", "public (X-Twilio-Signature)"),
