@@ -43,6 +43,7 @@ from herald.channels import (
     WhatsAppTemplate,
 )
 from herald.channels.base import ERROR_TEXT_LIMIT, FAILURE_MESSAGE_LIMIT, bounded_text
+from herald.channels.chain import send_through_chain
 from herald.channels.failures import classify_failure
 from herald.channels.segments import count_sms
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
@@ -174,7 +175,7 @@ class DeliveryActivities:
         self.store = store
         self.providers = providers
         self.settings = settings
-        self.renderer = renderer or Renderer()
+        self.renderer = renderer or Renderer.with_overrides(settings.templates_dir)
         # Hands held notices to mailboxes and checks on subjects; its calls run on the
         # worker's event loop, these activities on threads.
         self.client = client
@@ -580,47 +581,21 @@ class DeliveryActivities:
         region not enabled) moves on at once; a recipient's (invalid number, opted out)
         stops the chain: no other provider would do better.
         """
-        chain = self.providers.get(channel) or []
-        if not chain:
-            raise PermanentSendError(f"no {channel.value} provider configured")
-        walk_chain = attempt > self.settings.failover_after_attempts
-        transient: list[TransientSendError] = []
-        failures: list[str] = []
-        for index, provider in enumerate(chain):
-            try:
-                return provider.send(message)
-            except CancelledError:
-                raise
-            except Exception as exc:
-                err = classify_failure(exc)
-                failures.append(f"{provider.name}: {err.reason}")
-                self.store.record_provider_error(
-                    key,
-                    provider=provider.name,
-                    attempt=attempt,
-                    code=err.code,
-                    error=bounded_text(err.reason, ERROR_TEXT_LIMIT),
-                )
-                if isinstance(err, PermanentSendError):
-                    if err.recipient_fault:
-                        raise PermanentSendError(
-                            bounded_text("; ".join(failures), FAILURE_MESSAGE_LIMIT),
-                            recipient_fault=True,
-                            code=err.code,
-                        ) from err
-                    continue
-                assert isinstance(err, TransientSendError)
-                transient.append(err)
-                if index == 0 and not walk_chain:
-                    break
-        if transient:
-            delays = [e.retry_after for e in transient if e.retry_after]
-            raise TransientSendError(
-                bounded_text("; ".join(failures), FAILURE_MESSAGE_LIMIT),
-                retry_after=min(delays) if delays else None,
+
+        def record(provider: Provider, err: SendError) -> None:
+            self.store.record_provider_error(
+                key,
+                provider=provider.name,
+                attempt=attempt,
+                code=err.code,
+                error=bounded_text(err.reason, ERROR_TEXT_LIMIT),
             )
-        raise PermanentSendError(
-            bounded_text("; ".join(failures), FAILURE_MESSAGE_LIMIT), recipient_fault=False
+
+        return send_through_chain(
+            self.providers.get(channel) or [],
+            message,
+            walk_chain=attempt > self.settings.failover_after_attempts,
+            on_failure=record,
         )
 
     def _sms_cost(self, channel: Channel, text: str, provider: str) -> dict[str, Any]:

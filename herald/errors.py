@@ -25,3 +25,8 @@ class Unavailable(HeraldError):
 
 class TemplateProblem(HeraldError):
     """A template is missing or refers to an undefined variable."""
+
+
+class ProviderFailed(HeraldError):
+    """Every provider of a channel refused or failed a message; the reason is each one's
+    classified failure (``twilio: invalid number``)."""

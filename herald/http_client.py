@@ -32,7 +32,15 @@ from herald.contracts import (
     NotifyResult,
     RepairStatus,
 )
-from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
+from herald.errors import (
+    Conflict,
+    HeraldError,
+    InvalidInput,
+    NotFound,
+    ProviderFailed,
+    Unavailable,
+)
+from herald.http_delivery_log import DeliveryLogOverHttp
 from herald.http_feedback import FeedbackOverHttp
 from herald.http_inbox import InboxOverHttp
 from herald.http_staff_setup import StaffSetupOverHttp
@@ -73,10 +81,12 @@ def _error(response: httpx.Response) -> HeraldError:
         return Conflict(detail)
     if status == 503:
         return Unavailable(detail)
+    if status == 502:
+        return ProviderFailed(detail)
     return HeraldError(detail)
 
 
-class HttpHerald(InboxOverHttp, StaffSetupOverHttp, FeedbackOverHttp):
+class HttpHerald(InboxOverHttp, StaffSetupOverHttp, FeedbackOverHttp, DeliveryLogOverHttp):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._timeout = timeout
@@ -289,50 +299,6 @@ class HttpHerald(InboxOverHttp, StaffSetupOverHttp, FeedbackOverHttp):
             ManualNotifyResult,
             idempotency_key,
         )
-
-    async def deliveries(
-        self,
-        loan_id: str | None = None,
-        *,
-        subject_type: str | None = None,
-        subject_id: str | None = None,
-        after: int | None = None,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """The delivery log (of one loan or subject), every page of it after ``after``, at
-        most ``limit`` rows; all subjects need an ops key."""
-        if loan_id is not None:
-            subject_type, subject_id = "loan", loan_id
-        rows: list[dict[str, Any]] = []
-        cursor = str(after) if after is not None else None
-        while True:
-            want = 500 if limit is None else min(500, limit - len(rows))
-            page, cursor = await self.delivery_page(
-                subject_type=subject_type, subject_id=subject_id, cursor=cursor, limit=want
-            )
-            rows.extend(page)
-            if cursor is None or (limit is not None and len(rows) >= limit):
-                return rows
-
-    async def delivery_page(
-        self,
-        *,
-        subject_type: str | None = None,
-        subject_id: str | None = None,
-        cursor: str | None = None,
-        limit: int = 100,
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of the log and the cursor of the next (None: the end)."""
-        params: dict[str, Any] = {"limit": limit}
-        for name, value in (
-            ("subject_type", subject_type),
-            ("subject_id", subject_id),
-            ("cursor", cursor),
-        ):
-            if value is not None:
-                params[name] = value
-        page = (await self._call("GET", "/v1/deliveries", params=params)).json()
-        return list(page["items"]), page.get("next_cursor")
 
     # ------------------------------------------------------------------ repairs
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -129,6 +130,45 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        # The folder searched before the package's templates (HERALD_TEMPLATES_DIR), if any.
+        self.overrides: Path | None = None
+
+    @classmethod
+    def with_overrides(cls, templates_dir: Path | None) -> Renderer:
+        """The package's templates, with those of ``templates_dir`` (same layout:
+        ``<locale>/<kind>.html``…, ``layouts/…``) found first; ``None``: the package's alone.
+
+        Every override is compiled here, so a broken one is refused at once with its file
+        and line rather than at the first send that needs it."""
+        if templates_dir is None:
+            return cls()
+        folder = Path(templates_dir)
+        if not folder.is_dir():
+            raise TemplateError(f"HERALD_TEMPLATES_DIR {folder} is not a folder")
+        renderer = cls(
+            jinja2.ChoiceLoader(
+                [jinja2.FileSystemLoader(folder), jinja2.PackageLoader("herald", "templates")]
+            )
+        )
+        renderer.overrides = folder.resolve()
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.name.endswith((".html", ".txt")):
+                try:
+                    renderer.env.parse(path.read_text(encoding="utf-8"), filename=str(path))
+                except jinja2.TemplateSyntaxError as err:
+                    raise TemplateError(
+                        f"template override {path} line {err.lineno}: {err.message}"
+                    ) from None
+                except (OSError, UnicodeDecodeError) as err:
+                    raise TemplateError(f"template override {path}: {err}") from None
+        return renderer
+
+    def overridden(self, name: str) -> bool:
+        """Whether ``name`` comes from the overrides folder rather than the package."""
+        if self.overrides is None:
+            return False
+        filename = self._template(name).filename
+        return filename is not None and Path(filename).resolve().is_relative_to(self.overrides)
 
     def _template(self, name: str) -> jinja2.Template:
         try:

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
 
     # WhatsApp templates per kind (JSON file); kinds without one are sent as free text.
     whatsapp_templates: Path | None = None
+    # A folder of templates searched before the package's own (same layout as
+    # herald/templates/): the built-in notices reworded without editing the package.
+    templates_dir: Path | None = None
 
     # Sends per second per provider, enforced by Temporal on the channel's task queue.
     smtp_rate_limit: float | None = None
@@ -250,6 +253,7 @@ class Settings(BaseSettings):
         "meta_rate_limit",
         "whatsapp_templates",
         "brand_logo_file",
+        "templates_dir",
         "public_base_url",
         "sms_monthly_budget",
         "meta_app_secret",

@@ -28,7 +28,7 @@ from herald.kinds import (
     USER_EVENTS,
 )
 from herald.validation import LIMITS, show
-from starter import cli_feedback, cli_groups, cli_inbox, cli_webhooks
+from starter import cli_delivery_log, cli_feedback, cli_groups, cli_inbox, cli_webhooks
 
 if TYPE_CHECKING:
     from herald.contracts import LoanStatus, NotificationRecord
@@ -359,13 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument("--wait", action="store_true", help="wait for every delivery")
     notify.add_argument("--json", action="store_true")
 
-    d = sub.add_parser("deliveries", help="the delivery log")
-    d.add_argument("--loan")
-    d.add_argument("--json", action="store_true")
     api_commands.add_parsers(sub, _Parser)
     cli_feedback.add_parsers(sub, _Parser)
     cli_inbox.add_parsers(sub, _Parser)
     cli_groups.add_parsers(sub, _Parser)
+    cli_delivery_log.add_parsers(sub, _Parser)
     cli_webhooks.add_parsers(sub, _Parser)
     return p
 
@@ -748,26 +746,6 @@ async def _notify(args: argparse.Namespace) -> int:
     return await _with_client(go)
 
 
-async def _deliveries(args: argparse.Namespace) -> int:
-    async def go(h: Any) -> int:
-        rows = await h.deliveries(args.loan)
-        if args.json:
-            _print_json(rows)
-            return EXIT_OK
-        for r in rows:
-            detail = r["error"] or r["provider_reason"] or r["provider_message_id"] or ""
-            life = " > ".join(f"{s['state']} {s['at'][11:19]}" for s in r["life"])
-            print(
-                f"{r['scheduled_at'] or '-':32} {r['subject_id']:>10} {r['kind']:18} {r['role']:8} "
-                f"{r['channel']:9} {r['status']:18} x{r['attempts']} {r['recipient'] or '-'} {detail}"
-            )
-            if life:
-                print(f"{'':32} #{r['id']} {life}")
-        return EXIT_OK
-
-    return await _with_client(go)
-
-
 async def _codec_server(args: argparse.Namespace) -> int:
     from herald.codec import EncryptionKeyError, new_key_entry
     from herald.codec_server import CodecServer
@@ -824,6 +802,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await cli_groups.run(args)
     if args.command == cli_inbox.COMMAND:
         return await cli_inbox.run(args)
+    if args.command in cli_delivery_log.COMMANDS:
+        return await cli_delivery_log.run(args)
     if args.command == cli_webhooks.COMMAND:
         return await cli_webhooks.run(args)
     if args.command == "demo":
@@ -834,7 +814,6 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "subscriber": _subscriber,
         "prefs": _prefs,
         "loan": _loan,
-        "deliveries": _deliveries,
         "repair": _repair,
         "notify": _notify,
         "mailbox": _mailbox,

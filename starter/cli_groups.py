@@ -1,5 +1,6 @@
 """``herald group create|add|remove|list`` and ``herald template set|load|list|preview``:
-groups of people and admin templates from the command line (each a call of the service
+groups of people and admin templates (a built-in kind's preview is
+:mod:`starter.cli_delivery_log`'s) from the command line (each a call of the service
 layer, nothing more). ``group create --file`` and ``template load`` read a JSON or YAML
 document (YAML needs PyYAML installed)."""
 
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from herald.errors import InvalidInput
+from herald.kinds import KINDS
+from starter import cli_delivery_log
 
 COMMANDS = ("group", "template")
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -41,9 +44,9 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     gl.add_argument("name", nargs="?")
     gl.add_argument("--json", action="store_true")
 
-    template = sub.add_parser("template", help="admin templates for staff alerts").add_subparsers(
-        dest="action", required=True, parser_class=parser_class
-    )
+    template = sub.add_parser(
+        "template", help="admin templates; previews of built-in kinds"
+    ).add_subparsers(dest="action", required=True, parser_class=parser_class)
     ts = template.add_parser("set")
     ts.add_argument("name")
     ts.add_argument("--locale", choices=["fr", "en"], default="fr")
@@ -62,6 +65,7 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     tp.add_argument("--locale", choices=["fr", "en"], default="fr")
     tp.add_argument("--context", default="{}", help="JSON object")
     tp.add_argument("--json", action="store_true")
+    cli_delivery_log.add_preview_arguments(tp)
 
 
 def _print(doc: Any) -> None:
@@ -181,7 +185,14 @@ async def run(args: argparse.Namespace) -> int:
                 _print([r.__dict__ for r in rows])
             for r in [] if args.json else rows:
                 print(f"{r.name:30} {r.locale}  {r.subject}")
+        elif args.name in KINDS:
+            return await cli_delivery_log.preview_kind(h, args)
         else:
+            if args.format is not None:
+                raise InvalidInput(
+                    f"--format is for built-in kinds; {args.name} is previewed as an admin "
+                    "template (title, body and short text)"
+                )
             notice = await h.preview_template(
                 args.name, locale=args.locale, context=_json_object(args.context, "--context")
             )

@@ -21,6 +21,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from herald.admin_templates import Notice
 from herald.api import models as m
 from herald.api.brand_routes import build_brand_router
+from herald.api.delivery_log_routes import build_delivery_log_router
 from herald.api.feedback_routes import build_feedback_router
 from herald.api.gate import LOOPBACK_PRINCIPAL, MAX_BODY, Gate, Principal
 from herald.api.idempotency import IdempotencyStore
@@ -40,7 +41,6 @@ from herald.contracts import (
     RepairStatus,
 )
 from herald.errors import HeraldError
-from herald.service.deliveries import DEFAULT_PAGE
 from herald.settings import Settings
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
 
@@ -462,24 +462,7 @@ def build_router(herald: Herald) -> APIRouter:
     async def preview_template(name: str, body: m.PreviewBody) -> Notice:
         return await herald.preview_template(name, locale=body.locale, context=body.context)
 
-    # ------------------------------------------------------------ delivery log and keys
-
-    @r.get("/deliveries", tags=["deliveries"], response_model=m.DeliveryPage)
-    async def deliveries(
-        request: Request,
-        subject_type: Annotated[str | None, Query(description="loan, repair, followup, …")] = None,
-        subject_id: Annotated[str | None, Query(description="One subject's id")] = None,
-        limit: Annotated[int, Query(description="Rows per page (1 to 500)")] = DEFAULT_PAGE,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-    ) -> m.DeliveryPage:
-        """The delivery log, oldest first. Without ``subject_id`` it spans every subject
-        and needs an ``ops`` key."""
-        if subject_id is None:
-            require_ops(request)
-        rows, after = await herald.delivery_page(
-            subject_type=subject_type, subject_id=subject_id, cursor=cursor, limit=limit
-        )
-        return m.DeliveryPage(items=[m.DeliveryRow(**row) for row in rows], next_cursor=after)
+    # ------------------------------------------------------------ API keys
 
     @r.get(
         "/api-keys",
@@ -654,6 +637,9 @@ def create_app(
     app.include_router(build_inbox_router(herald, problems=PROBLEMS))
     app.include_router(build_staff_setup_router(herald, problems=PROBLEMS))
     app.include_router(build_feedback_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(
+        build_delivery_log_router(herald, require_ops=require_ops, problems=PROBLEMS)
+    )
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.add_middleware(

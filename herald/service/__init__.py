@@ -1,10 +1,10 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``staff_setup``, ``inbox``, ``deliveries``, ``feedback``, ``webhooks``);
-:class:`Herald` offers them all. The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the
-HTTP API (:mod:`herald.api`) translate to and from these methods and hold no rule of their
-own: a refused call raises :class:`~herald.errors.InvalidInput` (or
+``staff``, ``staff_setup``, ``inbox``, ``deliveries``, ``delivery_log``, ``feedback``,
+``webhooks``); :class:`Herald` offers them all. The Python client (:mod:`starter.client`),
+the CLI (:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`) translate to and from
+these methods and hold no rule of their own: a refused call raises :class:`~herald.errors.InvalidInput` (or
 :class:`~herald.errors.Conflict`, :class:`~herald.errors.NotFound`,
 :class:`~herald.errors.Unavailable`) and starts or changes nothing.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from herald.service.base import WORKER_WAIT, Started, one_line, temporal_refusal
-from herald.service.deliveries import DeliveryService
+from herald.service.delivery_log import DeliveryLogService
 from herald.service.directory import DirectoryService
 from herald.service.feedback import FeedbackService
 from herald.service.followups import FollowUpService, crm_event_workflow_id, followup_workflow_id
@@ -36,7 +36,7 @@ class Herald(
     RepairService,
     FollowUpService,
     StaffSetupService,
-    DeliveryService,
+    DeliveryLogService,
     WebhookService,
 ):
     """All of Herald's operations: the directory, preferences, groups, templates and the
