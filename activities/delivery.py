@@ -95,6 +95,7 @@ from herald.settings import Settings
 from herald.sms_budget import SMS_BUDGET_KIND, over_budget, spending
 from herald.store import Contact, Store, purge_in_batches
 from herald.subjects import SubjectEnv, subject_for
+from herald.verification import unverified_channels
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,10 @@ class DeliveryActivities:
                 route,
                 own_obligation=request.role in OWN_OBLIGATION_ROLES,
                 suppressed=suppressed_channels(self.store, contact),
-                unavailable=self._unavailable(request, kind.priority),
+                unavailable={
+                    **self._unavailable(request, kind.priority),
+                    **unverified_channels(contact, self.settings.require_verified),
+                },
             ):
                 send = choice.send and dropped is None
                 if send:

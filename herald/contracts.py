@@ -59,6 +59,26 @@ class Role(StrEnum):
 
 
 FAILURE_ALERT_WORKFLOW = "FailureAlertWorkflow"
+VERIFICATION_WORKFLOW = "ContactVerificationWorkflow"
+SEND_VERIFICATION = "send_verification"
+CHECK_VERIFICATION = "check_verification"
+FINISH_VERIFICATION = "finish_verification"
+
+
+class VerificationInput(BaseModel):
+    verification_id: str
+    expires_in: timedelta
+    max_attempts: int = 5
+    resend_cooldown: timedelta = timedelta(seconds=60)
+
+
+class VerificationState(BaseModel):
+    verification_id: str
+    status: str  # pending | verified | expired | failed
+    attempts: int
+    attempts_left: int
+
+
 # Housekeeping runs that fail for good alert the technical admins.
 HOUSEKEEPING_ALERT_PATCH = "housekeeping-failure-alert"
 

@@ -68,6 +68,10 @@ class Subscriber(Base):
     whatsapp: Mapped[str | None] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(8), default="fr")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    # When the address now on file was verified (cleared when the address changes).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    whatsapp_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -377,3 +381,24 @@ class WebhookAttempt(Base):
     succeeded: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class Verification(Base):
+    """One verification of one address: only the code's salted hash is kept."""
+
+    __tablename__ = "verifications"
+    __table_args__ = (Index("ix_verifications_subscriber", "subscriber_id", "channel"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscriber_id: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    salt: Mapped[str] = mapped_column(String(32))
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # pending | verified | expired | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

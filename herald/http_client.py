@@ -41,9 +41,9 @@ from herald.errors import (
     Unavailable,
 )
 from herald.http_delivery_log import DeliveryLogOverHttp
-from herald.http_feedback import FeedbackOverHttp
 from herald.http_inbox import InboxOverHttp
 from herald.http_staff_setup import StaffSetupOverHttp
+from herald.http_verification import VerificationOverHttp
 from herald.service.base import Started
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
 
@@ -86,7 +86,7 @@ def _error(response: httpx.Response) -> HeraldError:
     return HeraldError(detail)
 
 
-class HttpHerald(InboxOverHttp, StaffSetupOverHttp, FeedbackOverHttp, DeliveryLogOverHttp):
+class HttpHerald(InboxOverHttp, StaffSetupOverHttp, VerificationOverHttp, DeliveryLogOverHttp):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._timeout = timeout

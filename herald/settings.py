@@ -207,6 +207,13 @@ class Settings(BaseSettings):
     # approved template (or fail, saying none is configured) instead of free text.
     whatsapp_window: timedelta = timedelta(hours=24)
     whatsapp_enforce_window: bool = True
+    # Contact verification (herald/verification.py): how long a code is valid, how many
+    # tries it allows, how soon another may be sent; the channels whose address must be
+    # verified before anything is sent there.
+    verification_expiry: timedelta = timedelta(minutes=10)
+    verification_attempts: int = Field(default=5, ge=1, le=20)
+    verification_resend_cooldown: timedelta = timedelta(seconds=60)
+    require_verified: Annotated[list[Channel], NoDecode] = Field(default_factory=list)
     # Outbound webhooks: how long one event is retried, and after how many failed attempts
     # in a row an endpoint is disabled (until ops enable it again).
     webhook_retry_for: timedelta = timedelta(hours=36)
@@ -320,6 +327,16 @@ class Settings(BaseSettings):
 
         if not re.fullmatch(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?", value):
             raise ValueError(f"a colour is #rgb or #rrggbb, got {value!r}")
+        return value
+
+    @field_validator("require_verified", mode="before")
+    @classmethod
+    def _verified_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            names = [n.strip() for n in value.split(",") if n.strip()]
+            if "in_app" in names:
+                raise ValueError("HERALD_REQUIRE_VERIFIED: the inbox has no address to verify")
+            return names
         return value
 
     @field_validator("sns_topic_arns", mode="before")

@@ -47,6 +47,14 @@ class Contact:
     whatsapp: str | None
     locale: str
     timezone: str
+    # When the address now on file was verified (herald/verification.py), or None.
+    email_verified_at: datetime | None = None
+    phone_verified_at: datetime | None = None
+    whatsapp_verified_at: datetime | None = None
+
+    def verified(self, channel: Channel) -> bool:
+        """Whether the channel's address is verified (the inbox needs no verification)."""
+        return channel is Channel.IN_APP or getattr(self, VERIFIED_AT[channel]) is not None
 
     def address(self, channel: Channel) -> str | None:
         """Where ``channel`` reaches this person; the in-app inbox is addressed by their id."""
@@ -148,6 +156,17 @@ class TemplateText:
 
 
 CHANNEL_VALUES = frozenset(c.value for c in Channel)
+# Where each channel's verification time is kept, by channel and by address column.
+VERIFIED_AT = {
+    Channel.EMAIL: "email_verified_at",
+    Channel.SMS: "phone_verified_at",
+    Channel.WHATSAPP: "whatsapp_verified_at",
+}
+ADDRESS_VERIFIED_AT = {
+    "email": "email_verified_at",
+    "phone": "phone_verified_at",
+    "whatsapp": "whatsapp_verified_at",
+}
 # Decisions whose reason is why nothing was sent (logged as the row's error).
 NOT_SENT = frozenset({DeliveryStatus.SKIPPED, DeliveryStatus.SUPPRESSED})
 
@@ -185,6 +204,9 @@ def _contact(row: Subscriber) -> Contact:
         whatsapp=row.whatsapp,
         locale=row.locale,
         timezone=row.timezone,
+        email_verified_at=row.email_verified_at,
+        phone_verified_at=row.phone_verified_at,
+        whatsapp_verified_at=row.whatsapp_verified_at,
     )
 
 
@@ -242,6 +264,9 @@ class Store:
                 ("timezone", timezone),
             ):
                 if value is not _UNSET:
+                    if attr in ADDRESS_VERIFIED_AT and getattr(row, attr) != value:
+                        # A new address is not the one that was verified.
+                        setattr(row, ADDRESS_VERIFIED_AT[attr], None)
                     setattr(row, attr, value)
             s.flush()
             return _contact(row), created

@@ -28,7 +28,14 @@ from herald.kinds import (
     USER_EVENTS,
 )
 from herald.validation import LIMITS, show
-from starter import cli_delivery_log, cli_feedback, cli_groups, cli_inbox, cli_webhooks
+from starter import (
+    cli_delivery_log,
+    cli_feedback,
+    cli_groups,
+    cli_inbox,
+    cli_verify,
+    cli_webhooks,
+)
 
 if TYPE_CHECKING:
     from herald.contracts import LoanStatus, NotificationRecord
@@ -361,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     api_commands.add_parsers(sub, _Parser)
     cli_feedback.add_parsers(sub, _Parser)
+    cli_verify.add_parsers(sub, _Parser)
     cli_inbox.add_parsers(sub, _Parser)
     cli_groups.add_parsers(sub, _Parser)
     cli_delivery_log.add_parsers(sub, _Parser)
@@ -798,6 +806,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await api_commands.run(args)
     if args.command in cli_feedback.COMMANDS:
         return await cli_feedback.run(args)
+    if args.command in cli_verify.COMMANDS:
+        return await cli_verify.run(args)
     if args.command in cli_groups.COMMANDS:
         return await cli_groups.run(args)
     if args.command == cli_inbox.COMMAND:

@@ -12,6 +12,7 @@ from workflows.loan import LoanWorkflow
 from workflows.mailbox import MailboxWorkflow
 from workflows.repair import RepairWorkflow
 from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
+from workflows.verification import ContactVerificationWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow
 
 WORKFLOWS = [
@@ -25,10 +26,12 @@ WORKFLOWS = [
     MailboxWorkflow,
     WebhookDeliveryWorkflow,
     FailureAlertWorkflow,
+    ContactVerificationWorkflow,
 ]
 
 __all__ = [
     "WORKFLOWS",
+    "ContactVerificationWorkflow",
     "CrmEventWorkflow",
     "FailureAlertWorkflow",
     "FollowUpWorkflow",

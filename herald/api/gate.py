@@ -35,7 +35,15 @@ BODY_TIMEOUT = 10.0
 # Served to anyone: liveness, readiness and the API's own description.
 SIGNED_PREFIX = "/v1/hooks/"
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/v1/brand/logo"}
+    {
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/v1/brand/logo",
+        "/v1/verifications/confirm",
+    }
 )
 
 

@@ -22,6 +22,7 @@ from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
 from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.staff_setup import StaffSetupService
+from herald.service.verification import VerificationService
 from herald.service.webhooks import WebhookService
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 class Herald(
     InboxService,
     FeedbackService,
+    VerificationService,
     DirectoryService,
     LoanService,
     RepairService,

@@ -73,6 +73,11 @@ ROUTES = {
     ("post", "/v1/webhooks/{endpoint_id}/test", "ops"),
     ("get", "/v1/webhooks/{endpoint_id}/attempts", "ops"),
     ("get", "/v1/brand/logo", "public"),
+    ("get", "/v1/verifications/confirm", "public (the e-mail's link)"),
+    ("post", "/v1/subscribers/{subscriber_id}/verifications", "app"),
+    ("get", "/v1/verifications/{verification_id}", "app"),
+    ("post", "/v1/verifications/{verification_id}/confirm", "app"),
+    ("post", "/v1/verifications/{verification_id}/resend", "app"),
     ("get", "/healthz", "public"),
     ("get", "/readyz", "public"),
 }
