@@ -45,6 +45,7 @@ from herald.channels import (
 from herald.channels.base import ERROR_TEXT_LIMIT, FAILURE_MESSAGE_LIMIT, bounded_text
 from herald.channels.failures import classify_failure
 from herald.channels.segments import count_sms
+from herald.channels.staff_whatsapp import staff_template
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
     DROP_HELD,
@@ -681,9 +682,18 @@ class DeliveryActivities:
             )
         template = None
         if send.channel is Channel.WHATSAPP:
-            template = self._whatsapp_template(request.kind, contact.locale, context)
+            staff = staff_template(
+                self.store, self.admin_templates, request, contact.locale, context
+            )
+            template = (
+                staff.template
+                if staff
+                else self._whatsapp_template(request.kind, contact.locale, context)
+            )
             if self.settings.whatsapp_enforce_window and self._window_applies:
                 template = self._inside_window(request.kind, address, template)
+            if staff is not None and template is not None:
+                staff.check_approved()
         return OutgoingMessage(
             text=rendered.short,
             html=None,
@@ -796,8 +806,19 @@ class DeliveryActivities:
         """One page of the distinct recipients of a notice: named people and group members,
         in id order (keyset paging, so a group of any size is walked in bounded steps)."""
         ids: set[str] = {u for u in page.user_ids if page.after is None or u > page.after}
+        members: dict[str, set[str]] = {}
         for group in page.group_names:
-            ids.update(self.store.group_members(group, after=page.after, limit=page.limit))
+            members[group] = set(
+                self.store.group_members(group, after=page.after, limit=page.limit)
+            )
+            ids.update(members[group])
         ordered = sorted(ids)[: page.limit]
         full = len(ordered) == page.limit
-        return RecipientsPage(ids=ordered, next_after=ordered[-1] if full else None)
+        came_from = {
+            i: groups
+            for i in ordered
+            if (groups := [g for g in page.group_names if i in members[g]])
+        }
+        return RecipientsPage(
+            ids=ordered, next_after=ordered[-1] if full else None, groups=came_from
+        )

@@ -391,6 +391,11 @@ class NotifyInput(BaseModel):
     link: str | None = None
     batch_size: int = 50
     tech_admins_group: str = "technical-admins"
+    # When ``channels`` is None: a recipient's groups' channels, else these (the
+    # deployment's), else the priority route. Failure alerts go by ``admin_channels``.
+    group_channels: dict[str, list[Channel]] = {}
+    default_channels: list[Channel] | None = None
+    admin_channels: list[Channel] | None = None
     # Continue-as-new: where the recipient walk stands, and what was done so far.
     after: str | None = None
     batches_started: int = 0
@@ -413,6 +418,8 @@ class FailureAlertInput(BaseModel):
 class NotifyBatchInput(BaseModel):
     notify: NotifyInput
     recipients: list[str]
+    # recipient -> the groups of the notice they are in (none: named directly)
+    groups: dict[str, list[str]] = {}
 
 
 class NotifyResult(BaseModel):
@@ -434,6 +441,8 @@ class RecipientsPage(BaseModel):
     ids: list[str]
     # None when this was the last page
     next_after: str | None
+    # recipient -> the groups they came from (only those in a group)
+    groups: dict[str, list[str]] = {}
 
 
 RECIPIENTS_PAGE = "recipients_page"
