@@ -28,6 +28,7 @@ from herald.api.inbox_routes import build_inbox_router
 from herald.api.keys import ApiKeys
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
+from herald.api.staff_channel_routes import build_staff_channel_router
 from herald.api.staff_setup_routes import build_staff_setup_router
 from herald.api.webhook_routes import webhook_announcer, webhook_router
 from herald.codec_server import LOOPBACK
@@ -653,6 +654,9 @@ def create_app(
     app.include_router(build_brand_router(settings))
     app.include_router(build_inbox_router(herald, problems=PROBLEMS))
     app.include_router(build_staff_setup_router(herald, problems=PROBLEMS))
+    app.include_router(
+        build_staff_channel_router(herald, require_ops=require_ops, problems=PROBLEMS)
+    )
     app.include_router(build_feedback_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
