@@ -28,7 +28,7 @@ from herald.kinds import (
     USER_EVENTS,
 )
 from herald.validation import LIMITS, show
-from starter import cli_feedback, cli_groups, cli_inbox, cli_webhooks
+from starter import cli_feedback, cli_groups, cli_inbox, cli_staff_channels, cli_webhooks
 
 if TYPE_CHECKING:
     from herald.contracts import LoanStatus, NotificationRecord
@@ -367,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_inbox.add_parsers(sub, _Parser)
     cli_groups.add_parsers(sub, _Parser)
     cli_webhooks.add_parsers(sub, _Parser)
+    cli_staff_channels.add_parsers(sub, _Parser)
     return p
 
 
@@ -822,6 +823,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await cli_feedback.run(args)
     if args.command in cli_groups.COMMANDS:
         return await cli_groups.run(args)
+    if args.command in cli_staff_channels.COMMANDS:
+        return await cli_staff_channels.run(args)
     if args.command == cli_inbox.COMMAND:
         return await cli_inbox.run(args)
     if args.command == cli_webhooks.COMMAND:
