@@ -93,6 +93,7 @@ from herald.receipts import (
 from herald.rendering import Renderer
 from herald.settings import Settings
 from herald.sms_budget import SMS_BUDGET_KIND, over_budget, spending
+from herald.staff_routing import admin_channels
 from herald.store import Contact, Store, purge_in_batches
 from herald.subjects import SubjectEnv, subject_for
 
@@ -520,6 +521,7 @@ class DeliveryActivities:
                     subject_id=month.month,
                     recipient_id="",
                     tech_admins_group=self.settings.tech_admins_group,
+                    channels=admin_channels(self.store, self.settings),
                     kind=SMS_BUDGET_KIND,
                     data=month.as_dict(),
                 ),
@@ -558,6 +560,7 @@ class DeliveryActivities:
                 subject_id=row.subject_id,
                 recipient_id=row.subscriber_id,
                 tech_admins_group=self.settings.tech_admins_group,
+                channels=admin_channels(self.store, self.settings),
             )
             self._start_alert(alert, f"delivery failed: {row.kind} to {row.subscriber_id}")
         except Exception:

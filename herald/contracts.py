@@ -411,6 +411,9 @@ class FailureAlertInput(BaseModel):
     subject_id: str
     recipient_id: str
     tech_admins_group: str = "technical-admins"
+    # The channels the technical admins chose (their group's, else the deployment's
+    # HERALD_STAFF_CHANNELS); None: the urgent route.
+    channels: list[Channel] | None = None
     kind: str = "system.delivery_failed"
     data: dict[str, Any] | None = None
 

@@ -20,8 +20,8 @@ from herald.db import Delivery, utcnow
 from herald.errors import InvalidInput, NotFound
 from herald.kinds import Channel
 from herald.service import Herald
-from herald.service.staff_routing import staff_routing
 from herald.settings import Settings
+from herald.staff_routing import staff_routing
 from tests.api.conftest import bare_herald
 from tests.fakes.meta_graph import (  # noqa: F401  (fixture)
     TOKEN,
@@ -289,3 +289,17 @@ async def test_staff_stats_count_per_template_and_group(herald: Herald) -> None:
     with pytest.raises(InvalidInput):
         await herald.staff_stats(0)
     assert meta_store.staff_stats(herald.store, now + timedelta(hours=1))["templates"] == {}
+
+
+async def test_failure_alerts_of_any_subject_follow_the_technical_admins_choice(
+    herald: Herald,
+) -> None:
+    from herald.staff_routing import admin_channels
+
+    assert admin_channels(herald.store, herald.settings) == [Channel.EMAIL]  # the deployment's
+    await herald.create_group("technical-admins")
+    await herald.set_group_channels("technical-admins", ["whatsapp", "in_app"])
+    assert admin_channels(herald.store, herald.settings) == [Channel.WHATSAPP, Channel.IN_APP]
+    no_default = Settings(**{**herald.settings.model_dump(), "staff_channels": None})
+    await herald.set_group_channels("technical-admins", None)
+    assert admin_channels(herald.store, no_default) is None  # the urgent route

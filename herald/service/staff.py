@@ -16,7 +16,7 @@ from herald.errors import InvalidInput
 from herald.kinds import Channel
 from herald.rendering import TemplateError
 from herald.service.base import ServiceBase
-from herald.service.staff_routing import staff_routing
+from herald.staff_routing import staff_routing
 from herald.store import GroupInfo, TemplateText
 from herald.validation import (
     LIMITS,

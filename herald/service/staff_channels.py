@@ -31,9 +31,9 @@ from herald.contacts import check_locale
 from herald.db import utcnow
 from herald.errors import InvalidInput, NotFound, Unavailable
 from herald.rendering import TemplateError
-from herald.service.staff_routing import check_channels
 from herald.service.staff_setup import StaffSetupService
 from herald.staff_channels_store import TemplateMeta
+from herald.staff_routing import check_channels
 from herald.validation import check_id, show
 
 META_NAME = re.compile(r"^[a-z0-9_]{1,512}$")

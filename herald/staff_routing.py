@@ -1,5 +1,6 @@
 """Which channels a staff alert goes by: the precedence of
-:mod:`herald.service.staff_channels`, resolved when the alert is started."""
+:mod:`herald.service.staff_channels`, resolved when the alert is started (and, for the
+technical admins, when a delivery fails for good)."""
 
 from __future__ import annotations
 
@@ -39,12 +40,19 @@ def staff_routing(
 ) -> dict[str, Any]:
     """The channel fields of an alert's :class:`~herald.contracts.NotifyInput`."""
     own = wanted or [Channel(c) for c in meta_store.template_channels(store, template) or []]
-    chosen = meta_store.group_channels(store, [*groups, settings.tech_admins_group])
-    default = list(settings.staff_channels) if settings.staff_channels else None
-    admins = chosen.get(settings.tech_admins_group)
+    chosen = meta_store.group_channels(store, groups)
     return {
         "channels": own or None,
         "group_channels": {g: [Channel(c) for c in chosen[g]] for g in groups if g in chosen},
-        "default_channels": default,
-        "admin_channels": [Channel(c) for c in admins] if admins else default,
+        "default_channels": list(settings.staff_channels) if settings.staff_channels else None,
+        "admin_channels": admin_channels(store, settings),
     }
+
+
+def admin_channels(store: Store, settings: Settings) -> list[Channel] | None:
+    """The technical admins' channels for a failure alert: their group's, else the
+    deployment's; None: the urgent route."""
+    chosen = meta_store.group_channels(store, [settings.tech_admins_group])
+    if chosen:
+        return [Channel(c) for c in chosen[settings.tech_admins_group]]
+    return list(settings.staff_channels) if settings.staff_channels else None
