@@ -143,3 +143,23 @@ async def test_a_pending_meta_template_is_refused_for_good_and_the_admins_hear_i
     stats = await h.staff_stats()
     assert stats["templates"]["order_created"] == {"sent": 0, "pending": 0, "failed": 1}
     assert stats["groups"]["-"]["failed"] == 1  # named directly, not through a group
+
+
+async def test_a_loan_notice_failing_for_good_alerts_the_admins_by_their_channels(
+    staff: Desk,
+) -> None:
+    from datetime import timedelta
+
+    from tests.conftest import eventually
+    from tests.workflows.test_loan_workflow import BORROWER_EMAIL, start
+
+    staff.smtp.handler.refuse(BORROWER_EMAIL, "550 5.1.1 Mailbox unavailable", times=1)
+    await start(staff, "L-fail", timedelta(hours=30))
+    alerts = lambda: [  # noqa: E731
+        r
+        for r in staff.store.list_deliveries(subject_type="system")
+        if r.kind == "system.delivery_failed" and r.status == "sent"
+    ]
+    await eventually(alerts, timeout=60)
+    assert {(r.subscriber_id, r.channel) for r in alerts()} == {("root", "in_app")}
+    await staff.cancel("L-fail")
