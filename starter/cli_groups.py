@@ -225,4 +225,5 @@ async def _group(h: Any, args: argparse.Namespace) -> None:
             _print([g.__dict__ for g in groups])
         for g in [] if args.json else groups:
             shown = f"{g.display_name}  " if g.display_name else ""
+            shown += f"[{','.join(g.channels)}]  " if g.channels else ""
             print(f"{g.name:30} {g.members:6} members  {shown}{g.description or ''}")

@@ -43,6 +43,8 @@ def test_group_channels(database: Store, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["group", "set", "sales", "--channels", "in_app", "--json"]) == EXIT_OK
     out = capsys.readouterr().out
     assert json.loads(out[out.index("{") :]) == {"group": "sales", "channels": ["in_app"]}
+    assert main(["group", "list"]) == EXIT_OK
+    assert "[in_app]" in capsys.readouterr().out
     assert main(["group", "set", "sales", "--channels", ""]) == EXIT_OK
     assert "sales: default channels" in capsys.readouterr().out
     assert main(["group", "set", "sales", "--channels", "pigeon"]) == EXIT_INVALID

@@ -44,6 +44,8 @@ async def test_channels_and_meta_templates_over_http(meta_api: Api, meta_graph: 
             "whatsapp",
             "in_app",
         ]
+        [group] = await herald.groups()
+        assert group.channels == ["whatsapp", "in_app"] and group == (await direct.groups())[0]
         assert await herald.set_group_channels("accounting", None) is None
         with pytest.raises(NotFound):
             await herald.set_group_channels("nobody", ["sms"])
