@@ -46,6 +46,7 @@ from herald.channels.base import ERROR_TEXT_LIMIT, FAILURE_MESSAGE_LIMIT, bounde
 from herald.channels.chain import send_through_chain
 from herald.channels.failures import classify_failure
 from herald.channels.segments import count_sms
+from herald.channels.staff_whatsapp import staff_template
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
     DROP_HELD,
@@ -93,6 +94,7 @@ from herald.receipts import (
 from herald.rendering import Renderer
 from herald.settings import Settings
 from herald.sms_budget import SMS_BUDGET_KIND, over_budget, spending
+from herald.staff_routing import admin_channels
 from herald.store import Contact, Store, purge_in_batches
 from herald.subjects import SubjectEnv, subject_for
 from herald.verification import unverified_channels
@@ -524,6 +526,7 @@ class DeliveryActivities:
                     subject_id=month.month,
                     recipient_id="",
                     tech_admins_group=self.settings.tech_admins_group,
+                    channels=admin_channels(self.store, self.settings),
                     kind=SMS_BUDGET_KIND,
                     data=month.as_dict(),
                 ),
@@ -562,6 +565,7 @@ class DeliveryActivities:
                 subject_id=row.subject_id,
                 recipient_id=row.subscriber_id,
                 tech_admins_group=self.settings.tech_admins_group,
+                channels=admin_channels(self.store, self.settings),
             )
             self._start_alert(alert, f"delivery failed: {row.kind} to {row.subscriber_id}")
         except Exception:
@@ -660,9 +664,18 @@ class DeliveryActivities:
             )
         template = None
         if send.channel is Channel.WHATSAPP:
-            template = self._whatsapp_template(request.kind, contact.locale, context)
+            staff = staff_template(
+                self.store, self.admin_templates, request, contact.locale, context
+            )
+            template = (
+                staff.template
+                if staff
+                else self._whatsapp_template(request.kind, contact.locale, context)
+            )
             if self.settings.whatsapp_enforce_window and self._window_applies:
                 template = self._inside_window(request.kind, address, template)
+            if staff is not None and template is not None:
+                staff.check_approved()
         return OutgoingMessage(
             text=rendered.short,
             html=None,
@@ -775,8 +788,19 @@ class DeliveryActivities:
         """One page of the distinct recipients of a notice: named people and group members,
         in id order (keyset paging, so a group of any size is walked in bounded steps)."""
         ids: set[str] = {u for u in page.user_ids if page.after is None or u > page.after}
+        members: dict[str, set[str]] = {}
         for group in page.group_names:
-            ids.update(self.store.group_members(group, after=page.after, limit=page.limit))
+            members[group] = set(
+                self.store.group_members(group, after=page.after, limit=page.limit)
+            )
+            ids.update(members[group])
         ordered = sorted(ids)[: page.limit]
         full = len(ordered) == page.limit
-        return RecipientsPage(ids=ordered, next_after=ordered[-1] if full else None)
+        came_from = {
+            i: groups
+            for i in ordered
+            if (groups := [g for g in page.group_names if i in members[g]])
+        }
+        return RecipientsPage(
+            ids=ordered, next_after=ordered[-1] if full else None, groups=came_from
+        )

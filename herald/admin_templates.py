@@ -245,6 +245,14 @@ def _render_fields(
     return Notice(title=title, body=text, short=short_text)
 
 
+def _render_texts(sources: tuple[str, ...], context: dict[str, Any], where: str) -> tuple[str, ...]:
+    sandbox = _sandbox()
+    return tuple(
+        " ".join(sandbox.render(source, context, f"{where} {i}").split())
+        for i, source in enumerate(sources, 1)
+    )
+
+
 def _check_source(source: str, where: str) -> None:
     _sandbox().check(source, where)
 
@@ -393,6 +401,14 @@ class AdminTemplateRenderer:
                 f"{where}: {len(source)} characters, over the limit of {SHORT_LIMIT} "
                 "for a short text: refused rather than cut"
             )
+
+    def render_texts(
+        self, sources: tuple[str, ...], context: dict[str, Any], where: str
+    ) -> tuple[str, ...]:
+        """Short texts (a WhatsApp template's parameters), each on one line, in the sandbox."""
+        for i, source in enumerate(sources, 1):
+            check_size(source, f"{where} {i}")
+        return self.pool.run(_render_texts, sources, context, where, what=f"{where}: render")
 
     def render(self, name: str, template: TemplateText | None, context: dict[str, Any]) -> Notice:
         if template is None:

@@ -411,6 +411,11 @@ class NotifyInput(BaseModel):
     link: str | None = None
     batch_size: int = 50
     tech_admins_group: str = "technical-admins"
+    # When ``channels`` is None: a recipient's groups' channels, else these (the
+    # deployment's), else the priority route. Failure alerts go by ``admin_channels``.
+    group_channels: dict[str, list[Channel]] = {}
+    default_channels: list[Channel] | None = None
+    admin_channels: list[Channel] | None = None
     # Continue-as-new: where the recipient walk stands, and what was done so far.
     after: str | None = None
     batches_started: int = 0
@@ -426,6 +431,9 @@ class FailureAlertInput(BaseModel):
     subject_id: str
     recipient_id: str
     tech_admins_group: str = "technical-admins"
+    # The channels the technical admins chose (their group's, else the deployment's
+    # HERALD_STAFF_CHANNELS); None: the urgent route.
+    channels: list[Channel] | None = None
     kind: str = "system.delivery_failed"
     data: dict[str, Any] | None = None
 
@@ -433,6 +441,8 @@ class FailureAlertInput(BaseModel):
 class NotifyBatchInput(BaseModel):
     notify: NotifyInput
     recipients: list[str]
+    # recipient -> the groups of the notice they are in (none: named directly)
+    groups: dict[str, list[str]] = {}
 
 
 class NotifyResult(BaseModel):
@@ -454,6 +464,8 @@ class RecipientsPage(BaseModel):
     ids: list[str]
     # None when this was the last page
     next_after: str | None
+    # recipient -> the groups they came from (only those in a group)
+    groups: dict[str, list[str]] = {}
 
 
 RECIPIENTS_PAGE = "recipients_page"

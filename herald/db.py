@@ -206,6 +206,8 @@ class Group(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # What people read ("Technical Admin"); the name is the slug.
     display_name: Mapped[str | None] = mapped_column(String(200))
+    # The channels its members' staff alerts go by (["whatsapp", "in_app"]); None: the default.
+    channels: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class GroupMember(Base):
@@ -231,6 +233,17 @@ class AdminTemplate(Base):
     body: Mapped[str] = mapped_column(Text)
     short: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The same on every locale of a name (herald/staff_channels_store.py): the channels its
+    # alerts go by, and the Meta template sent outside WhatsApp's 24-hour window.
+    channels: Mapped[list[str] | None] = mapped_column(JSON)
+    meta_template: Mapped[str | None] = mapped_column(String(512))
+    meta_languages: Mapped[dict[str, str] | None] = mapped_column(JSON)  # locale -> Meta code
+    meta_params: Mapped[list[str] | None] = mapped_column(JSON)  # Jinja expressions
+    meta_buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Per row: Meta's review of this locale's language (APPROVED, PENDING, REJECTED...).
+    meta_status: Mapped[str | None] = mapped_column(String(32))
+    meta_rejected_reason: Mapped[str | None] = mapped_column(Text)
+    meta_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiKey(Base):

@@ -42,6 +42,7 @@ from herald.errors import (
 )
 from herald.http_delivery_log import DeliveryLogOverHttp
 from herald.http_inbox import InboxOverHttp
+from herald.http_staff_channels import StaffChannelsOverHttp
 from herald.http_staff_setup import StaffSetupOverHttp
 from herald.http_verification import VerificationOverHttp
 from herald.service.base import Started
@@ -86,7 +87,13 @@ def _error(response: httpx.Response) -> HeraldError:
     return HeraldError(detail)
 
 
-class HttpHerald(InboxOverHttp, StaffSetupOverHttp, VerificationOverHttp, DeliveryLogOverHttp):
+class HttpHerald(
+    InboxOverHttp,
+    StaffSetupOverHttp,
+    StaffChannelsOverHttp,
+    VerificationOverHttp,
+    DeliveryLogOverHttp,
+):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._timeout = timeout

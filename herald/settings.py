@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     # Which groups hear about an application event when ``notify`` is given the event
     # instead of group names: {"invoice.processed": ["accounting"]}, JSON in the environment.
     event_groups: dict[str, list[str]] = Field(default_factory=dict)
+    # The channels staff alerts go by when neither the call, the template nor a recipient's
+    # group chooses ("whatsapp,in_app"); unset: the alert's priority route.
+    staff_channels: Annotated[list[Channel] | None, NoDecode] = None
+    # The WhatsApp Business Account whose message templates `herald template sync-meta` reads.
+    meta_waba_id: str | None = None
 
     # Payload encryption: "id:base64key,..." (the first key encrypts, all decrypt).
     encryption_keys: SecretStr | None = None
@@ -265,6 +270,7 @@ class Settings(BaseSettings):
         "sms_monthly_budget",
         "meta_app_secret",
         "meta_verify_token",
+        "meta_waba_id",
         mode="before",
     )
     @classmethod
@@ -296,6 +302,13 @@ class Settings(BaseSettings):
         if "data_dir" not in self.model_fields_set:
             self.data_dir = find_data_dir() or self.data_dir
         return self
+
+    @field_validator("staff_channels", mode="before")
+    @classmethod
+    def _channel_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [c.strip().lower() for c in value.split(",") if c.strip()] or None
+        return value
 
     @field_validator("email_special_use_domains", mode="before")
     @classmethod

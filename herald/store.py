@@ -144,6 +144,8 @@ class GroupInfo:
     description: str | None
     members: int
     display_name: str | None = None
+    # The channels its members' staff alerts go by (None: the default).
+    channels: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -494,7 +496,9 @@ class Store:
                 ).all()
             )
             return [
-                GroupInfo(g.name, g.description, int(counts.get(g.name, 0)), g.display_name)
+                GroupInfo(
+                    g.name, g.description, int(counts.get(g.name, 0)), g.display_name, g.channels
+                )
                 for g in s.scalars(select(Group).order_by(Group.name))
             ]
 

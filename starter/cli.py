@@ -33,6 +33,7 @@ from starter import (
     cli_feedback,
     cli_groups,
     cli_inbox,
+    cli_staff_channels,
     cli_verify,
     cli_webhooks,
 )
@@ -373,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_groups.add_parsers(sub, _Parser)
     cli_delivery_log.add_parsers(sub, _Parser)
     cli_webhooks.add_parsers(sub, _Parser)
+    cli_staff_channels.add_parsers(sub, _Parser)
     return p
 
 
@@ -810,6 +812,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await cli_verify.run(args)
     if args.command in cli_groups.COMMANDS:
         return await cli_groups.run(args)
+    if args.command in cli_staff_channels.COMMANDS:
+        return await cli_staff_channels.run(args)
     if args.command == cli_inbox.COMMAND:
         return await cli_inbox.run(args)
     if args.command in cli_delivery_log.COMMANDS:

@@ -14,6 +14,7 @@ from typing import Any
 from herald.errors import InvalidInput
 from herald.kinds import KINDS
 from starter import cli_delivery_log
+from starter import cli_staff_channels as channels
 
 COMMANDS = ("group", "template")
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -36,6 +37,7 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     )
     gc.add_argument("--file", help="JSON or YAML: a list of {name, display_name?, description?}")
     gc.add_argument("--json", action="store_true")
+    channels.add_group_options(gc, group)
     for verb in ("add", "remove"):
         g = group.add_parser(verb)
         g.add_argument("name")
@@ -50,9 +52,10 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     ts = template.add_parser("set")
     ts.add_argument("name")
     ts.add_argument("--locale", choices=["fr", "en"], default="fr")
-    ts.add_argument("--subject", required=True)
-    ts.add_argument("--body", required=True, help="Jinja2 text; @FILE reads a file")
+    ts.add_argument("--subject", help="with --body: the text (else only options change)")
+    ts.add_argument("--body", help="Jinja2 text; @FILE reads a file")
     ts.add_argument("--short", help="SMS/WhatsApp text; @FILE reads a file")
+    channels.add_template_options(ts, template)
     tload = template.add_parser(
         "load", help="several templates from a file, all checked before any is saved"
     )
@@ -142,6 +145,8 @@ async def _create(h: Any, args: argparse.Namespace) -> None:
                 for n, d, t in zip(args.names, shown, described, strict=True)
             ]
         done = await h.create_groups(entries)
+    for name in done["created"] if args.channels is not None else []:
+        await h.set_group_channels(name, channels.channels_of(args.channels))
     if args.json:
         _print(done)
         return
@@ -163,14 +168,26 @@ async def run(args: argparse.Namespace) -> int:
         if args.command == "group":
             await _group(h, args)
         elif args.action == "set":
-            created = await h.set_template(
-                args.name,
-                locale=args.locale,
-                subject=args.subject,
-                body=_text_or_file(args.body) or "",
-                short=_text_or_file(args.short),
-            )
-            print(f"template {args.name} ({args.locale}) {'created' if created else 'updated'}")
+            options = channels.option_changes(args)
+            if args.subject is None and args.body is None and options is None:
+                raise InvalidInput("give --subject and --body, or an option to change")
+            if args.subject is not None or args.body is not None:
+                if args.subject is None or args.body is None:
+                    raise InvalidInput("give both --subject and --body")
+                created = await h.set_template(
+                    args.name,
+                    locale=args.locale,
+                    subject=args.subject,
+                    body=_text_or_file(args.body) or "",
+                    short=_text_or_file(args.short),
+                )
+                state = "created" if created else "updated"
+                print(f"template {args.name} ({args.locale}) {state}")
+            if options is not None:
+                meta = await h.set_template_options(args.name, **options)
+                channels.show_meta([meta])
+        elif args.action == "sync-meta":
+            await channels.sync_meta(h, args)
         elif args.action == "load":
             done = await h.load_templates(templates)
             if args.json:
@@ -180,11 +197,7 @@ async def run(args: argparse.Namespace) -> int:
                     name, locale = key.rsplit("/", 1)
                     print(f"template {name} ({locale}) {state}")
         elif args.action == "list":
-            rows = await h.templates()
-            if args.json:
-                _print([r.__dict__ for r in rows])
-            for r in [] if args.json else rows:
-                print(f"{r.name:30} {r.locale}  {r.subject}")
+            await channels.list_templates(h, args)
         elif args.name in KINDS:
             return await cli_delivery_log.preview_kind(h, args)
         else:
@@ -208,6 +221,8 @@ async def run(args: argparse.Namespace) -> int:
 async def _group(h: Any, args: argparse.Namespace) -> None:
     if args.action == "create":
         await _create(h, args)
+    elif args.action == "set":
+        await channels.set_group(h, args)
     elif args.action == "add":
         print(f"{await h.add_to_group(args.name, args.ids)} added to {args.name}")
     elif args.action == "remove":
@@ -221,4 +236,5 @@ async def _group(h: Any, args: argparse.Namespace) -> None:
             _print([g.__dict__ for g in groups])
         for g in [] if args.json else groups:
             shown = f"{g.display_name}  " if g.display_name else ""
+            shown += f"[{','.join(g.channels)}]  " if g.channels else ""
             print(f"{g.name:30} {g.members:6} members  {shown}{g.description or ''}")

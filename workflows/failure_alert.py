@@ -47,6 +47,7 @@ class FailureAlertWorkflow:
                 subject_id=inp.subject_id,
                 scheduled_at=workflow.now(),
                 priority="urgent",
+                channels=inp.channels,
                 # A failure passes ids only: the activity reads its row when it sends.
                 data={"notification_id": inp.idempotency_key, "recipient_id": inp.recipient_id}
                 if failure

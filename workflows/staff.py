@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         RecipientsPageInput,
         Role,
     )
+    from herald.kinds import Channel
 
 FAILURE_KIND = "system.delivery_failed"
 NOTICE_KIND = "staff.notice"
@@ -62,7 +63,8 @@ class StaffNotifyWorkflow:
                         totals.update(task.result())
                 batches += 1
                 totals["recipients"] += len(chunk)
-                running.append(asyncio.create_task(self._batch(inp, chunk, batches)))
+                came_from = {r: page.groups[r] for r in chunk if r in page.groups}
+                running.append(asyncio.create_task(self._batch(inp, chunk, batches, came_from)))
             after = page.next_after
             if after is None:
                 break
@@ -81,12 +83,19 @@ class StaffNotifyWorkflow:
             request_id=inp.request_id, recipients=recipients, batches=batches, totals=dict(totals)
         )
 
-    async def _batch(self, inp: NotifyInput, recipients: list[str], number: int) -> dict[str, int]:
+    async def _batch(
+        self,
+        inp: NotifyInput,
+        recipients: list[str],
+        number: int,
+        came_from: dict[str, list[str]],
+    ) -> dict[str, int]:
         return await workflow.execute_child_workflow(
             StaffBatchWorkflow.run,
             NotifyBatchInput(
                 notify=inp.model_copy(update={"user_ids": [], "group_names": []}),
                 recipients=recipients,
+                groups=came_from,
             ),
             id=f"{workflow.info().workflow_id}-batch-{number}",
             execution_timeout=BATCH_TIMEOUT,
@@ -114,8 +123,13 @@ class StaffBatchWorkflow:
                 subject_id=n.request_id,
                 scheduled_at=workflow.now(),
                 priority=n.priority,
-                channels=n.channels,
-                data={"template": n.template, "context": n.context, "link": n.link},
+                channels=_channels(n, inp.groups.get(subscriber_id, [])),
+                data={
+                    "template": n.template,
+                    "context": n.context,
+                    "link": n.link,
+                    "groups": inp.groups.get(subscriber_id, []),
+                },
             )
             for subscriber_id in inp.recipients
         ]
@@ -161,6 +175,7 @@ class StaffBatchWorkflow:
                     subject_id=n.request_id,
                     scheduled_at=workflow.now(),
                     priority="urgent",
+                    channels=n.admin_channels,
                     # Ids only: the activity reads the rest from the failed delivery's row.
                     data={"notification_id": key, "recipient_id": subscriber_id},
                 )
@@ -175,3 +190,14 @@ class StaffBatchWorkflow:
                 # The result is ignored on purpose: a failed failure alert raises nothing more.
                 sends.append(notify(request, record))
         await asyncio.gather(*sends)
+
+
+def _channels(n: NotifyInput, groups: list[str]) -> list[Channel] | None:
+    """The call's or template's channels, else those of the recipient's groups (in the
+    notice's order, each once), else the deployment's; None: the priority route."""
+    if n.channels:
+        return n.channels
+    chosen: list[Channel] = []
+    for group in groups:
+        chosen.extend(c for c in n.group_channels.get(group, []) if c not in chosen)
+    return chosen or n.default_channels

@@ -29,6 +29,7 @@ from herald.api.inbox_routes import build_inbox_router
 from herald.api.keys import ApiKeys
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
+from herald.api.staff_channel_routes import build_staff_channel_router
 from herald.api.staff_setup_routes import build_staff_setup_router
 from herald.api.verification_routes import build_verification_router
 from herald.api.webhook_routes import webhook_announcer, webhook_router
@@ -638,6 +639,9 @@ def create_app(
     app.include_router(build_verification_router(herald, problems=PROBLEMS))
     app.include_router(build_inbox_router(herald, problems=PROBLEMS))
     app.include_router(build_staff_setup_router(herald, problems=PROBLEMS))
+    app.include_router(
+        build_staff_channel_router(herald, require_ops=require_ops, problems=PROBLEMS)
+    )
     app.include_router(build_feedback_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(
         build_delivery_log_router(herald, require_ops=require_ops, problems=PROBLEMS)

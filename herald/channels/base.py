@@ -44,6 +44,8 @@ class WhatsAppTemplate:
     language: str  # Meta language code, e.g. "fr" or "en_US"
     parameters: tuple[str, ...] = ()  # body parameters {{1}}, {{2}}... already rendered
     twilio_content_sid: str | None = None  # the same template registered at Twilio (HX...)
+    # (sub_type, value) per button, in order: ("quick_reply", payload) or ("url", suffix)
+    buttons: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -187,13 +187,25 @@ def build_payload(message: OutgoingMessage, to: str) -> dict[str, Any]:
             "text": {"preview_url": False, "body": message.text},
         }
     body: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
+    components: list[dict[str, Any]] = []
     if template.parameters:
-        body["components"] = [
+        components.append(
             {
                 "type": "body",
                 "parameters": [{"type": "text", "text": p} for p in template.parameters],
             }
-        ]
+        )
+    for index, (sub_type, value) in enumerate(template.buttons):
+        parameter = (
+            {"type": "payload", "payload": value}
+            if sub_type == "quick_reply"
+            else {"type": "text", "text": value}
+        )
+        components.append(
+            {"type": "button", "sub_type": sub_type, "index": str(index), "parameters": [parameter]}
+        )
+    if components:
+        body["components"] = components
     return {"messaging_product": "whatsapp", "to": to, "type": "template", "template": body}
 
 

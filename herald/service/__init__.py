@@ -21,6 +21,7 @@ from herald.service.followups import FollowUpService, crm_event_workflow_id, fol
 from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
 from herald.service.repairs import RepairService, repair_workflow_id
+from herald.service.staff_channels import StaffChannelService
 from herald.service.staff_setup import StaffSetupService
 from herald.service.verification import VerificationService
 from herald.service.webhooks import WebhookService
@@ -37,6 +38,7 @@ class Herald(
     LoanService,
     RepairService,
     FollowUpService,
+    StaffChannelService,
     StaffSetupService,
     DeliveryLogService,
     WebhookService,

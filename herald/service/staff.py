@@ -16,6 +16,7 @@ from herald.errors import InvalidInput
 from herald.kinds import Channel
 from herald.rendering import TemplateError
 from herald.service.base import ServiceBase
+from herald.staff_routing import staff_routing
 from herald.store import GroupInfo, TemplateText
 from herald.validation import (
     LIMITS,
@@ -173,6 +174,9 @@ class StaffService(ServiceBase):
         context = check_context(context)
         link = check_link(link)
         request_id = check_id(request_id, "request id") if request_id else uuid.uuid4().hex[:16]
+        routing = await asyncio.to_thread(
+            staff_routing, self.store, self.settings, template, groups, wanted
+        )
         _, handle = await self._start(
             StaffNotifyWorkflow.run,
             NotifyInput(
@@ -182,10 +186,10 @@ class StaffService(ServiceBase):
                 group_names=groups,
                 context=context,
                 priority=priority,
-                channels=wanted,
                 link=link,
                 batch_size=self.settings.fanout_batch_size,
                 tech_admins_group=self.settings.tech_admins_group,
+                **routing,
             ),
             business_id=request_id,
             workflow_id=f"notify-{request_id}",

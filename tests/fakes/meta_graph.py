@@ -8,6 +8,10 @@
 - otherwise a failure programmed for ``to`` with :meth:`FakeGraph.fail`, if any is left;
 - otherwise HTTP 200 with ``contacts`` and a fresh ``wamid.``.
 
+``GET /{version}/{waba_id}/message_templates`` (same token): the templates programmed with
+:meth:`FakeGraph.add_template` (``name``, ``language``, ``status``, ``rejected_reason``), a
+page of ``limit`` (default 25) at a time with ``paging.next``; an unknown WABA id: code 100.
+
 Every request is recorded (path, headers, parsed JSON), including refused ones.
 
 Use the ``meta_graph`` fixture by importing ``meta_graph_fixture`` into the test module.
@@ -29,6 +33,7 @@ from tests.smtp_server import free_port
 
 TOKEN = "EAAG-test-token-0123456789"
 PHONE_NUMBER_ID = "106540352242922"
+WABA_ID = "102290129340398"
 VERSION = "v21.0"
 
 
@@ -136,7 +141,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
 
     def do_GET(self) -> None:
-        self._answer(400, error_body(100, "Unsupported get request.", type_="GraphMethodException"))
+        graph = self.server.graph
+        request = GraphRequest("GET", self.path, dict(self.headers.items()), b"", None)
+        with graph.lock:
+            graph.requests.append(request)
+        status, body = graph.list_templates(request)
+        self._answer(status, body)
 
     def do_POST(self) -> None:
         graph = self.server.graph
@@ -165,6 +175,8 @@ class FakeGraph:
     requests: list[GraphRequest] = field(default_factory=list)
     failures: dict[str, _Failure] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    waba_id: str = WABA_ID
+    templates: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -219,6 +231,49 @@ class FakeGraph:
                 body=body,
             )
 
+    def add_template(
+        self, name: str, language: str, status: str = "APPROVED", rejected_reason: str = "NONE"
+    ) -> None:
+        """A message template of the WABA, as Meta lists it."""
+        with self.lock:
+            self.templates.append(
+                {
+                    "name": name,
+                    "language": language,
+                    "status": status,
+                    "category": "UTILITY",
+                    "rejected_reason": rejected_reason,
+                    "id": str(len(self.templates) + 1000),
+                }
+            )
+
+    def list_templates(self, request: GraphRequest) -> tuple[int, Any]:
+        from urllib.parse import parse_qs, urlencode
+
+        path, _, query = request.path.partition("?")
+        parts = path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != self.version or parts[2] != "message_templates":
+            return 400, error_body(100, "Unsupported get request.", type_="GraphMethodException")
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return 401, error_body(190, "Invalid OAuth access token - Cannot parse access token")
+        if parts[1] != self.waba_id:
+            return 400, error_body(
+                100,
+                f"Object with ID '{parts[1]}' does not exist",
+                subcode=33,
+                type_="GraphMethodException",
+            )
+        args = {k: v[0] for k, v in parse_qs(query).items()}
+        limit, start = int(args.get("limit", 25)), int(args.get("after", 0))
+        with self.lock:
+            page = self.templates[start : start + limit]
+            more = start + limit < len(self.templates)
+        body: dict[str, Any] = {"data": page, "paging": {"cursors": {"after": str(start + limit)}}}
+        if more:
+            args["after"] = str(start + limit)
+            body["paging"]["next"] = f"{self.url}{path}?{urlencode(args)}"
+        return 200, body
+
     def to(self, to: str) -> list[GraphRequest]:
         """Every request addressed to ``to`` (digits, no "+")."""
         with self.lock:
@@ -228,6 +283,7 @@ class FakeGraph:
         with self.lock:
             self.requests.clear()
             self.failures.clear()
+            self.templates.clear()
 
     # ---------------------------------------------------------------- answering
 
