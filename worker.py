@@ -69,6 +69,7 @@ def build_workers(
                 delivery.plan_deliveries,
                 delivery.deliver,
                 delivery.recipients_page,
+                delivery.window_people,
                 delivery.purge_old_records,
                 delivery.hold_rules,
                 delivery.drop_held,

@@ -58,6 +58,7 @@ from herald.contracts import (
     PLAN_NOTIFICATION,
     PURGE_OLD_RECORDS,
     RECIPIENTS_PAGE,
+    WINDOW_PEOPLE,
     ChannelDecision,
     ChannelResult,
     ChannelSend,
@@ -76,6 +77,7 @@ from herald.contracts import (
     RecipientsPage,
     RecipientsPageInput,
     Role,
+    WindowPeopleInput,
     failure_alert_workflow_id,
     idempotency_key,
     mailbox_workflow_id,
@@ -782,6 +784,12 @@ class DeliveryActivities:
         )
         log.info("purged %d delivery rows and %d read inbox entries", deliveries, inbox)
         return PurgeResult(deliveries=deliveries, inbox=inbox, batches=b1 + b2)
+
+    @activity.defn(name=WINDOW_PEOPLE)
+    def window_people(self, inp: WindowPeopleInput) -> list[str]:
+        """The members of ``inp.group`` whose WhatsApp number is ``inp.address``."""
+        members = set(self.store.group_members(inp.group, limit=10_000))
+        return sorted(self.store.subscribers_with_whatsapp(inp.address) & members)
 
     @activity.defn(name=RECIPIENTS_PAGE)
     def recipients_page(self, page: RecipientsPageInput) -> RecipientsPage:

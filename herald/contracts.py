@@ -60,6 +60,29 @@ class Role(StrEnum):
 
 FAILURE_ALERT_WORKFLOW = "FailureAlertWorkflow"
 VERIFICATION_WORKFLOW = "ContactVerificationWorkflow"
+WINDOW_REMINDER_WORKFLOW = "WhatsAppWindowWorkflow"
+WINDOW_PEOPLE = "window_people"
+
+
+def window_workflow_id(address: str) -> str:
+    return "whatsapp-window-" + hashlib.sha256(address.encode()).hexdigest()[:24]
+
+
+class WindowInput(BaseModel):
+    """A WhatsApp number whose 24-hour window the staff must hear is closing."""
+
+    address: str
+    last_inbound_at: AwareDatetime
+    window: timedelta = timedelta(hours=24)
+    lead: timedelta = timedelta(hours=1)
+    group: str = "technical-admins"
+
+
+class WindowPeopleInput(BaseModel):
+    address: str
+    group: str
+
+
 SEND_VERIFICATION = "send_verification"
 CHECK_VERIFICATION = "check_verification"
 FINISH_VERIFICATION = "finish_verification"

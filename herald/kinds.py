@@ -152,6 +152,13 @@ KINDS: dict[str, Kind] = {
         # Staff alerts written by admins, and the alert about a notice that could not go out.
         Kind("staff.notice", "#1f3a5f", False, "staff alert from an admin template"),
         Kind("system.delivery_failed", "#7f1d1d", False, "a notice failed for good", "high"),
+        Kind(
+            "system.window_closing",
+            "#15803d",
+            False,
+            "a staff member's WhatsApp window closes soon",
+            "high",
+        ),
         Kind("system.sms_budget", "#b45309", False, "the month's SMS budget near or spent", "high"),
         Kind(
             "system.housekeeping_failed",

@@ -212,6 +212,10 @@ class Settings(BaseSettings):
     # approved template (or fail, saying none is configured) instead of free text.
     whatsapp_window: timedelta = timedelta(hours=24)
     whatsapp_enforce_window: bool = True
+    # Staff (members of this group) who write to Herald's WhatsApp number are told this
+    # long before their window closes, so they can reply and keep free-text alerts coming.
+    whatsapp_window_reminder: timedelta | None = None
+    whatsapp_window_reminder_group: str = "technical-admins"
     # Contact verification (herald/verification.py): how long a code is valid, how many
     # tries it allows, how soon another may be sent; the channels whose address must be
     # verified before anything is sent there.

@@ -535,6 +535,10 @@ class Store:
         with self.session() as s:
             return list(s.scalars(q.order_by(GroupMember.subscriber_id).limit(limit)))
 
+    def subscribers_with_whatsapp(self, number: str) -> set[str]:
+        with self.session() as s:
+            return set(s.scalars(select(Subscriber.id).where(Subscriber.whatsapp == number)))
+
     def existing_subscribers(self, subscriber_ids: list[str]) -> set[str]:
         with self.session() as s:
             return set(s.scalars(select(Subscriber.id).where(Subscriber.id.in_(subscriber_ids))))

@@ -198,6 +198,9 @@ def sample_request(kind: str) -> DeliveryRequest:
             "reached": False,
             "near": True,
         }
+    elif kind == "system.window_closing":
+        subject_id = "u-camille"
+        data = {"closes_at": (at + timedelta(hours=1)).isoformat()}
     elif kind == "system.housekeeping_failed":
         subject_id = "housekeeping"
         data = {

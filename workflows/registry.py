@@ -14,6 +14,7 @@ from workflows.repair import RepairWorkflow
 from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
 from workflows.verification import ContactVerificationWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow
+from workflows.window import WhatsAppWindowWorkflow
 
 WORKFLOWS = [
     LoanWorkflow,
@@ -27,6 +28,7 @@ WORKFLOWS = [
     WebhookDeliveryWorkflow,
     FailureAlertWorkflow,
     ContactVerificationWorkflow,
+    WhatsAppWindowWorkflow,
 ]
 
 __all__ = [
@@ -42,4 +44,5 @@ __all__ = [
     "StaffBatchWorkflow",
     "StaffNotifyWorkflow",
     "WebhookDeliveryWorkflow",
+    "WhatsAppWindowWorkflow",
 ]

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from herald import receipts
 from herald.api.problems import ProblemError
+from herald.contracts import WINDOW_REMINDER_WORKFLOW, WindowInput, window_workflow_id
 from herald.db import utcnow
 from herald.kinds import Channel
 from herald.settings import Settings
@@ -115,6 +116,8 @@ def build_provider_hooks(
     async def inbound(message: InboundMessage, opt: str | None) -> None:
         if message.channel == Channel.WHATSAPP.value:
             await asyncio.to_thread(receipts.record_inbound, store, message)
+            if settings.whatsapp_window_reminder is not None:
+                await watch_window(message)
             return
         if opt == "stop":
             row, created = await asyncio.to_thread(
@@ -137,6 +140,30 @@ def build_provider_hooks(
                 by=message.provider,
                 reason=f"replied {message.text.strip().upper()[:20]}",
             )
+
+    async def watch_window(message: InboundMessage) -> None:
+        """Start (or move) the person's window timer; the window itself is already kept,
+        so Temporal being away loses only this reminder."""
+        lead = settings.whatsapp_window_reminder
+        assert lead is not None
+        try:
+            client = await herald.temporal()
+            await client.start_workflow(
+                WINDOW_REMINDER_WORKFLOW,
+                WindowInput(
+                    address=message.address,
+                    last_inbound_at=message.received_at,
+                    window=settings.whatsapp_window,
+                    lead=lead,
+                    group=settings.whatsapp_window_reminder_group,
+                ),
+                id=window_workflow_id(message.address),
+                task_queue=settings.task_queue,
+                start_signal="inbound",
+                start_signal_args=[message.received_at],
+            )
+        except Exception as err:  # noqa: BLE001 - the window is recorded; only the reminder is lost
+            log.warning("WhatsApp window reminder for a number not started: %s", err)
 
     # ------------------------------------------------------------ SES through SNS
 

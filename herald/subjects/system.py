@@ -3,9 +3,11 @@ out; a housekeeping run that failed for good."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from herald.contracts import DeliveryRequest
+from herald.rendering import format_datetime, format_time
 from herald.store import Contact
 from herald.subjects import Subject, SubjectEnv, register
 
@@ -18,6 +20,14 @@ class System(Subject):
         self, request: DeliveryRequest, recipient: Contact, base: dict[str, Any], env: SubjectEnv
     ) -> dict[str, Any]:
         data = request.data
+        if request.kind == "system.window_closing":
+            closes = datetime.fromisoformat(str(data["closes_at"]))
+            return {
+                "window": {
+                    "closes_at": format_datetime(closes, recipient.timezone, recipient.locale),
+                    "closes_time": format_time(closes, recipient.timezone),
+                }
+            }
         if request.kind == "system.sms_budget":
             return {"budget": dict(data)}
         if request.kind == "system.housekeeping_failed":
