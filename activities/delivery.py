@@ -90,6 +90,7 @@ from herald.receipts import (
     whatsapp_window,
 )
 from herald.rendering import Renderer
+from herald.retry_budget import RetryBudget
 from herald.settings import Settings
 from herald.sms_budget import SMS_BUDGET_KIND, over_budget, spending
 from herald.store import Contact, Store, purge_in_batches
@@ -271,7 +272,17 @@ class DeliveryActivities:
                 row = self.store.get_delivery(d.idempotency_key)
                 if row is not None:
                     self._publish("delivery.suppressed", row, d.idempotency_key)
-        return DeliveryPlan(decisions=decisions)
+        return DeliveryPlan(decisions=decisions, retry=self._retry(decisions))
+
+    def _retry(self, decisions: list[ChannelDecision]) -> dict[Channel, RetryBudget]:
+        """The configured retry budget of each channel to send (none: the default)."""
+        budgets = {}
+        for d in decisions:
+            if d.status is DeliveryStatus.PENDING:
+                budget = self.settings.retry_budget(d.channel)
+                if budget is not None:
+                    budgets[d.channel] = budget
+        return budgets
 
     def _unavailable(self, request: DeliveryRequest, default_priority: str) -> dict[Channel, str]:
         """Channels this deployment will not use for this notice now: SMS past its monthly
@@ -365,7 +376,7 @@ class DeliveryActivities:
         """:meth:`plan_delivery`, answering only each channel's status: run as a local
         activity, its result is a marker in the workflow's history for ever."""
         plan = self.plan_delivery(request)
-        return PlanSummary(channels={d.channel: d.status for d in plan.decisions})
+        return PlanSummary(channels={d.channel: d.status for d in plan.decisions}, retry=plan.retry)
 
     # ---------------------------------------------------------------- send
 
@@ -392,12 +403,21 @@ class DeliveryActivities:
                 non_retryable=not transient,
             ) from None
 
-    def _failed(self, key: str, attempt: int, failure: SendError) -> ApplicationError:
+    def _failed(
+        self, key: str, attempt: int, failure: SendError, max_attempts: int | None = None
+    ) -> ApplicationError:
         """Record a failed attempt on the row; the error to raise for Temporal.
 
         Transient failures are retried with backoff; anything else is ``permanently_failed``
         at once, with its reason: no attempt after this one."""
         transient = isinstance(failure, TransientSendError)
+        if transient and max_attempts is not None and attempt >= max_attempts:
+            # The channel's retry budget (HERALD_RETRY_*) ends here: settled for good, so
+            # the row says so and the admins hear of it, like any permanent failure.
+            failure = PermanentSendError(
+                f"gave up after {attempt} attempts: {failure.reason}", recipient_fault=False
+            )
+            transient = False
         status = DeliveryStatus.FAILED if transient else DeliveryStatus.PERMANENTLY_FAILED
         reason = bounded_text(failure.reason, ERROR_TEXT_LIMIT)
         self.store.update_delivery(key, status=status.value, attempts=attempt, error=reason)
@@ -451,7 +471,7 @@ class DeliveryActivities:
         except CancelledError:
             raise
         except Exception as exc:
-            raise self._failed(key, attempt, classify_failure(exc)) from None
+            raise self._failed(key, attempt, classify_failure(exc), send.max_attempts) from None
         sent_at = utcnow()
         self.store.update_delivery(
             key,

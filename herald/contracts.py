@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, field_serializer
 from herald.holding import Hold, HoldRules
 from herald.kinds import Channel
 from herald.policy import LoanPolicy, PlannedPoint
+from herald.retry_budget import RetryBudget
 
 
 class LoanState(StrEnum):
@@ -215,6 +216,9 @@ class ChannelDecision(BaseModel):
 
 class DeliveryPlan(BaseModel):
     decisions: list[ChannelDecision]
+    # The deliver activity's retries per channel to send (HERALD_RETRY_*); absent: the
+    # default policy (plans recorded before budgets existed replay so).
+    retry: dict[Channel, RetryBudget] = {}
 
     @property
     def to_send(self) -> list[ChannelDecision]:
@@ -227,9 +231,11 @@ class PlanSummary(BaseModel):
     are in the delivery log)."""
 
     channels: dict[Channel, DeliveryStatus]
+    retry: dict[Channel, RetryBudget] = {}
 
     def expand(self, request: DeliveryRequest) -> DeliveryPlan:
         return DeliveryPlan(
+            retry=self.retry,
             decisions=[
                 ChannelDecision(
                     channel=channel,
@@ -237,7 +243,7 @@ class PlanSummary(BaseModel):
                     status=status,
                 )
                 for channel, status in self.channels.items()
-            ]
+            ],
         )
 
 
@@ -253,6 +259,8 @@ class ChannelSend(BaseModel):
     request: DeliveryRequest | None = None
     channel: Channel
     idempotency_key: str
+    # The channel's retry budget in attempts: the last one settles the row for good.
+    max_attempts: int | None = None
 
 
 class ChannelResult(BaseModel):
