@@ -291,6 +291,30 @@ def channel_task_queue(base: str, channel: Channel) -> str:
     return f"{base}-{channel.value}"
 
 
+class ResendInput(BaseModel):
+    """A new attempt of a delivery that failed for good, on a row of its own
+    (``herald deliveries resend``)."""
+
+    idempotency_key: str  # the new row's
+    channel: Channel
+    original_id: int
+    retry: RetryBudget | None = None
+
+
+class ResendResult(BaseModel):
+    idempotency_key: str
+    status: DeliveryStatus
+
+
+RESEND_WORKFLOW = "ResendWorkflow"
+
+
+def resend_workflow_id(idempotency_key: str) -> str:
+    """One workflow per resend row (by its key, hashed to fit Temporal's id limit):
+    starting it twice sends nothing twice."""
+    return "resend-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
 # ---------------------------------------------------------------- repairs
 
 

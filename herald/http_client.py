@@ -35,6 +35,7 @@ from herald.contracts import (
 from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
 from herald.http_feedback import FeedbackOverHttp
 from herald.http_inbox import InboxOverHttp
+from herald.http_notices import NoticesOverHttp
 from herald.http_staff_setup import StaffSetupOverHttp
 from herald.service.base import Started
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
@@ -76,7 +77,7 @@ def _error(response: httpx.Response) -> HeraldError:
     return HeraldError(detail)
 
 
-class HttpHerald(InboxOverHttp, StaffSetupOverHttp, FeedbackOverHttp):
+class HttpHerald(InboxOverHttp, StaffSetupOverHttp, FeedbackOverHttp, NoticesOverHttp):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._timeout = timeout

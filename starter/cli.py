@@ -28,7 +28,7 @@ from herald.kinds import (
     USER_EVENTS,
 )
 from herald.validation import LIMITS, show
-from starter import cli_feedback, cli_groups, cli_inbox, cli_webhooks
+from starter import cli_feedback, cli_groups, cli_inbox, cli_notices, cli_webhooks
 
 if TYPE_CHECKING:
     from herald.contracts import LoanStatus, NotificationRecord
@@ -362,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("deliveries", help="the delivery log")
     d.add_argument("--loan")
     d.add_argument("--json", action="store_true")
+    cli_notices.add_delivery_arguments(d)
     api_commands.add_parsers(sub, _Parser)
     cli_feedback.add_parsers(sub, _Parser)
     cli_inbox.add_parsers(sub, _Parser)
@@ -818,6 +819,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _codec_server(args)
     if args.command in api_commands.COMMANDS:
         return await api_commands.run(args)
+    if cli_notices.handles(args):
+        return await cli_notices.run(args)
     if args.command in cli_feedback.COMMANDS:
         return await cli_feedback.run(args)
     if args.command in cli_groups.COMMANDS:

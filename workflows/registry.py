@@ -11,6 +11,7 @@ from workflows.housekeeping import HousekeepingWorkflow
 from workflows.loan import LoanWorkflow
 from workflows.mailbox import MailboxWorkflow
 from workflows.repair import RepairWorkflow
+from workflows.resend import ResendWorkflow
 from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow
 
@@ -25,6 +26,7 @@ WORKFLOWS = [
     MailboxWorkflow,
     WebhookDeliveryWorkflow,
     FailureAlertWorkflow,
+    ResendWorkflow,
 ]
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "HousekeepingWorkflow",
     "LoanWorkflow",
     "RepairWorkflow",
+    "ResendWorkflow",
     "StaffBatchWorkflow",
     "StaffNotifyWorkflow",
     "WebhookDeliveryWorkflow",

@@ -55,6 +55,7 @@ ROUTES = {
     ("post", "/v1/suppressions/lift", "ops"),
     ("get", "/v1/subscribers/{subscriber_id}/whatsapp-window", "app"),
     ("get", "/v1/deliveries/{delivery_id}/events", "ops"),
+    ("post", "/v1/deliveries/{delivery_id}/resend", "ops"),
     ("get", "/v1/sms-spending", "ops"),
     ("post", "/v1/hooks/ses", "public (SNS signature)"),
     ("post", "/v1/hooks/twilio/status", "public (X-Twilio-Signature)"),
