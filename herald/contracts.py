@@ -427,6 +427,12 @@ class NotifyInput(BaseModel):
     after: str | None = None
     batches_started: int = 0
     totals: dict[str, int] = {}
+    # An ad-hoc notice (no template): its title and message, and the application's data.
+    title: str | None = None
+    message: str | None = None
+    data: dict[str, Any] = {}
+    # Sent at this instant rather than at once (a durable timer), cancellable until then.
+    scheduled_for: AwareDatetime | None = None
 
 
 class FailureAlertInput(BaseModel):
@@ -453,6 +459,13 @@ class NotifyResult(BaseModel):
     batches: int
     # delivery status -> count of (person, channel) deliveries
     totals: dict[str, int]
+    # A scheduled notice cancelled before it fired: nothing was sent.
+    cancelled: bool = False
+
+
+class NoticeCancelled(BaseModel):
+    request_id: str
+    scheduled_for: AwareDatetime | None
 
 
 class RecipientsPageInput(BaseModel):

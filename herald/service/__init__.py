@@ -1,7 +1,7 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``staff_setup``, ``inbox``, ``deliveries``, ``resends``, ``feedback``, ``webhooks``);
+``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``resends``, ``feedback``, ``webhooks``);
 :class:`Herald` offers them all. The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the
 HTTP API (:mod:`herald.api`) translate to and from these methods and hold no rule of their
 own: a refused call raises :class:`~herald.errors.InvalidInput` (or
@@ -20,6 +20,7 @@ from herald.service.feedback import FeedbackService
 from herald.service.followups import FollowUpService, crm_event_workflow_id, followup_workflow_id
 from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
+from herald.service.notices import NoticeService
 from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.resends import ResendService
 from herald.service.staff_setup import StaffSetupService
@@ -37,6 +38,7 @@ class Herald(
     RepairService,
     FollowUpService,
     StaffSetupService,
+    NoticeService,
     DeliveryService,
     ResendService,
     WebhookService,
