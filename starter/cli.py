@@ -346,8 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     rst.add_argument("repair_id")
     rst.add_argument("--json", action="store_true")
 
-    notify = sub.add_parser("notify", help="send an admin template to people and groups")
-    notify.add_argument("template")
+    notify = sub.add_parser(
+        "notify", help="send an admin template, or a title and a message, to people and groups"
+    )
+    notify.add_argument("template", nargs="?", help="an admin template (or: cancel REQUEST_ID)")
     notify.add_argument("--user", action="append", default=[], metavar="ID")
     notify.add_argument("--group", action="append", default=[], metavar="NAME")
     notify.add_argument("--event", help="instead of --group: the groups HERALD_EVENT_GROUPS names")
@@ -358,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument("--request-id")
     notify.add_argument("--wait", action="store_true", help="wait for every delivery")
     notify.add_argument("--json", action="store_true")
+    cli_notices.add_notify_arguments(notify)
 
     d = sub.add_parser("deliveries", help="the delivery log")
     d.add_argument("--loan")

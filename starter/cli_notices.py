@@ -1,9 +1,12 @@
-"""``herald deliveries resend ID``: each a call of the service layer, nothing more."""
+"""``herald notify --title T --message M …`` (ad-hoc notices, ``--scheduled-for``,
+``--dry-run``), ``herald notify cancel REQUEST_ID`` and ``herald deliveries resend ID``:
+each a call of the service layer, nothing more."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from typing import Any
 
 
@@ -14,12 +17,130 @@ def add_delivery_arguments(deliveries: argparse.ArgumentParser) -> None:
     deliveries.add_argument("--wait", action="store_true", help="wait for the new attempt")
 
 
+def add_notify_arguments(notify: argparse.ArgumentParser) -> None:
+    """``herald notify`` without a template: a title and a message."""
+    notify.add_argument(
+        "target", nargs="?", metavar="REQUEST_ID", help="with cancel: the notice to cancel"
+    )
+    notify.add_argument("--title", help="instead of a template: the notice's one-line title")
+    notify.add_argument("--message", help="with --title: its text (newlines kept)")
+    notify.add_argument("--data", help="with --title: JSON object, the application's data")
+    notify.add_argument("--scheduled-for", metavar="ISO8601", help="send at this time")
+    notify.add_argument(
+        "--dry-run", action="store_true", help="who would get what on which channel; send nothing"
+    )
+
+
 def handles(args: argparse.Namespace) -> bool:
-    return args.command == "deliveries" and getattr(args, "action", None) == "resend"
+    if args.command == "deliveries":
+        return getattr(args, "action", None) == "resend"
+    if args.command == "notify":
+        return bool(
+            args.title is not None
+            or args.message is not None
+            or args.dry_run
+            or args.scheduled_for
+            or args.target is not None
+            or args.template is None
+        )
+    return False
 
 
 def _print(doc: Any) -> None:
     print(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+def _object(text: str | None, flag: str) -> dict[str, Any] | None:
+    from herald.errors import InvalidInput
+
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise InvalidInput(f"{flag} is not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{flag} must be a JSON object")
+    return value
+
+
+def _instant(text: str | None) -> datetime | None:
+    from herald.errors import InvalidInput
+
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"--scheduled-for {text[:60]!r} is not an ISO 8601 date-time "
+            "(e.g. 2026-12-14T09:00:00+01:00)"
+        ) from None
+
+
+async def _notify(args: argparse.Namespace) -> int:
+    from herald.errors import InvalidInput
+    from herald.settings import load_settings
+    from starter.client import Herald
+
+    cancel = args.template == "cancel" and args.target is not None
+    if not cancel:
+        if args.target is not None:
+            raise InvalidInput("herald notify cancel REQUEST_ID: one request id, nothing else")
+        if args.template is not None:
+            raise InvalidInput(
+                "give a template or --title and --message, not both"
+                if args.title is not None
+                else "--message, --data, --scheduled-for and --dry-run go with --title"
+            )
+        if args.title is None or args.message is None:
+            raise InvalidInput("give a template, or --title and --message")
+        if args.context != "{}":
+            raise InvalidInput("--context goes with a template; with --title use --data")
+    herald = await Herald.connect(load_settings())
+    try:
+        if cancel:
+            done = await herald.cancel_notice(args.target)
+            doc: dict[str, Any] = {**done.model_dump(mode="json"), "cancelled": True}
+            _print(doc) if args.json else print(" ".join(f"{k}={v}" for k, v in doc.items()))
+            return 0
+        common: dict[str, Any] = {
+            "user_ids": args.user,
+            "group_names": args.group,
+            "event": args.event,
+            "data": _object(args.data, "--data"),
+            "priority": args.priority,
+            "channels": args.channel,
+            "link": args.link,
+            "scheduled_for": _instant(args.scheduled_for),
+        }
+        if args.dry_run:
+            plan = await herald.preview_notice(args.title, args.message, **common)
+            if args.json:
+                _print(plan)
+                return 0
+            print(f"{plan['recipients']} people (dry run: nothing sent), at {plan['at']}")
+            for d in plan["deliveries"]:
+                why = f"  {d['reason']}" if d["reason"] else ""
+                print(
+                    f"{d['subscriber_id']:24} {d['channel']:9} {d['status']:10} "
+                    f"{d['address'] or '-'}{why}"
+                )
+            if plan["listed"] < plan["recipients"]:
+                print(f"… and {plan['recipients'] - plan['listed']} more")
+            return 0
+        request_id, result = await herald.create_notice(
+            args.title, args.message, request_id=args.request_id, wait=args.wait, **common
+        )
+        doc = {"request_id": request_id, "workflow_id": f"notify-{request_id}"}
+        if args.scheduled_for:
+            doc["scheduled_for"] = args.scheduled_for
+        if result is not None:
+            doc.update(result.model_dump(mode="json"))
+        _print(doc) if args.json else print(" ".join(f"{k}={v}" for k, v in doc.items()))
+        return 0
+    finally:
+        herald.close()
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -27,6 +148,8 @@ async def run(args: argparse.Namespace) -> int:
     from herald.settings import load_settings
     from starter.client import Herald
 
+    if args.command == "notify":
+        return await _notify(args)
     if args.id is None:
         raise InvalidInput("herald deliveries resend ID: give the delivery's id")
     herald = await Herald.connect(load_settings())

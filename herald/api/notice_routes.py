@@ -5,14 +5,112 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import Field
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import AwareDatetime, BaseModel, Field
 
 from herald.api import models as m
 from herald.api.gate import Principal
 
 if TYPE_CHECKING:
     from starter.client import Herald
+
+
+NOTICE_EXAMPLE = {
+    "title": "Invoice processed",
+    "message": "Invoice 2026-118 was processed.\nThe payment is due on 15 December.",
+    "group_names": ["accounting"],
+    "user_ids": ["boss"],
+    "data": {"invoice_id": 118},
+    "priority": "medium",
+    "scheduled_for": "2026-12-14T09:00:00+01:00",
+}
+
+
+class NoticeFields(m.Body):
+    title: str = Field(
+        description="One line, at most 200 characters: the e-mail subject, the inbox title",
+        examples=["Invoice processed"],
+    )
+    message: str = Field(
+        description="The text, any number of lines (at most 10,000 characters)",
+        examples=["Invoice 2026-118 was processed."],
+    )
+    user_ids: list[str] | None = Field(
+        default=None, description="People to notify", examples=[["boss"]]
+    )
+    group_names: list[str] | None = Field(
+        default=None, description="Groups to notify", examples=[["accounting"]]
+    )
+    event: str | None = Field(
+        default=None,
+        description="Instead of group_names: the groups HERALD_EVENT_GROUPS names for it",
+        examples=["invoice.processed"],
+    )
+    data: dict[str, Any] | None = Field(
+        default=None,
+        description="The application's own data, kept with each delivery's request",
+        examples=[{"invoice_id": 118}],
+    )
+    priority: str = Field(
+        default="medium", description="urgent, high, medium or low", examples=["medium"]
+    )
+    channels: list[str] | None = Field(
+        default=None, description="Restrict to these channels", examples=[["email", "in_app"]]
+    )
+    link: str | None = Field(
+        default=None, description="http(s) link", examples=["https://app.example.org/i/118"]
+    )
+    scheduled_for: m.Instant | None = Field(
+        default=None,
+        description="Send at this time (ISO 8601 with an offset) rather than at once",
+        examples=["2026-12-14T09:00:00+01:00"],
+    )
+
+
+class NoticeBody(NoticeFields):
+    model_config = m._examples(NOTICE_EXAMPLE)
+
+    request_id: str | None = Field(
+        default=None,
+        description="The notice's id: the same id twice sends once; cancel by it",
+        examples=["invoice-118"],
+    )
+    wait: bool = Field(
+        default=False, description="Wait for every delivery and answer the totals", examples=[False]
+    )
+
+
+class DryRunBody(NoticeFields):
+    model_config = m._examples(NOTICE_EXAMPLE)
+
+
+class DryRunDelivery(BaseModel):
+    subscriber_id: str
+    channel: str
+    status: str = Field(description="send, held (quiet hours, digest), skipped or suppressed")
+    address: str | None
+    reason: str | None = Field(description="Why not sent (or held), as the log would say")
+
+
+class DryRunOut(BaseModel):
+    title: str
+    recipients: int = Field(description="Everyone the notice would reach")
+    listed: int = Field(description="Of them, those listed in deliveries (at most 200)")
+    at: str = Field(description="The instant the channels were decided for")
+    deliveries: list[DryRunDelivery]
+
+
+class NoticeOut(BaseModel):
+    request_id: str
+    workflow_id: str
+    result: dict[str, Any] | None = Field(
+        default=None, description="The totals (NotifyResult) when waited for"
+    )
+
+
+class CancelledOut(BaseModel):
+    request_id: str
+    scheduled_for: AwareDatetime | None
 
 
 class ResendBody(m.Body):
@@ -32,6 +130,41 @@ def build_notice_router(
 ) -> APIRouter:
     r = APIRouter(prefix="/v1", responses=problems)
     ops = [Depends(require_ops)]
+
+    @r.post(
+        "/notices",
+        tags=["staff alerts"],
+        status_code=202,
+        response_model=NoticeOut,
+        responses={200: {"model": NoticeOut, "description": "Sent and waited for (wait: true)"}},
+    )
+    async def create_notice(body: NoticeBody, response: Response) -> NoticeOut:
+        """A title and a message to people and whole groups, no template needed; at once or
+        at ``scheduled_for`` (cancellable until then)."""
+        request_id, result = await herald.create_notice(
+            body.title, body.message, **body.model_dump(exclude={"title", "message"})
+        )
+        if result is not None:
+            response.status_code = 200
+        return NoticeOut(
+            request_id=request_id,
+            workflow_id=f"notify-{request_id}",
+            result=result.model_dump(mode="json") if result is not None else None,
+        )
+
+    @r.post("/notices/dry-run", tags=["staff alerts"], response_model=DryRunOut)
+    async def preview_notice(body: DryRunBody) -> DryRunOut:
+        """Who would get what on which channel, as the worker would decide; sends, writes
+        and starts nothing."""
+        plan = await herald.preview_notice(
+            body.title, body.message, **body.model_dump(exclude={"title", "message"})
+        )
+        return DryRunOut(**plan)
+
+    @r.post("/notices/{request_id}/cancel", tags=["staff alerts"], response_model=CancelledOut)
+    async def cancel_notice(request_id: str) -> CancelledOut:
+        """Cancel a notice scheduled for later, before it fires (409 once it went out)."""
+        return CancelledOut(**(await herald.cancel_notice(request_id)).model_dump())
 
     @r.post(
         "/deliveries/{delivery_id}/resend",

@@ -42,7 +42,7 @@ from herald.validation import (
 )
 from workflows.staff import NOTICE_KIND, StaffNotifyWorkflow
 
-TITLE_LIMIT = LIMITS["template_subject"]
+TITLE_LIMIT = LIMITS["title"]
 MESSAGE_LIMIT = 10_000
 # People a dry run lists one by one (the count covers everyone).
 DRY_RUN_LISTED = 200
