@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import DeliveryActivities, WebhookActivities
+from activities.repair_batch import RepairBatchActivities
 from herald.admin_templates import shutdown_render_pool
 from herald.channels import Provider, build_providers
 from herald.contracts import channel_task_queue
@@ -55,6 +56,7 @@ def build_workers(
     providers = build_providers(settings, store) if providers is None else providers
     delivery = DeliveryActivities(store, providers, settings, client=client)
     webhooks = WebhookActivities(store, settings, client=client)
+    batching = RepairBatchActivities(client, settings)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
     workers = [
         Worker(
@@ -74,6 +76,7 @@ def build_workers(
                 webhooks.webhook_targets,
                 webhooks.send_webhook,
                 webhooks.dispatch_pending_webhooks,
+                batching.queue_repair_notice,
             ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,

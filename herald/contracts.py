@@ -83,6 +83,8 @@ class NotificationRecord(BaseModel):
     # channel -> delivery status; empty when the point was skipped before sending
     channels: dict[str, DeliveryStatus] = {}
     skipped_reason: str | None = None
+    # Handed to the recipient's batch (this workflow id): it goes out there, with others.
+    batched_in: str | None = None
 
 
 class LoanProgress(BaseModel):
@@ -351,6 +353,9 @@ class RepairEvent(BaseModel):
     batch_size: int | None = None
     reward_name: str | None = None
     reward_points: int | None = None
+    # HERALD_REPAIR_BATCH_WINDOW when the event was reported: its notices wait that long in
+    # the recipient's batch, to go out with the others as one (None: each on its own).
+    batch_window_seconds: int | None = None
 
 
 class RepairNotice(BaseModel):
@@ -366,6 +371,35 @@ class RepairPolicy(BaseModel):
     unassigned_after: timedelta
     unassigned_every: timedelta
     managers_group: str
+
+
+REPAIR_BATCH_WORKFLOW = "RepairBatchWorkflow"
+REPAIR_BATCH_SIGNAL = "repair_notice"
+QUEUE_REPAIR_NOTICE = "queue_repair_notice"
+# Repair notices handed to the recipient's batch: a path new workflows take only when an
+# event carries a batch window.
+REPAIR_BATCHING_PATCH = "repair-batching"
+
+
+def repair_batch_workflow_id(subscriber_id: str) -> str:
+    """One batch per recipient at a time."""
+    return f"repair-batch-{subscriber_id}"
+
+
+class BatchedRepairNotice(BaseModel):
+    """One repair notice, as its repair workflow would have sent it, for the recipient's
+    batch; it waits ``window_seconds`` there for others."""
+
+    request: DeliveryRequest
+    window_seconds: int
+
+
+class RepairBatchInput(BaseModel):
+    subscriber_id: str
+    # Continue-as-new: notices not sent yet, the keys already taken, batches sent so far.
+    pending: list[DeliveryRequest] = []
+    seen: list[str] = []
+    batches: int = 0
 
 
 class AppliedEvent(BaseModel):

@@ -169,6 +169,11 @@ class Settings(BaseSettings):
     repair_managers_group: str = "repair-managers"
     repair_unassigned_after: timedelta = timedelta(hours=4)
     repair_unassigned_every: timedelta = timedelta(days=1)
+    # Repair notices for the same person within this window go out as one (repair.batch);
+    # 0: each on its own, as it happens.
+    repair_batch_window: timedelta = Field(
+        default=timedelta(0), ge=timedelta(0), le=timedelta(hours=1)
+    )
     # Recipients per child workflow when a notice fans out to a group.
     fanout_batch_size: int = Field(default=50, ge=1, le=200)
     # Which groups hear about an application event when ``notify`` is given the event

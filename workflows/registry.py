@@ -11,6 +11,7 @@ from workflows.housekeeping import HousekeepingWorkflow
 from workflows.loan import LoanWorkflow
 from workflows.mailbox import MailboxWorkflow
 from workflows.repair import RepairWorkflow
+from workflows.repair_batch import RepairBatchWorkflow
 from workflows.resend import ResendWorkflow
 from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow
@@ -27,6 +28,7 @@ WORKFLOWS = [
     WebhookDeliveryWorkflow,
     FailureAlertWorkflow,
     ResendWorkflow,
+    RepairBatchWorkflow,
 ]
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "MailboxWorkflow",
     "HousekeepingWorkflow",
     "LoanWorkflow",
+    "RepairBatchWorkflow",
     "RepairWorkflow",
     "ResendWorkflow",
     "StaffBatchWorkflow",
