@@ -1,4 +1,5 @@
-"""Ad-hoc notices and resends over HTTP: part of :class:`herald.http_client.HttpHerald`."""
+"""Ad-hoc notices, events naming several repairs and resends over HTTP: part of
+:class:`herald.http_client.HttpHerald`."""
 
 from __future__ import annotations
 
@@ -43,6 +44,32 @@ class NoticesOverHttp:
             idempotency_key=idempotency_key,
         )
         return dict(response.json())
+
+    async def repair_events(
+        self,
+        repair_ids: list[str],
+        event_type: str,
+        *,
+        event_id: str | None = None,
+        technician_id: str | None = None,
+        reason: str | None = None,
+        batch_id: str | None = None,
+        batch_size: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> list[dict[str, Any]]:
+        body = {
+            "repair_ids": repair_ids,
+            "type": event_type,
+            "event_id": event_id,
+            "technician_id": technician_id,
+            "reason": reason,
+            "batch_id": batch_id,
+            "batch_size": batch_size,
+        }
+        response = await self._call(
+            "POST", "/v1/repairs/events", json=body, idempotency_key=idempotency_key
+        )
+        return list(response.json()["items"])
 
     async def create_notice(
         self,

@@ -342,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     re_.add_argument("--points", type=int)
     re_.add_argument("--no-wait", action="store_true", help="send as a signal, without waiting")
     re_.add_argument("--json", action="store_true")
+    cli_notices.add_repair_parsers(repair)
     rst = repair.add_parser("status")
     rst.add_argument("repair_id")
     rst.add_argument("--json", action="store_true")

@@ -1,5 +1,6 @@
 """``herald notify --title T --message M …`` (ad-hoc notices, ``--scheduled-for``,
-``--dry-run``), ``herald notify cancel REQUEST_ID`` and ``herald deliveries resend ID``:
+``--dry-run``), ``herald notify cancel REQUEST_ID``, ``herald repair events TYPE ID…`` and
+``herald deliveries resend ID``:
 each a call of the service layer, nothing more."""
 
 from __future__ import annotations
@@ -31,7 +32,24 @@ def add_notify_arguments(notify: argparse.ArgumentParser) -> None:
     )
 
 
+def add_repair_parsers(repair: Any) -> None:
+    """``herald repair events TYPE REPAIR_ID…``: one event naming several repairs."""
+    many = repair.add_parser(
+        "events", help="one status change of several repairs: one notice per person"
+    )
+    many.add_argument("type")
+    many.add_argument("repair_ids", nargs="+", metavar="REPAIR_ID")
+    many.add_argument("--event-id", help="the app's id for this event: a retry is then harmless")
+    many.add_argument("--technician")
+    many.add_argument("--reason")
+    many.add_argument("--batch-id")
+    many.add_argument("--batch-size", type=int)
+    many.add_argument("--json", action="store_true")
+
+
 def handles(args: argparse.Namespace) -> bool:
+    if args.command == "repair":
+        return getattr(args, "action", None) == "events"
     if args.command == "deliveries":
         return getattr(args, "action", None) == "resend"
     if args.command == "notify":
@@ -143,6 +161,31 @@ async def _notify(args: argparse.Namespace) -> int:
         herald.close()
 
 
+async def _repair_events(args: argparse.Namespace) -> int:
+    from herald.settings import load_settings
+    from starter.client import Herald
+
+    herald = await Herald.connect(load_settings())
+    try:
+        rows = await herald.repair_events(
+            args.repair_ids,
+            args.type,
+            event_id=args.event_id,
+            technician_id=args.technician,
+            reason=args.reason,
+            batch_id=args.batch_id,
+            batch_size=args.batch_size,
+        )
+        if args.json:
+            _print(rows)
+        for row in [] if args.json else rows:
+            detail = f": {row['detail']}" if row["detail"] else ""
+            print(f"{row['repair_id']:24} {row['outcome']}{detail}")
+        return 0
+    finally:
+        herald.close()
+
+
 async def run(args: argparse.Namespace) -> int:
     from herald.errors import InvalidInput
     from herald.settings import load_settings
@@ -150,6 +193,8 @@ async def run(args: argparse.Namespace) -> int:
 
     if args.command == "notify":
         return await _notify(args)
+    if args.command == "repair":
+        return await _repair_events(args)
     if args.id is None:
         raise InvalidInput("herald deliveries resend ID: give the delivery's id")
     herald = await Herald.connect(load_settings())

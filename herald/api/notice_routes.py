@@ -1,4 +1,4 @@
-"""Ad-hoc notices and resends of failed deliveries. Each route is one call of the service
+"""Ad-hoc notices, events naming several repairs, and resends of failed deliveries. Each route is one call of the service
 layer (:mod:`herald.service.notices`, :mod:`herald.service.resends`)."""
 
 from __future__ import annotations
@@ -113,6 +113,49 @@ class CancelledOut(BaseModel):
     scheduled_for: AwareDatetime | None
 
 
+class RepairEventsBody(m.Body):
+    model_config = m._examples(
+        {
+            "repair_ids": ["R-101", "R-102", "R-103"],
+            "type": "batch_approved",
+            "event_id": "lot-5-approved",
+            "batch_id": "L-5",
+        }
+    )
+
+    repair_ids: list[str] = Field(
+        description="The repairs the event names (at most 500)", examples=[["R-101", "R-102"]]
+    )
+    type: str = Field(
+        description="approved, denied, batch_approved, assigned, …", examples=["batch_approved"]
+    )
+    event_id: str | None = Field(
+        default=None,
+        description="The application's id for the event: each repair applies it once",
+        examples=["lot-5-approved"],
+    )
+    technician_id: str | None = Field(
+        default=None, description="For assigned/reassigned", examples=["tech1"]
+    )
+    reason: str | None = Field(
+        default=None, description="Free text (denials…)", examples=["Out of warranty"]
+    )
+    batch_id: str | None = Field(default=None, description="The batch's id", examples=["L-5"])
+    batch_size: int | None = Field(
+        default=None, description="Repairs in the batch (default: those named)", examples=[12]
+    )
+
+
+class RepairOutcome(BaseModel):
+    repair_id: str
+    outcome: str = Field(description="applied, duplicate, refused or unknown")
+    detail: str | None
+
+
+class RepairOutcomes(BaseModel):
+    items: list[RepairOutcome]
+
+
 class ResendBody(m.Body):
     model_config = m._examples({"wait": True})
 
@@ -165,6 +208,15 @@ def build_notice_router(
     async def cancel_notice(request_id: str) -> CancelledOut:
         """Cancel a notice scheduled for later, before it fires (409 once it went out)."""
         return CancelledOut(**(await herald.cancel_notice(request_id)).model_dump())
+
+    @r.post("/repairs/events", tags=["repairs"], response_model=RepairOutcomes)
+    async def repair_events(body: RepairEventsBody) -> RepairOutcomes:
+        """One status change of several repairs at once: each applies it once, and their
+        notices to one person go out as one (``repair.batch``)."""
+        rows = await herald.repair_events(
+            body.repair_ids, body.type, **body.model_dump(exclude={"repair_ids", "type"})
+        )
+        return RepairOutcomes(items=[RepairOutcome(**row) for row in rows])
 
     @r.post(
         "/deliveries/{delivery_id}/resend",

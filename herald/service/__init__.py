@@ -21,6 +21,7 @@ from herald.service.followups import FollowUpService, crm_event_workflow_id, fol
 from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
 from herald.service.notices import NoticeService
+from herald.service.repair_batches import RepairBatchService
 from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.resends import ResendService
 from herald.service.staff_setup import StaffSetupService
@@ -36,6 +37,7 @@ class Herald(
     DirectoryService,
     LoanService,
     RepairService,
+    RepairBatchService,
     FollowUpService,
     StaffSetupService,
     NoticeService,

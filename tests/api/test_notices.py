@@ -114,3 +114,28 @@ def test_the_cli_dry_run_needs_no_temporal_and_sends_nothing(
     ]:
         assert main(argv) == EXIT_INVALID, argv
         assert message in capsys.readouterr().err
+
+
+async def test_an_event_naming_several_repairs_over_http(api: Api, desk: Desk) -> None:
+    await desk.herald.create_group("repair-managers")
+    for rid in ("RH1", "RH2"):
+        await desk.herald.start_repair(rid, title=rid, customer_id="camille", technician_id="sam")
+    async with HttpHerald(api.url, timeout=60) as herald:
+        rows = await herald.repair_events(
+            ["RH1", "RH2", "RH404"], "approved", event_id="ok-2", batch_id="L-2"
+        )
+        assert [(r["repair_id"], r["outcome"]) for r in rows] == [
+            ("RH1", "applied"),
+            ("RH2", "applied"),
+            ("RH404", "unknown"),
+        ]
+        with pytest.raises(InvalidInput, match="unknown repair event"):
+            await herald.repair_events(["RH1"], "exploded")
+    await desk.env.sleep(timedelta(minutes=1))
+    await eventually(
+        lambda: [
+            r for r in desk.rows("sam") if r["kind"] == "repair.batch" and r["status"] == "sent"
+        ]
+    )
+    for rid in ("RH1", "RH2"):
+        await desk.herald.repair_event(rid, "closed", event_id=f"{rid}-x")

@@ -38,6 +38,7 @@ ROUTES = {
     ("post", "/v1/leads/{lead_id}/events", "app"),
     ("post", "/v1/users/{user_id}/events", "app"),
     ("post", "/v1/notify", "app"),
+    ("post", "/v1/repairs/events", "app"),
     ("post", "/v1/notices", "app"),
     ("post", "/v1/notices/dry-run", "app"),
     ("post", "/v1/notices/{request_id}/cancel", "app"),

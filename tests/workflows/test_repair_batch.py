@@ -20,6 +20,7 @@ from herald.contracts import (
     Role,
     repair_batch_workflow_id,
 )
+from herald.errors import InvalidInput
 from tests.conftest import eventually
 from tests.smtp_server import SmtpServer
 from tests.workflows.test_loan_workflow import Desk, open_desk
@@ -157,3 +158,47 @@ def test_the_batch_takes_the_most_pressing_priority() -> None:
 
     assert batch_priority([r("medium"), r("urgent"), r("high")]) == "urgent"
     assert batch_priority([r(None), r("low")]) == "medium"
+
+
+async def test_one_event_naming_several_repairs_is_one_notice_per_person(
+    ts_env: WorkflowEnvironment, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    # No window set: an event naming several repairs batches their notices all the same.
+    async with open_desk(
+        ts_env, smtp, tmp_path, sms_provider="outbox", outbox_dir=tmp_path / "outbox"
+    ) as desk:
+        h = desk.herald
+        await h.upsert_subscriber("cust", name="Client", email="cust@example.org")
+        await h.upsert_subscriber("t9", name="Tech", email="t9@example.org", phone="+33622222299")
+        await h.create_group("repair-managers")
+        for rid in ("M1", "M2", "M3"):
+            await h.start_repair(rid, title=f"Écran {rid}", customer_id="cust", technician_id="t9")
+        await h.repair_event("M3", "denied", event_id="M3-no")
+        outcomes = await h.repair_events(
+            ["M1", "M2", "M3", "M404"], "batch_approved", event_id="lot-5", batch_id="L-5"
+        )
+        assert [(o["repair_id"], o["outcome"]) for o in outcomes] == [
+            ("M1", "applied"),
+            ("M2", "applied"),
+            ("M3", "refused"),
+            ("M404", "unknown"),
+        ]
+        # A retry of the same event answers the first outcome and notifies nobody again.
+        again = await h.repair_events(["M1"], "batch_approved", event_id="lot-5", batch_id="L-5")
+        assert again[0]["outcome"] == "applied"
+        status = await h.repair_status("M1")
+        assert [e.event_id for e in status.events if e.event_id.startswith("lot-5")] == ["lot-5/M1"]
+        await desk.env.sleep(timedelta(minutes=1))
+        await eventually(
+            lambda: (
+                {r["channel"] for r in rows_of(desk, "t9", "repair.batch") if r["status"] == "sent"}
+                == URGENT
+            )
+        )
+        assert rows_of(desk, "t9", "repair.batch_approved") == []
+        mails = [m for m in desk.smtp.handler.to("t9@example.org") if "lot L-5" in m.subject]
+        assert len(mails) == 1 and mails[0].subject == "2 réparations mises à jour (lot L-5)"
+        with pytest.raises(InvalidInput, match="at least one repair"):
+            await h.repair_events([], "approved")
+        for rid in ("M1", "M2", "M3"):
+            await h.repair_event(rid, "closed", event_id=f"{rid}-x")
