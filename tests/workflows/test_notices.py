@@ -60,6 +60,10 @@ async def test_a_title_and_a_message_go_out_without_a_template(office: Desk) -> 
     rows = office.rows("maint-1")
     assert {r["notification_id"] for r in rows} == {"notice/camille", "notice/sam"}
     assert all(r["kind"] == "staff.notice" for r in rows)
+    sent = {(r["channel"], r["status"]) for r in rows if r["status"] != "skipped"}
+    assert sent == {("email", "sent"), ("in_app", "sent")}
+    (item,) = await h.inbox("camille")
+    assert item["title"] == "Maintenance ce soir"
     # The same request id again is refused: it sends nothing more.
     with pytest.raises(Conflict, match="already used"):
         await h.create_notice(
