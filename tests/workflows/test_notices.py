@@ -15,7 +15,13 @@ from herald.contracts import NotifyResult
 from herald.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import eventually
 from tests.smtp_server import SmtpServer
-from tests.workflows.test_loan_workflow import BORROWER_EMAIL, MANAGER_EMAIL, Desk, open_desk
+from tests.workflows.test_loan_workflow import (
+    BORROWER_EMAIL,
+    MANAGER_EMAIL,
+    Desk,
+    open_desk,
+    record_history,
+)
 
 
 @pytest.fixture
@@ -84,6 +90,7 @@ async def test_a_scheduled_notice_waits_on_a_timer_and_goes_out_at_its_time(offi
     await office.env.sleep(timedelta(hours=1, minutes=5))
     await eventually(lambda: len(office.smtp.handler.to(BORROWER_EMAIL)) == 1)
     assert (await result_of(office, "later-1")).recipients == 1
+    await record_history(office, "notify-later-1", "notice_scheduled")
     with pytest.raises(Conflict, match="no longer running"):
         await h.cancel_notice("later-1")
 
@@ -98,6 +105,7 @@ async def test_a_scheduled_notice_is_cancelled_before_it_fires(office: Desk) -> 
     assert cancelled.request_id == "later-2" and cancelled.scheduled_for == at
     result = await result_of(office, "later-2")
     assert result.cancelled and result.recipients == 0
+    await record_history(office, "notify-later-2", "notice_cancelled")
     await office.env.sleep(timedelta(days=1, hours=1))
     assert office.smtp.handler.to(MANAGER_EMAIL) == []
     assert office.rows("later-2") == []

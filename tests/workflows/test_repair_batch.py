@@ -23,7 +23,7 @@ from herald.contracts import (
 from herald.errors import InvalidInput
 from tests.conftest import eventually
 from tests.smtp_server import SmtpServer
-from tests.workflows.test_loan_workflow import Desk, open_desk
+from tests.workflows.test_loan_workflow import Desk, open_desk, record_history
 from workflows.repair_batch import batch_priority
 
 URGENT = {"sms", "email", "in_app"}
@@ -91,8 +91,13 @@ async def test_twelve_repairs_approved_together_are_one_notice(shop: Desk) -> No
     status = await h.repair_status("RB03")
     (record,) = [n for n in status.notifications if n.kind == "repair.batch_approved"]
     assert record.batched_in == repair_batch_workflow_id("tech1")
+    batch = h.client.get_workflow_handle(repair_batch_workflow_id("tech1"))
+    assert await batch.result() == 1
+    await record_history(shop, repair_batch_workflow_id("tech1"), "repair_batch")
     for rid in ids:
         await h.repair_event(rid, "closed", event_id=f"{rid}-x")
+    await h.client.get_workflow_handle("repair-RB03").result()
+    await record_history(shop, "repair-RB03", "repair_batched")
 
 
 async def test_a_notice_alone_in_its_window_goes_out_as_it_would_have(shop: Desk) -> None:

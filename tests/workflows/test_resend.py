@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from herald.contracts import resend_workflow_id
 from herald.errors import Conflict, NotFound
 from tests.conftest import eventually
-from tests.workflows.test_loan_workflow import BORROWER_EMAIL, Desk, start
+from tests.workflows.test_loan_workflow import BORROWER_EMAIL, Desk, record_history, start
 
 
 def failed_row(desk: Desk, loan_id: str) -> dict[str, object]:
@@ -34,6 +35,7 @@ async def test_a_failed_delivery_is_resent_once_on_a_row_of_its_own(desk: Desk) 
     assert resent["idempotency_key"] == f"{original['idempotency_key']}|resend-1"
     assert resent["note"] == f"resend of delivery {original['id']} by cli"
     assert len(desk.smtp.handler.to(BORROWER_EMAIL)) == 1
+    await record_history(desk, resend_workflow_id(str(resent["idempotency_key"])), "resend")
     # The original stays as it was: the log shows both.
     assert failed_row(desk, "L-resend")["id"] == original["id"]
 
