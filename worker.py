@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import DeliveryActivities, VerificationActivities, WebhookActivities
+from activities.repair_batch import RepairBatchActivities
 from herald.admin_templates import shutdown_render_pool
 from herald.channels import Provider, build_providers
 from herald.contracts import channel_task_queue
@@ -56,6 +57,7 @@ def build_workers(
     delivery = DeliveryActivities(store, providers, settings, client=client)
     webhooks = WebhookActivities(store, settings, client=client)
     verifying = VerificationActivities(store, providers, settings)
+    batching = RepairBatchActivities(client, settings)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
     workers = [
         Worker(
@@ -79,6 +81,7 @@ def build_workers(
                 verifying.send_verification,
                 verifying.check_verification,
                 verifying.finish_verification,
+                batching.queue_repair_notice,
             ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,

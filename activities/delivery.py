@@ -76,30 +76,27 @@ from herald.contracts import (
     PurgeResult,
     RecipientsPage,
     RecipientsPageInput,
-    Role,
     WindowPeopleInput,
     failure_alert_workflow_id,
-    idempotency_key,
     mailbox_workflow_id,
 )
 from herald.db import Delivery, InboxNotification, utcnow
 from herald.holding import HoldReason, HoldRules
 from herald.kinds import MAX_LENGTH, Channel, kind_info
-from herald.preferences import Route, choose_channels
+from herald.planning import plan_channels
 from herald.receipts import (
     ACCEPTED,
     REPORTING_PROVIDERS,
     catch_up,
-    suppressed_channels,
     whatsapp_window,
 )
 from herald.rendering import Renderer
+from herald.retry_budget import RetryBudget
 from herald.settings import Settings
-from herald.sms_budget import SMS_BUDGET_KIND, over_budget, spending
+from herald.sms_budget import SMS_BUDGET_KIND, spending
 from herald.staff_routing import admin_channels
 from herald.store import Contact, Store, purge_in_batches
 from herald.subjects import SubjectEnv, subject_for
-from herald.verification import unverified_channels
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +109,6 @@ WINDOW_PROVIDERS = frozenset({"twilio", "meta"})
 # Subjects whose failed deliveries alert nobody from here: staff alerts alert from their
 # own workflow, and system notices are the alerts themselves.
 NO_FAILURE_ALERT = frozenset({"staff", "system"})
-
-# Roles whose notices are about the recipient's own obligation (their loan, their task).
-OWN_OBLIGATION_ROLES = frozenset({Role.BORROWER, Role.ASSIGNEE})
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -208,69 +202,28 @@ class DeliveryActivities:
 
     @activity.defn(name="plan_delivery")
     def plan_delivery(self, request: DeliveryRequest) -> DeliveryPlan:
-        kind = kind_info(request.kind)
         subject = subject_for(request.subject_type)
-        contact = self.store.get_contact(request.subscriber_id)
-        decisions: list[ChannelDecision] = []
-        if contact is None:
-            decisions = [
-                ChannelDecision(
-                    channel=ch,
-                    idempotency_key=idempotency_key(request, ch),
-                    status=DeliveryStatus.SKIPPED,
-                    reason=f"unknown subscriber {request.subscriber_id!r}",
-                )
-                for ch in Channel
-            ]
-        else:
-            prefs = self.store.get_preferences(request.subscriber_id)
-            route = self._route(request)
-            dropped = subject.obsolete(request, self.env) if request.release else None
-            for choice in choose_channels(
-                kind,
-                contact,
-                prefs,
-                frozenset(self.providers),
-                route,
-                own_obligation=request.role in OWN_OBLIGATION_ROLES,
-                suppressed=suppressed_channels(self.store, contact),
-                unavailable={
-                    **self._unavailable(request, kind.priority),
-                    **unverified_channels(contact, self.settings.require_verified),
-                },
-            ):
-                send = choice.send and dropped is None
-                if send:
-                    status = DeliveryStatus.PENDING
-                elif choice.suppressed:
-                    status = DeliveryStatus.SUPPRESSED
-                else:
-                    status = DeliveryStatus.SKIPPED
-                reason = choice.reason if dropped is None or not choice.send else dropped
-                if request.manual and status is DeliveryStatus.PENDING:
-                    reason = "sent by hand" + (f"; {reason}" if reason else "")
-                decisions.append(
-                    ChannelDecision(
-                        channel=choice.channel,
-                        idempotency_key=idempotency_key(request, choice.channel),
-                        status=status,
-                        recipient=choice.address,
-                        reason=reason,
-                    )
-                )
-            if (
-                not request.release
-                and not request.manual
-                and any(d.status is DeliveryStatus.PENDING for d in decisions)
-            ):
-                rules = prefs.hold_rules(contact.timezone)
-                priority, now = request.priority or kind.priority, _now(request.scheduled_at)
-                hold = rules.hold(priority, now, digestible=kind.digestible)
-                if hold is not None:
-                    notice = HeldNotice(
-                        request=request, priority=priority, hold=hold, held_at=now, rules=rules
-                    )
-                    return self._hold(notice, decisions)
+        dropped = subject.obsolete(request, self.env) if request.release else None
+        plan = plan_channels(
+            self.store,
+            self.settings,
+            frozenset(self.providers),
+            request,
+            dropped=dropped,
+            clock=_now,
+        )
+        decisions = plan.decisions
+        if plan.hold is not None:
+            assert plan.prefs is not None and plan.contact is not None
+            assert plan.priority is not None and plan.now is not None
+            notice = HeldNotice(
+                request=request,
+                priority=plan.priority,
+                hold=plan.hold,
+                held_at=plan.now,
+                rules=plan.prefs.hold_rules(plan.contact.timezone),
+            )
+            return self._hold(notice, decisions)
         subject.planned(request, self.env)
         self.store.record_decisions(request, decisions)
         for d in decisions:
@@ -280,20 +233,17 @@ class DeliveryActivities:
                 row = self.store.get_delivery(d.idempotency_key)
                 if row is not None:
                     self._publish("delivery.suppressed", row, d.idempotency_key)
-        return DeliveryPlan(decisions=decisions)
+        return DeliveryPlan(decisions=decisions, retry=self._retry(decisions))
 
-    def _unavailable(self, request: DeliveryRequest, default_priority: str) -> dict[Channel, str]:
-        """Channels this deployment will not use for this notice now: SMS past its monthly
-        budget, unless the notice is urgent."""
-        if self.settings.sms_monthly_budget is None or Channel.SMS not in self.providers:
-            return {}
-        why = over_budget(
-            self.store,
-            self.settings,
-            _now(request.scheduled_at),
-            request.priority or default_priority,
-        )
-        return {Channel.SMS: why} if why else {}
+    def _retry(self, decisions: list[ChannelDecision]) -> dict[Channel, RetryBudget]:
+        """The configured retry budget of each channel to send (none: the default)."""
+        budgets = {}
+        for d in decisions:
+            if d.status is DeliveryStatus.PENDING:
+                budget = self.settings.retry_budget(d.channel)
+                if budget is not None:
+                    budgets[d.channel] = budget
+        return budgets
 
     def _hold(self, notice: HeldNotice, decisions: list[ChannelDecision]) -> DeliveryPlan:
         """Log the channels as ``held`` and hand the notice to the person's mailbox workflow
@@ -374,7 +324,7 @@ class DeliveryActivities:
         """:meth:`plan_delivery`, answering only each channel's status: run as a local
         activity, its result is a marker in the workflow's history for ever."""
         plan = self.plan_delivery(request)
-        return PlanSummary(channels={d.channel: d.status for d in plan.decisions})
+        return PlanSummary(channels={d.channel: d.status for d in plan.decisions}, retry=plan.retry)
 
     # ---------------------------------------------------------------- send
 
@@ -401,12 +351,21 @@ class DeliveryActivities:
                 non_retryable=not transient,
             ) from None
 
-    def _failed(self, key: str, attempt: int, failure: SendError) -> ApplicationError:
+    def _failed(
+        self, key: str, attempt: int, failure: SendError, max_attempts: int | None = None
+    ) -> ApplicationError:
         """Record a failed attempt on the row; the error to raise for Temporal.
 
         Transient failures are retried with backoff; anything else is ``permanently_failed``
         at once, with its reason: no attempt after this one."""
         transient = isinstance(failure, TransientSendError)
+        if transient and max_attempts is not None and attempt >= max_attempts:
+            # The channel's retry budget (HERALD_RETRY_*) ends here: settled for good, so
+            # the row says so and the admins hear of it, like any permanent failure.
+            failure = PermanentSendError(
+                f"gave up after {attempt} attempts: {failure.reason}", recipient_fault=False
+            )
+            transient = False
         status = DeliveryStatus.FAILED if transient else DeliveryStatus.PERMANENTLY_FAILED
         reason = bounded_text(failure.reason, ERROR_TEXT_LIMIT)
         self.store.update_delivery(key, status=status.value, attempts=attempt, error=reason)
@@ -460,7 +419,7 @@ class DeliveryActivities:
         except CancelledError:
             raise
         except Exception as exc:
-            raise self._failed(key, attempt, classify_failure(exc)) from None
+            raise self._failed(key, attempt, classify_failure(exc), send.max_attempts) from None
         sent_at = utcnow()
         self.store.update_delivery(
             key,
@@ -743,20 +702,6 @@ class DeliveryActivities:
             subject_for(request.subject_type).context(request, contact, context, self.env)
         )
         return context
-
-    def _route(self, request: DeliveryRequest) -> Route | None:
-        if request.channels:
-            return Route(request.priority or "requested", tuple(request.channels))
-        if request.priority:
-            channels = self.settings.priority_routes.get(request.priority)
-            if channels is None:
-                raise ApplicationError(
-                    f"unknown priority {request.priority!r}: the routing table has "
-                    f"{', '.join(self.settings.priority_routes)}",
-                    non_retryable=True,
-                )
-            return Route(request.priority, tuple(channels))
-        return None
 
     @activity.defn(name=PURGE_OLD_RECORDS)
     def purge_old_records(self, inp: PurgeInput) -> PurgeResult:

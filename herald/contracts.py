@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, field_serializer
 from herald.holding import Hold, HoldRules
 from herald.kinds import Channel
 from herald.policy import LoanPolicy, PlannedPoint
+from herald.retry_budget import RetryBudget
 
 
 class LoanState(StrEnum):
@@ -125,6 +126,8 @@ class NotificationRecord(BaseModel):
     # channel -> delivery status; empty when the point was skipped before sending
     channels: dict[str, DeliveryStatus] = {}
     skipped_reason: str | None = None
+    # Handed to the recipient's batch (this workflow id): it goes out there, with others.
+    batched_in: str | None = None
 
 
 class LoanProgress(BaseModel):
@@ -258,6 +261,9 @@ class ChannelDecision(BaseModel):
 
 class DeliveryPlan(BaseModel):
     decisions: list[ChannelDecision]
+    # The deliver activity's retries per channel to send (HERALD_RETRY_*); absent: the
+    # default policy (plans recorded before budgets existed replay so).
+    retry: dict[Channel, RetryBudget] = {}
 
     @property
     def to_send(self) -> list[ChannelDecision]:
@@ -270,9 +276,11 @@ class PlanSummary(BaseModel):
     are in the delivery log)."""
 
     channels: dict[Channel, DeliveryStatus]
+    retry: dict[Channel, RetryBudget] = {}
 
     def expand(self, request: DeliveryRequest) -> DeliveryPlan:
         return DeliveryPlan(
+            retry=self.retry,
             decisions=[
                 ChannelDecision(
                     channel=channel,
@@ -280,7 +288,7 @@ class PlanSummary(BaseModel):
                     status=status,
                 )
                 for channel, status in self.channels.items()
-            ]
+            ],
         )
 
 
@@ -296,6 +304,8 @@ class ChannelSend(BaseModel):
     request: DeliveryRequest | None = None
     channel: Channel
     idempotency_key: str
+    # The channel's retry budget in attempts: the last one settles the row for good.
+    max_attempts: int | None = None
 
 
 class ChannelResult(BaseModel):
@@ -324,6 +334,30 @@ LEAN_NOTIFY_PATCH = "lean-notify"
 
 def channel_task_queue(base: str, channel: Channel) -> str:
     return f"{base}-{channel.value}"
+
+
+class ResendInput(BaseModel):
+    """A new attempt of a delivery that failed for good, on a row of its own
+    (``herald deliveries resend``)."""
+
+    idempotency_key: str  # the new row's
+    channel: Channel
+    original_id: int
+    retry: RetryBudget | None = None
+
+
+class ResendResult(BaseModel):
+    idempotency_key: str
+    status: DeliveryStatus
+
+
+RESEND_WORKFLOW = "ResendWorkflow"
+
+
+def resend_workflow_id(idempotency_key: str) -> str:
+    """One workflow per resend row (by its key, hashed to fit Temporal's id limit):
+    starting it twice sends nothing twice."""
+    return "resend-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------- repairs
@@ -362,6 +396,9 @@ class RepairEvent(BaseModel):
     batch_size: int | None = None
     reward_name: str | None = None
     reward_points: int | None = None
+    # HERALD_REPAIR_BATCH_WINDOW when the event was reported: its notices wait that long in
+    # the recipient's batch, to go out with the others as one (None: each on its own).
+    batch_window_seconds: int | None = None
 
 
 class RepairNotice(BaseModel):
@@ -377,6 +414,35 @@ class RepairPolicy(BaseModel):
     unassigned_after: timedelta
     unassigned_every: timedelta
     managers_group: str
+
+
+REPAIR_BATCH_WORKFLOW = "RepairBatchWorkflow"
+REPAIR_BATCH_SIGNAL = "repair_notice"
+QUEUE_REPAIR_NOTICE = "queue_repair_notice"
+# Repair notices handed to the recipient's batch: a path new workflows take only when an
+# event carries a batch window.
+REPAIR_BATCHING_PATCH = "repair-batching"
+
+
+def repair_batch_workflow_id(subscriber_id: str) -> str:
+    """One batch per recipient at a time."""
+    return f"repair-batch-{subscriber_id}"
+
+
+class BatchedRepairNotice(BaseModel):
+    """One repair notice, as its repair workflow would have sent it, for the recipient's
+    batch; it waits ``window_seconds`` there for others."""
+
+    request: DeliveryRequest
+    window_seconds: int
+
+
+class RepairBatchInput(BaseModel):
+    subscriber_id: str
+    # Continue-as-new: notices not sent yet, the keys already taken, batches sent so far.
+    pending: list[DeliveryRequest] = []
+    seen: list[str] = []
+    batches: int = 0
 
 
 class AppliedEvent(BaseModel):
@@ -443,6 +509,12 @@ class NotifyInput(BaseModel):
     after: str | None = None
     batches_started: int = 0
     totals: dict[str, int] = {}
+    # An ad-hoc notice (no template): its title and message, and the application's data.
+    title: str | None = None
+    message: str | None = None
+    data: dict[str, Any] = {}
+    # Sent at this instant rather than at once (a durable timer), cancellable until then.
+    scheduled_for: AwareDatetime | None = None
 
 
 class FailureAlertInput(BaseModel):
@@ -474,6 +546,13 @@ class NotifyResult(BaseModel):
     batches: int
     # delivery status -> count of (person, channel) deliveries
     totals: dict[str, int]
+    # A scheduled notice cancelled before it fired: nothing was sent.
+    cancelled: bool = False
+
+
+class NoticeCancelled(BaseModel):
+    request_id: str
+    scheduled_for: AwareDatetime | None
 
 
 class RecipientsPageInput(BaseModel):

@@ -42,6 +42,7 @@ from herald.errors import (
 )
 from herald.http_delivery_log import DeliveryLogOverHttp
 from herald.http_inbox import InboxOverHttp
+from herald.http_notices import NoticesOverHttp
 from herald.http_staff_channels import StaffChannelsOverHttp
 from herald.http_staff_setup import StaffSetupOverHttp
 from herald.http_verification import VerificationOverHttp
@@ -92,6 +93,7 @@ class HttpHerald(
     StaffSetupOverHttp,
     StaffChannelsOverHttp,
     VerificationOverHttp,
+    NoticesOverHttp,
     DeliveryLogOverHttp,
 ):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:

@@ -141,6 +141,7 @@ KINDS: dict[str, Kind] = {
         Kind("repair.completed", "#16a34a", False, "repair completed"),
         Kind("repair.batch_approved", "#16a34a", False, "a batch of repairs approved"),
         Kind("repair.batch_denied", "#b91c1c", False, "a batch of repairs denied"),
+        Kind("repair.batch", "#2563eb", False, "several repairs' notices at once, listed"),
         Kind("repair.reward_redeemed", "#d97706", False, "a technician's reward redeemed"),
         Kind(
             "repair.unassigned",

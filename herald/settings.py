@@ -9,12 +9,15 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from herald.kinds import Channel
+
+if TYPE_CHECKING:
+    from herald.retry_budget import RetryBudget
 
 # Which providers can serve which channel ("none": the channel is off).
 PROVIDERS_BY_CHANNEL: dict[Channel, tuple[str, ...]] = {
@@ -169,6 +172,11 @@ class Settings(BaseSettings):
     repair_managers_group: str = "repair-managers"
     repair_unassigned_after: timedelta = timedelta(hours=4)
     repair_unassigned_every: timedelta = timedelta(days=1)
+    # Repair notices for the same person within this window go out as one (repair.batch);
+    # 0: each on its own, as it happens.
+    repair_batch_window: timedelta = Field(
+        default=timedelta(0), ge=timedelta(0), le=timedelta(hours=1)
+    )
     # Recipients per child workflow when a notice fans out to a group.
     fanout_batch_size: int = Field(default=50, ge=1, le=200)
     # Which groups hear about an application event when ``notify`` is given the event
@@ -179,6 +187,13 @@ class Settings(BaseSettings):
     staff_channels: Annotated[list[Channel] | None, NoDecode] = None
     # The WhatsApp Business Account whose message templates `herald template sync-meta` reads.
     meta_waba_id: str | None = None
+    # The deliver activity's retries per channel (herald/retry_budget.py): "attempts:3",
+    # "within:2h" or both; JSON for all channels at once, one variable per channel wins.
+    retry_budgets: dict[str, str] = Field(default_factory=dict)
+    retry_email: str | None = None
+    retry_sms: str | None = None
+    retry_whatsapp: str | None = None
+    retry_in_app: str | None = None
 
     # Payload encryption: "id:base64key,..." (the first key encrypts, all decrypt).
     encryption_keys: SecretStr | None = None
@@ -275,6 +290,10 @@ class Settings(BaseSettings):
         "meta_app_secret",
         "meta_verify_token",
         "meta_waba_id",
+        "retry_email",
+        "retry_sms",
+        "retry_whatsapp",
+        "retry_in_app",
         mode="before",
     )
     @classmethod
@@ -300,6 +319,32 @@ class Settings(BaseSettings):
             for group in groups:
                 check_id(group, f"group name for {event[:40]!r}")
         return value
+
+    @model_validator(mode="after")
+    def _retry_budgets_parse(self) -> Settings:
+        from herald.retry_budget import parse_budget
+
+        unknown = set(self.retry_budgets) - {c.value for c in Channel}
+        if unknown:
+            raise ValueError(
+                f"HERALD_RETRY_BUDGETS: unknown channel {sorted(unknown)[0][:40]!r}: use "
+                f"{', '.join(c.value for c in Channel)}"
+            )
+        for channel in Channel:
+            text = getattr(self, f"retry_{channel.value}") or self.retry_budgets.get(channel.value)
+            if text is not None:
+                try:
+                    parse_budget(text)
+                except ValueError as err:
+                    raise ValueError(f"retry budget for {channel.value}: {err}") from None
+        return self
+
+    def retry_budget(self, channel: Channel) -> RetryBudget | None:
+        """The deliver activity's retries on ``channel``; None: the default policy."""
+        from herald.retry_budget import parse_budget
+
+        text = getattr(self, f"retry_{channel.value}") or self.retry_budgets.get(channel.value)
+        return parse_budget(text) if text else None
 
     @model_validator(mode="after")
     def _nearest_data_dir(self) -> Settings:

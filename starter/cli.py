@@ -33,6 +33,7 @@ from starter import (
     cli_feedback,
     cli_groups,
     cli_inbox,
+    cli_notices,
     cli_staff_channels,
     cli_verify,
     cli_webhooks,
@@ -350,12 +351,15 @@ def build_parser() -> argparse.ArgumentParser:
     re_.add_argument("--points", type=int)
     re_.add_argument("--no-wait", action="store_true", help="send as a signal, without waiting")
     re_.add_argument("--json", action="store_true")
+    cli_notices.add_repair_parsers(repair)
     rst = repair.add_parser("status")
     rst.add_argument("repair_id")
     rst.add_argument("--json", action="store_true")
 
-    notify = sub.add_parser("notify", help="send an admin template to people and groups")
-    notify.add_argument("template")
+    notify = sub.add_parser(
+        "notify", help="send an admin template, or a title and a message, to people and groups"
+    )
+    notify.add_argument("template", nargs="?", help="an admin template (or: cancel REQUEST_ID)")
     notify.add_argument("--user", action="append", default=[], metavar="ID")
     notify.add_argument("--group", action="append", default=[], metavar="NAME")
     notify.add_argument("--event", help="instead of --group: the groups HERALD_EVENT_GROUPS names")
@@ -366,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument("--request-id")
     notify.add_argument("--wait", action="store_true", help="wait for every delivery")
     notify.add_argument("--json", action="store_true")
+    cli_notices.add_notify_arguments(notify)
 
     api_commands.add_parsers(sub, _Parser)
     cli_feedback.add_parsers(sub, _Parser)
@@ -806,6 +811,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _codec_server(args)
     if args.command in api_commands.COMMANDS:
         return await api_commands.run(args)
+    if cli_notices.handles(args):
+        return await cli_notices.run(args)
     if args.command in cli_feedback.COMMANDS:
         return await cli_feedback.run(args)
     if args.command in cli_verify.COMMANDS:

@@ -9,6 +9,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from starter import cli_notices
+
 COMMANDS = ("deliveries", "test")
 TEST_CHANNELS = ("email", "sms", "whatsapp")
 FORMATS = ("html", "text", "short")
@@ -27,6 +29,7 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     d.add_argument("--after", type=int, metavar="ID", help="rows after this id (paging)")
     d.add_argument("--summary", action="store_true", help="counts by status and by channel")
     d.add_argument("--json", action="store_true")
+    cli_notices.add_delivery_arguments(d)  # herald deliveries resend ID
     t = sub.add_parser("test", help="send a test message through a channel's providers")
     t.add_argument("channel", choices=TEST_CHANNELS)
     t.add_argument("address", help="e-mail address or phone number")

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         channel_task_queue,
     )
     from herald.kinds import Channel
+    from herald.retry_budget import RetryBudget
     from herald.search_attributes import NEXT_REMINDER_AT
 
 # Reading the directory and writing the log: retried for a day before the workflow moves on.
@@ -126,7 +127,10 @@ async def _send_planned(
     of deliveries that failed permanently."""
     record.channels = {d.channel.value: d.status for d in plan.decisions}
     results = await asyncio.gather(
-        *(_deliver(request, d.channel, d.idempotency_key) for d in plan.to_send)
+        *(
+            _deliver(request, d.channel, d.idempotency_key, plan.retry.get(d.channel))
+            for d in plan.to_send
+        )
     )
     failed: list[str] = []
     for channel, key, status in results:
@@ -136,8 +140,23 @@ async def _send_planned(
     return failed
 
 
+def send_options(budget: RetryBudget | None) -> tuple[RetryPolicy, timedelta]:
+    """The deliver activity's retry policy and total time: the default, or the channel's
+    budget from the plan (``HERALD_RETRY_*``)."""
+    if budget is None:
+        return SEND_RETRY, SEND_SCHEDULE_TO_CLOSE
+    policy = RetryPolicy(
+        initial_interval=SEND_RETRY.initial_interval,
+        backoff_coefficient=SEND_RETRY.backoff_coefficient,
+        maximum_interval=SEND_RETRY.maximum_interval,
+        maximum_attempts=budget.attempts or 0,
+        non_retryable_error_types=SEND_RETRY.non_retryable_error_types,
+    )
+    return policy, budget.within or SEND_SCHEDULE_TO_CLOSE
+
+
 async def _deliver(
-    request: DeliveryRequest, channel: Channel, key: str
+    request: DeliveryRequest, channel: Channel, key: str, budget: RetryBudget | None = None
 ) -> tuple[str, str, DeliveryStatus]:
     # Loans started before per-channel queues replay on the main queue, as they ran; the
     # lean-notify patch implies the queues, so a new workflow records only that one marker.
@@ -147,17 +166,23 @@ async def _deliver(
         if lean or workflow.patched(CHANNEL_QUEUES_PATCH)
         else None
     )
+    retry_policy, schedule_to_close = send_options(budget)
     try:
         result = await workflow.execute_activity(
             DELIVER,
             # Since lean-notify the activity reads the request from the row planning wrote:
             # the template data is not copied into history once per channel.
-            ChannelSend(request=None if lean else request, channel=channel, idempotency_key=key),
+            ChannelSend(
+                request=None if lean else request,
+                channel=channel,
+                idempotency_key=key,
+                max_attempts=budget.attempts if budget else None,
+            ),
             result_type=ChannelResult,
             task_queue=task_queue,
-            start_to_close_timeout=SEND_START_TO_CLOSE,
-            schedule_to_close_timeout=SEND_SCHEDULE_TO_CLOSE,
-            retry_policy=SEND_RETRY,
+            start_to_close_timeout=min(SEND_START_TO_CLOSE, schedule_to_close),
+            schedule_to_close_timeout=schedule_to_close,
+            retry_policy=retry_policy,
             summary=f"{request.kind} via {channel.value}",
         )
         return channel.value, key, result.status

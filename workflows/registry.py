@@ -11,6 +11,8 @@ from workflows.housekeeping import HousekeepingWorkflow
 from workflows.loan import LoanWorkflow
 from workflows.mailbox import MailboxWorkflow
 from workflows.repair import RepairWorkflow
+from workflows.repair_batch import RepairBatchWorkflow
+from workflows.resend import ResendWorkflow
 from workflows.staff import StaffBatchWorkflow, StaffNotifyWorkflow
 from workflows.verification import ContactVerificationWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow
@@ -29,6 +31,8 @@ WORKFLOWS = [
     FailureAlertWorkflow,
     ContactVerificationWorkflow,
     WhatsAppWindowWorkflow,
+    ResendWorkflow,
+    RepairBatchWorkflow,
 ]
 
 __all__ = [
@@ -40,7 +44,9 @@ __all__ = [
     "MailboxWorkflow",
     "HousekeepingWorkflow",
     "LoanWorkflow",
+    "RepairBatchWorkflow",
     "RepairWorkflow",
+    "ResendWorkflow",
     "StaffBatchWorkflow",
     "StaffNotifyWorkflow",
     "WebhookDeliveryWorkflow",

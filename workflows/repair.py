@@ -14,12 +14,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 from workflows.notifying import group_members, notify, upsert_changed
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
+        QUEUE_REPAIR_NOTICE,
+        REPAIR_BATCHING_PATCH,
         AppliedEvent,
+        BatchedRepairNotice,
         DeliveryRequest,
         NotificationRecord,
         RepairEvent,
@@ -42,11 +47,26 @@ ROLES = {
 }
 
 
+# Handing a notice to the recipient's batch: reading nothing, retried for a day.
+QUEUE_TIMEOUT = timedelta(seconds=30)
+QUEUE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
+
+
 class _Pending:
     """Notices of one applied event, waiting for the main loop to send them."""
 
-    def __init__(self, event_key: str, notices: list[RepairNotice], facts: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        event_key: str,
+        notices: list[RepairNotice],
+        facts: dict[str, Any],
+        batch_window: int | None = None,
+    ) -> None:
         self.event_key, self.notices, self.facts = event_key, notices, facts
+        # Seconds the notices wait in their recipient's batch (None: sent on their own).
+        self.batch_window = batch_window
 
 
 @workflow.defn(name="RepairWorkflow")
@@ -169,6 +189,7 @@ class RepairWorkflow:
                 f"{effective.value}:{event.event_id}",
                 self._inp.policy.notices.get(effective, []),
                 facts,
+                event.batch_window_seconds,
             )
         )
         return applied
@@ -194,11 +215,20 @@ class RepairWorkflow:
                     )
                 )
                 continue
-            sends.append(self._notify(notice, recipient, pending.event_key, pending.facts))
+            sends.append(
+                self._notify(
+                    notice, recipient, pending.event_key, pending.facts, pending.batch_window
+                )
+            )
         await asyncio.gather(*sends)
 
     async def _notify(
-        self, notice: RepairNotice, subscriber_id: str, event_key: str, facts: dict[str, Any]
+        self,
+        notice: RepairNotice,
+        subscriber_id: str,
+        event_key: str,
+        facts: dict[str, Any],
+        batch_window: int | None = None,
     ) -> None:
         notification_id = f"{event_key}/{notice.recipient}/{subscriber_id}"
         role = ROLES.get(notice.recipient, Role.STAFF)
@@ -222,6 +252,22 @@ class RepairWorkflow:
             fired_at=workflow.now(),
         )
         self._p.records.append(record)
+        if batch_window and workflow.patched(REPAIR_BATCHING_PATCH):
+            # Sent by the recipient's batch, with the other repairs' notices of the window.
+            try:
+                record.batched_in = await workflow.execute_activity(
+                    QUEUE_REPAIR_NOTICE,
+                    BatchedRepairNotice(request=request, window_seconds=batch_window),
+                    result_type=str,
+                    start_to_close_timeout=QUEUE_TIMEOUT,
+                    schedule_to_close_timeout=timedelta(hours=24),
+                    retry_policy=QUEUE_RETRY,
+                    summary=f"{notice.kind} → batch of {subscriber_id}",
+                )
+                return
+            except ActivityError as err:
+                # Never lost: sent on its own rather than not at all.
+                workflow.logger.warning("batching %s failed: %s", notification_id, err.cause)
         await notify(request, record)
 
     def _facts(self, extra: dict[str, Any]) -> dict[str, Any]:

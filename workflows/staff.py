@@ -1,4 +1,5 @@
-"""Staff alerts (Hanna): one admin template to named people and whole groups.
+"""Staff alerts (Hanna): one admin template, or an ad-hoc title and message, to named people
+and whole groups; at once, or at a later time (a durable timer, cancellable until it fires).
 
 ``StaffNotifyWorkflow`` walks the recipients page by page and hands them out in batches to
 ``StaffBatchWorkflow`` children, a few at a time, so no history grows with the group's
@@ -10,6 +11,7 @@ is never sent, so failures cannot loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from datetime import timedelta
 
@@ -22,6 +24,7 @@ from workflows.notifying import group_members, notify, notify_many, recipients_p
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
         DeliveryRequest,
+        NoticeCancelled,
         NotificationRecord,
         NotifyBatchInput,
         NotifyInput,
@@ -41,8 +44,29 @@ BATCH_TIMEOUT = timedelta(days=1)
 
 @workflow.defn(name="StaffNotifyWorkflow")
 class StaffNotifyWorkflow:
+    @workflow.init
+    def __init__(self, inp: NotifyInput) -> None:
+        self._inp = inp
+        self._cancelled = False
+        # Only a notice scheduled for later waits; one that began its walk has fired.
+        self._waiting = inp.scheduled_for is not None and inp.batches_started == 0
+
     @workflow.run
     async def run(self, inp: NotifyInput) -> NotifyResult:
+        if self._waiting and inp.scheduled_for is not None:
+            delay = inp.scheduled_for - workflow.now()
+            if delay > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        lambda: self._cancelled,
+                        timeout=delay,
+                        timeout_summary="until the notice's scheduled time",
+                    )
+            if self._cancelled:
+                return NotifyResult(
+                    request_id=inp.request_id, recipients=0, batches=0, totals={}, cancelled=True
+                )
+            self._waiting = False
         totals: Counter[str] = Counter(inp.totals)
         after, batches = inp.after, inp.batches_started
         # A list, not a set: iteration order must be the same on every replay.
@@ -83,6 +107,22 @@ class StaffNotifyWorkflow:
             request_id=inp.request_id, recipients=recipients, batches=batches, totals=dict(totals)
         )
 
+    @workflow.update(name="cancel")
+    def cancel(self) -> NoticeCancelled:
+        """Cancel a notice scheduled for later, before it fires."""
+        self._cancelled = True
+        return NoticeCancelled(
+            request_id=self._inp.request_id, scheduled_for=self._inp.scheduled_for
+        )
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        if not self._waiting or self._cancelled:
+            raise ValueError(
+                f"alert {self._inp.request_id} has already gone out: only a notice scheduled "
+                "for later can be cancelled, before its time"
+            )
+
     async def _batch(
         self,
         inp: NotifyInput,
@@ -112,10 +152,18 @@ class StaffBatchWorkflow:
         n = inp.notify
         records: list[NotificationRecord] = []
 
+        adhoc = n.title is not None
+        data = (
+            {"title": n.title, "message": n.message, "data": n.data, "link": n.link}
+            if adhoc
+            else {"template": n.template, "context": n.context, "link": n.link}
+        )
         requests = [
             DeliveryRequest(
                 workflow_id=f"notify-{n.request_id}",
-                notification_id=f"{n.template}/{subscriber_id}",
+                notification_id=f"notice/{subscriber_id}"
+                if adhoc
+                else f"{n.template}/{subscriber_id}",
                 kind=NOTICE_KIND,
                 role=Role.STAFF,
                 subscriber_id=subscriber_id,
@@ -124,12 +172,7 @@ class StaffBatchWorkflow:
                 scheduled_at=workflow.now(),
                 priority=n.priority,
                 channels=_channels(n, inp.groups.get(subscriber_id, [])),
-                data={
-                    "template": n.template,
-                    "context": n.context,
-                    "link": n.link,
-                    "groups": inp.groups.get(subscriber_id, []),
-                },
+                data={**data, "groups": inp.groups.get(subscriber_id, [])},
             )
             for subscriber_id in inp.recipients
         ]

@@ -27,6 +27,7 @@ from herald.api.gate import LOOPBACK_PRINCIPAL, MAX_BODY, Gate, Principal
 from herald.api.idempotency import IdempotencyStore
 from herald.api.inbox_routes import build_inbox_router
 from herald.api.keys import ApiKeys
+from herald.api.notice_routes import build_notice_router
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
 from herald.api.staff_channel_routes import build_staff_channel_router
@@ -646,6 +647,7 @@ def create_app(
     app.include_router(
         build_delivery_log_router(herald, require_ops=require_ops, problems=PROBLEMS)
     )
+    app.include_router(build_notice_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.add_middleware(

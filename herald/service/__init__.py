@@ -1,10 +1,11 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``staff_setup``, ``inbox``, ``deliveries``, ``delivery_log``, ``feedback``,
-``webhooks``); :class:`Herald` offers them all. The Python client (:mod:`starter.client`),
-the CLI (:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`) translate to and from
-these methods and hold no rule of their own: a refused call raises :class:`~herald.errors.InvalidInput` (or
+``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``delivery_log``,
+``resends``, ``feedback``, ``verification``, ``webhooks``); :class:`Herald` offers them all.
+The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API
+(:mod:`herald.api`) translate to and from these methods and hold no rule of their own: a
+refused call raises :class:`~herald.errors.InvalidInput` (or
 :class:`~herald.errors.Conflict`, :class:`~herald.errors.NotFound`,
 :class:`~herald.errors.Unavailable`) and starts or changes nothing.
 """
@@ -20,7 +21,10 @@ from herald.service.feedback import FeedbackService
 from herald.service.followups import FollowUpService, crm_event_workflow_id, followup_workflow_id
 from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
+from herald.service.notices import NoticeService
+from herald.service.repair_batches import RepairBatchService
 from herald.service.repairs import RepairService, repair_workflow_id
+from herald.service.resends import ResendService
 from herald.service.staff_channels import StaffChannelService
 from herald.service.staff_setup import StaffSetupService
 from herald.service.verification import VerificationService
@@ -37,10 +41,13 @@ class Herald(
     DirectoryService,
     LoanService,
     RepairService,
+    RepairBatchService,
     FollowUpService,
     StaffChannelService,
     StaffSetupService,
+    NoticeService,
     DeliveryLogService,
+    ResendService,
     WebhookService,
 ):
     """All of Herald's operations: the directory, preferences, groups, templates and the

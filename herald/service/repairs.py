@@ -108,6 +108,7 @@ class RepairService(ServiceBase):
             batch_size=batch_size,
             reward_name=optional_text(reward_name, "reward"),
             reward_points=reward_points,
+            batch_window_seconds=self._batch_window(),
         )
         what = f"repair {repair_id}"
         handle = await self._running_workflow(repair_workflow_id(repair_id), what)
@@ -117,6 +118,11 @@ class RepairService(ServiceBase):
         return await self._update(
             handle, "apply_event", event, AppliedEvent, update_id=event.event_id
         )
+
+    def _batch_window(self) -> int | None:
+        """HERALD_REPAIR_BATCH_WINDOW in whole seconds (None when 0: no batching)."""
+        seconds = int(self.settings.repair_batch_window.total_seconds())
+        return seconds or None
 
     async def repair_status(self, repair_id: str) -> RepairStatus:
         check_id(repair_id, "repair id")

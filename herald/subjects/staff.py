@@ -1,4 +1,5 @@
-"""Staff alerts: the admin's template, read and rendered in the sandbox when it is sent."""
+"""Staff alerts: the admin's template, read and rendered in the sandbox when it is sent, or an
+ad-hoc notice's title and message as given."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class Staff(Subject):
     def context(
         self, request: DeliveryRequest, recipient: Contact, base: dict[str, Any], env: SubjectEnv
     ) -> dict[str, Any]:
+        if "template" not in request.data:
+            return {"notice": adhoc_notice(request)}
         name = request.data["template"]
         context = {
             **request.data.get("context", {}),
@@ -34,6 +37,19 @@ class Staff(Subject):
                 "link": request.data.get("link"),
             }
         }
+
+
+def adhoc_notice(request: DeliveryRequest) -> dict[str, Any]:
+    """An ad-hoc notice (``create_notice``): the title and message as given, no template."""
+    title = str(request.data.get("title") or "")
+    message = str(request.data.get("message") or "")
+    return {
+        "title": title,
+        "body": message,
+        "short": f"*{title}*\n{message}" if message else title,
+        "priority": request.priority or "medium",
+        "link": request.data.get("link"),
+    }
 
 
 register(Staff())

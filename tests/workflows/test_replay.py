@@ -46,6 +46,12 @@ def test_histories_are_recorded() -> None:
         "mailbox_too_late_quiet_hours",
         "mailbox_weekly_too_late",
         "mailbox_confirmation_quiet_hours",
+        # Ad-hoc notices on a timer, repair notices batched per person, resends.
+        "notice_scheduled",
+        "notice_cancelled",
+        "repair_batch",
+        "repair_batched",
+        "resend",
     } <= names
     # v2: per-channel delivery queues and the in-app inbox; v3: planning as a local activity;
     # v4: both under the one lean-notify patch, the plan recorded as a PlanSummary.
