@@ -42,6 +42,7 @@ RECIPIENTS: dict[str, tuple[str, Role]] = {
     "staff": ("u-sam", Role.STAFF),
     "system": ("u-sam", Role.STAFF),
     "digest": ("u-camille", Role.SUBSCRIBER),
+    "repair_batch": ("u-sam", Role.TECHNICIAN),
 }
 # Kinds addressed to someone else than their subject type's usual recipient (the repair
 # event table of herald/repairs.py, the lead notices of herald/crm.py).
@@ -159,7 +160,8 @@ def _user(kind: str) -> dict[str, Any]:
 def sample_request(kind: str) -> DeliveryRequest:
     """A realistic notice of ``kind`` (a built-in kind) to its usual recipient."""
     kind_info(kind)
-    subject_type = kind.split(".", 1)[0]
+    # A batch of repairs' notices has a subject type of its own.
+    subject_type = "repair_batch" if kind == "repair.batch" else kind.split(".", 1)[0]
     at = DUE - timedelta(hours=3)
     subject_id = {
         "loan": "L-1001",
@@ -170,10 +172,28 @@ def sample_request(kind: str) -> DeliveryRequest:
         "staff": "maintenance",
         "system": "L-1001",
         "digest": "u-camille",
+        "repair_batch": "u-sam",
     }[subject_type]
     data: dict[str, Any]
     if subject_type == "loan":
         data, at = _loan(kind)
+    elif subject_type == "repair_batch":
+        data = {
+            "items": [
+                {
+                    **_repair("repair.batch_approved"),
+                    "repair_id": rid,
+                    "title": title,
+                    "kind": "repair.batch_approved",
+                    "at": at.isoformat(),
+                }
+                for rid, title in (
+                    ("R-2045", "Vélo cargo : frein arrière"),
+                    ("R-2046", "Trottinette : pneu avant"),
+                    ("R-2047", "Vélo de ville : dérailleur"),
+                )
+            ]
+        }
     elif subject_type == "repair":
         data = _repair(kind)
     elif subject_type == "followup":

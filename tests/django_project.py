@@ -151,8 +151,10 @@ def django_project() -> Path:
                 "default": {
                     "ENGINE": "django.db.backends.sqlite3",
                     "NAME": root / "app.db",
-                    # Tests call the ORM from several threads; wait rather than fail on a lock.
-                    "OPTIONS": {"timeout": 60},
+                    # Tests call the ORM from several threads (the relay's among them): wait
+                    # rather than fail on a lock, and take the write lock when a transaction
+                    # begins, so a read that turns into a write cannot be refused midway.
+                    "OPTIONS": {"timeout": 60, "transaction_mode": "IMMEDIATE"},
                 }
             },
             # Naive local datetimes, as the seeds' apps run (USE_TZ = False).

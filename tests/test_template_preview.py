@@ -66,7 +66,8 @@ async def test_every_built_in_kind_previews_in_both_locales_and_all_formats(
                 assert KINDS[kind].color in doc["body"]
             else:
                 assert "<td" not in doc["body"]
-    assert sample_request(kind).subject_type == kind.split(".", 1)[0]
+    expected = "repair_batch" if kind == "repair.batch" else kind.split(".", 1)[0]
+    assert sample_request(kind).subject_type == expected
 
 
 async def test_samples_are_realistic_and_localised(store: Store, tmp_path: Path) -> None:
