@@ -17,7 +17,6 @@ import uuid
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter
@@ -40,6 +39,7 @@ from herald.errors import (
     ProviderFailed,
     Unavailable,
 )
+from herald.http_base import path_segment as _q
 from herald.http_delivery_log import DeliveryLogOverHttp
 from herald.http_inbox import InboxOverHttp
 from herald.http_notices import NoticesOverHttp
@@ -53,11 +53,6 @@ T = TypeVar("T")
 ATTEMPTS = 3
 BACKOFF = 0.5  # seconds, doubled after each failed attempt
 _UNSET: Any = object()
-
-
-def _q(value: str) -> str:
-    """One path segment: every reserved character escaped (an id cannot add a segment)."""
-    return quote(str(value), safe="")
 
 
 def _parse(kind: Any, data: Any) -> Any:

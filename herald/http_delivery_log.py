@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-import httpx
-
-
-def _q(value: object) -> str:
-    return quote(str(value), safe="")
+from herald.http_base import OverHttp
+from herald.http_base import path_segment as _q
 
 
 def _filters(**values: Any) -> dict[str, Any]:
@@ -23,18 +19,7 @@ def _filters(**values: Any) -> dict[str, Any]:
     }
 
 
-class DeliveryLogOverHttp:
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Any = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        raise NotImplementedError  # HttpHerald's transport
-
+class DeliveryLogOverHttp(OverHttp):
     async def deliveries(
         self,
         loan_id: str | None = None,

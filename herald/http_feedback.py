@@ -5,27 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-import httpx
-
-
-def _q(value: object) -> str:
-    return quote(str(value), safe="")
+from herald.http_base import OverHttp
+from herald.http_base import path_segment as _q
 
 
-class FeedbackOverHttp:
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Any = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        raise NotImplementedError  # HttpHerald's transport
-
+class FeedbackOverHttp(OverHttp):
     async def suppressions(
         self,
         channel: str | None = None,

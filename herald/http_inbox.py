@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-import httpx
-
-
-def _q(value: object) -> str:
-    return quote(str(value), safe="")
+from herald.http_base import OverHttp
+from herald.http_base import path_segment as _q
 
 
-class InboxOverHttp:
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Any = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        raise NotImplementedError  # HttpHerald's transport
-
+class InboxOverHttp(OverHttp):
     async def inbox(
         self,
         subscriber_id: str,

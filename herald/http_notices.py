@@ -5,29 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
-
-import httpx
 
 from herald.contracts import NoticeCancelled, NotifyResult
+from herald.http_base import OverHttp
+from herald.http_base import path_segment as _q
 
 
-def _q(value: object) -> str:
-    return quote(str(value), safe="")
-
-
-class NoticesOverHttp:
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Any = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        raise NotImplementedError  # HttpHerald's transport
-
+class NoticesOverHttp(OverHttp):
     async def resend_delivery(
         self,
         delivery_id: int,

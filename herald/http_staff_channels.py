@@ -5,26 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from pydantic import TypeAdapter
 
+from herald.http_base import OverHttp
 from herald.staff_channels_store import TemplateMeta
 
 _METAS = TypeAdapter(list[TemplateMeta])
 
 
-class StaffChannelsOverHttp:
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Any = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        raise NotImplementedError  # HttpHerald's transport
-
+class StaffChannelsOverHttp(OverHttp):
     async def set_group_channels(
         self, name: str, channels: list[str] | None, *, idempotency_key: str | None = None
     ) -> list[str] | None:

@@ -5,21 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+from herald.http_base import OverHttp
 
 
-class StaffSetupOverHttp:
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Any = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        raise NotImplementedError  # HttpHerald's transport
-
+class StaffSetupOverHttp(OverHttp):
     async def create_groups(
         self, groups: list[dict[str, Any]], *, idempotency_key: str | None = None
     ) -> dict[str, list[str]]:

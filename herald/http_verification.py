@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
+from herald.http_base import path_segment as _q
 from herald.http_feedback import FeedbackOverHttp
-
-
-def _q(value: object) -> str:
-    return quote(str(value), safe="")
 
 
 class VerificationOverHttp(FeedbackOverHttp):
