@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from herald.contracts import ChannelDecision, DeliveryRequest, DeliveryStatus, Role, idempotency_key
 from herald.holding import Hold
 from herald.kinds import Channel, kind_info
-from herald.preferences import Route, choose_channels
+from herald.preferences import ChannelChoice, Route, choose_channels
 from herald.receipts import suppressed_channels
 from herald.settings import Settings
 from herald.sms_budget import over_budget
@@ -60,18 +60,12 @@ def route_of(settings: Settings, request: DeliveryRequest) -> Route | None:
     return None
 
 
-def unavailable(
-    store: Store,
-    settings: Settings,
-    providers: frozenset[Channel],
-    request: DeliveryRequest,
-    default_priority: str,
-    clock: Callable[[datetime | None], datetime] = now_for,
+def over_sms_budget(
+    store: Store, settings: Settings, request: DeliveryRequest, default_priority: str
 ) -> dict[Channel, str]:
-    """Channels this deployment will not use for this notice now: SMS past its monthly
-    budget, unless the notice is urgent (unverified addresses are added by the caller)."""
-    if settings.sms_monthly_budget is None or Channel.SMS not in providers:
-        return {}
+    """SMS, with the reason, when this notice may not use it now: the month's budget is
+    spent and the notice is not urgent. Asked only of a plan that would send an SMS, so a
+    notice that uses no SMS never sums the month's spending."""
     # The log's clock: sent_at is the machine's time, and so is the month it counts.
     why = over_budget(store, settings, datetime.now(UTC), request.priority or default_priority)
     return {Channel.SMS: why} if why else {}
@@ -107,20 +101,32 @@ def plan_channels(
             ],
         )
     prefs = store.get_preferences(request.subscriber_id)
-    decisions: list[ChannelDecision] = []
-    for choice in choose_channels(
-        kind,
-        contact,
-        prefs,
-        providers,
-        route_of(settings, request),
-        own_obligation=request.role in OWN_OBLIGATION_ROLES,
-        suppressed=suppressed_channels(store, contact),
-        unavailable={
-            **unavailable(store, settings, providers, request, kind.priority, clock),
-            **unverified_channels(contact, settings.require_verified),
-        },
+    route = route_of(settings, request)
+    suppressed = suppressed_channels(store, contact)
+    blocked = unverified_channels(contact, settings.require_verified)
+
+    def choose() -> list[ChannelChoice]:
+        return choose_channels(
+            kind,
+            contact,
+            prefs,
+            providers,
+            route,
+            own_obligation=request.role in OWN_OBLIGATION_ROLES,
+            suppressed=suppressed,
+            unavailable=blocked,
+        )
+
+    choices = choose()
+    if settings.sms_monthly_budget is not None and any(
+        c.send and c.channel is Channel.SMS for c in choices
     ):
+        spent = over_sms_budget(store, settings, request, kind.priority)
+        if spent:
+            blocked = {**blocked, **spent}
+            choices = choose()  # without SMS: a mandatory notice falls back past it
+    decisions: list[ChannelDecision] = []
+    for choice in choices:
         send = choice.send and dropped is None
         if send:
             status = DeliveryStatus.PENDING
