@@ -733,8 +733,7 @@ class DeliveryActivities:
     @activity.defn(name=WINDOW_PEOPLE)
     def window_people(self, inp: WindowPeopleInput) -> list[str]:
         """The members of ``inp.group`` whose WhatsApp number is ``inp.address``."""
-        members = set(self.store.group_members(inp.group, limit=10_000))
-        return sorted(self.store.subscribers_with_whatsapp(inp.address) & members)
+        return self.store.members_with_whatsapp(inp.group, inp.address)
 
     @activity.defn(name=RECIPIENTS_PAGE)
     def recipients_page(self, page: RecipientsPageInput) -> RecipientsPage:

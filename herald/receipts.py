@@ -151,11 +151,14 @@ def catch_up(store: Store, idempotency_key: str) -> list[Change]:
     return changes
 
 
-def delivery_events(store: Store, delivery_id: int) -> list[dict[str, Any]]:
-    """Every event the provider reported for one delivery row, oldest first."""
+def delivery_events(store: Store, delivery_id: int) -> list[dict[str, Any]] | None:
+    """Every event the provider reported for one delivery row, oldest first; None when
+    there is no such row."""
     with store.session() as s:
         row = s.get(Delivery, delivery_id)
-        if row is None or not row.provider_message_id:
+        if row is None:
+            return None
+        if not row.provider_message_id:
             return []
         events = s.scalars(
             select(DeliveryEvent)

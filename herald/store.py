@@ -535,9 +535,17 @@ class Store:
         with self.session() as s:
             return list(s.scalars(q.order_by(GroupMember.subscriber_id).limit(limit)))
 
-    def subscribers_with_whatsapp(self, number: str) -> set[str]:
+    def members_with_whatsapp(self, group: str, number: str) -> list[str]:
+        """The members of ``group`` whose WhatsApp number is ``number``, by id."""
         with self.session() as s:
-            return set(s.scalars(select(Subscriber.id).where(Subscriber.whatsapp == number)))
+            return list(
+                s.scalars(
+                    select(Subscriber.id)
+                    .join(GroupMember, GroupMember.subscriber_id == Subscriber.id)
+                    .where(GroupMember.group_name == group, Subscriber.whatsapp == number)
+                    .order_by(Subscriber.id)
+                )
+            )
 
     def existing_subscribers(self, subscriber_ids: list[str]) -> set[str]:
         with self.session() as s:

@@ -131,7 +131,7 @@ class FeedbackService(DirectoryService):
         """Every event the provider reported for one delivery, oldest first, each with the
         provider's own status, the Herald state it meant and the raw event (bounded)."""
         check_int(delivery_id, "the delivery id", low=1)
-        rows = await asyncio.to_thread(self.store.list_deliveries, after=delivery_id - 1, limit=1)
-        if not rows or rows[0].id != delivery_id:
+        events = await asyncio.to_thread(receipts.delivery_events, self.store, delivery_id)
+        if events is None:
             raise NotFound(f"no delivery {delivery_id}")
-        return await asyncio.to_thread(receipts.delivery_events, self.store, delivery_id)
+        return events
