@@ -150,9 +150,7 @@ class NoticeService(StaffService):
             scheduled_for=scheduled_for,
             request_id=request_id,
         )
-        for g in inp.group_names:
-            await self._group(g)
-        await self._existing(inp.user_ids)
+        await self._recipients_exist(inp)
         when = f" at {inp.scheduled_for:%Y-%m-%d %H:%M}Z" if inp.scheduled_for else ""
         _, handle = await self._start(
             StaffNotifyWorkflow.run,
@@ -209,10 +207,14 @@ class NoticeService(StaffService):
             scheduled_for=scheduled_for,
             request_id=None,
         )
+        await self._recipients_exist(inp)
+        return await asyncio.to_thread(self._dry_run, inp)
+
+    async def _recipients_exist(self, inp: NotifyInput) -> None:
+        """Every group and person the notice names exists (else NotFound, nothing started)."""
         for g in inp.group_names:
             await self._group(g)
         await self._existing(inp.user_ids)
-        return await asyncio.to_thread(self._dry_run, inp)
 
     def _dry_run(self, inp: NotifyInput) -> dict[str, Any]:
         people: list[str] = list(dict.fromkeys(inp.user_ids))
