@@ -13,7 +13,6 @@ and raises a non-retryable one. Reasons are bounded, so Temporal always keeps th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -26,10 +25,10 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.admin_alerts import AdminAlerts
 from herald import outbound
 from herald.admin_templates import AdminTemplateRenderer
 from herald.branding import brand_context
@@ -50,7 +49,6 @@ from herald.channels.staff_whatsapp import staff_template
 from herald.channels.whatsapp_templates import TemplateSpec, load_whatsapp_templates
 from herald.contracts import (
     DROP_HELD,
-    FAILURE_ALERT_WORKFLOW,
     HOLD_RULES,
     HOLD_SIGNAL,
     MAILBOX_WORKFLOW,
@@ -68,7 +66,6 @@ from herald.contracts import (
     DeliveryRequests,
     DeliveryStatus,
     DroppedNotices,
-    FailureAlertInput,
     HeldNotice,
     MailboxInput,
     PlanSummary,
@@ -77,7 +74,6 @@ from herald.contracts import (
     RecipientsPage,
     RecipientsPageInput,
     WindowPeopleInput,
-    failure_alert_workflow_id,
     mailbox_workflow_id,
 )
 from herald.db import Delivery, InboxNotification, utcnow
@@ -93,8 +89,6 @@ from herald.receipts import (
 from herald.rendering import Renderer
 from herald.retry_budget import RetryBudget
 from herald.settings import Settings
-from herald.sms_budget import SMS_BUDGET_KIND, spending
-from herald.staff_routing import admin_channels
 from herald.store import Contact, Store, purge_in_batches
 from herald.subjects import SubjectEnv, subject_for
 
@@ -105,10 +99,6 @@ TRANSIENT_ERROR = "TransientSendError"
 
 # WhatsApp providers that deliver through Meta, bound by the 24-hour window.
 WINDOW_PROVIDERS = frozenset({"twilio", "meta"})
-
-# Subjects whose failed deliveries alert nobody from here: staff alerts alert from their
-# own workflow, and system notices are the alerts themselves.
-NO_FAILURE_ALERT = frozenset({"staff", "system"})
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -189,6 +179,7 @@ class DeliveryActivities:
         self._window_applies = any(
             p.name in WINDOW_PROVIDERS for p in providers.get(Channel.WHATSAPP, [])
         )
+        self.alerts = AdminAlerts(store, settings, client, self._run)
         self.env = SubjectEnv(
             store=store,
             renderer=self.renderer,
@@ -371,7 +362,7 @@ class DeliveryActivities:
         self.store.update_delivery(key, status=status.value, attempts=attempt, error=reason)
         if not transient:
             self._publish_failed(key)
-            self._alert_admins(key)
+            self.alerts.failed(key)
         if transient:
             assert isinstance(failure, TransientSendError)
             log.warning("transient failure %s (attempt %d): %s", key, attempt, reason)
@@ -431,8 +422,8 @@ class DeliveryActivities:
             error=None,
             **self._sms_cost(send.channel, message.text, receipt.provider),
         )
-        if send.channel is Channel.SMS and self.settings.sms_monthly_budget is not None:
-            self._watch_budget()
+        if send.channel is Channel.SMS:
+            self.alerts.sms_sent()
         if receipt.message_id and receipt.provider in REPORTING_PROVIDERS:
             # The provider's callbacks may have come in before this row said sent.
             catch_up(self.store, key)
@@ -472,66 +463,6 @@ class DeliveryActivities:
                     self._publish("delivery.failed", row, key)
         except Exception:
             log.exception("delivery.failed event of %s not recorded", key)
-
-    def _watch_budget(self) -> None:
-        """Near the month's SMS budget, and past it, tell the technical admins (once a
-        month each: the alert workflow's id is the month and the level)."""
-        try:
-            month = spending(self.store, self.settings, utcnow())
-            if not month.near:
-                return
-            level = "reached" if month.reached else "near"
-            self._start_alert(
-                FailureAlertInput(
-                    idempotency_key=f"sms-budget:{month.month}:{level}",
-                    subject_id=month.month,
-                    recipient_id="",
-                    tech_admins_group=self.settings.tech_admins_group,
-                    channels=admin_channels(self.store, self.settings),
-                    kind=SMS_BUDGET_KIND,
-                    data=month.as_dict(),
-                ),
-                f"SMS budget {level} for {month.month}",
-            )
-        except Exception:
-            log.exception("SMS budget alert not started")
-
-    def _start_alert(self, alert: FailureAlertInput, summary: str) -> None:
-        if self.client is None:
-            return
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            self._run(
-                self.client.start_workflow(
-                    FAILURE_ALERT_WORKFLOW,
-                    alert,
-                    id=failure_alert_workflow_id(alert.idempotency_key),
-                    task_queue=self.settings.task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    static_summary=summary,
-                )
-            )
-
-    def _alert_admins(self, key: str) -> None:
-        """Tell the technical admins about a loan's, repair's or CRM notice's delivery that
-        failed for good (a workflow per failed row: a retry starts nothing twice). Staff
-        alerts do it in their own workflow; an alert about an alert is never sent."""
-        if self.client is None:
-            return
-        try:
-            row = self.store.get_delivery(key)
-            if row is None or row.subject_type in NO_FAILURE_ALERT:
-                return
-            alert = FailureAlertInput(
-                idempotency_key=key,
-                subject_id=row.subject_id,
-                recipient_id=row.subscriber_id,
-                tech_admins_group=self.settings.tech_admins_group,
-                channels=admin_channels(self.store, self.settings),
-            )
-            self._start_alert(alert, f"delivery failed: {row.kind} to {row.subscriber_id}")
-        except Exception:
-            # Never in the way of the failure itself: the row and the event say it already.
-            log.exception("failure alert for %s not started", key)
 
     def publish(self, type_: str, data: dict[str, Any], *, key: str) -> str | None:
         """An event for the application's webhooks, from this activity's thread."""
