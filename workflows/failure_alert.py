@@ -10,17 +10,14 @@ never sent: failures cannot loop.
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio import workflow
 
-from workflows.notifying import group_members, notify
+from workflows.notifying import group_members, notify_each_now
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
         DeliveryRequest,
         FailureAlertInput,
-        NotificationRecord,
         Role,
     )
 
@@ -35,32 +32,29 @@ class FailureAlertWorkflow:
         admins = [a for a in await group_members(inp.tech_admins_group) if a != inp.recipient_id]
         failure = inp.kind == FAILURE_KIND
         prefix = "failed" if failure else inp.kind
-        sends = []
-        for admin in admins:
-            request = DeliveryRequest(
-                workflow_id=workflow.info().workflow_id,
-                notification_id=f"{prefix}:{inp.idempotency_key}/{admin}",
-                kind=inp.kind,
-                role=Role.ADMIN,
-                subscriber_id=admin,
-                subject_type="system",
-                subject_id=inp.subject_id,
-                scheduled_at=workflow.now(),
-                priority="urgent",
-                channels=inp.channels,
-                # A failure passes ids only: the activity reads its row when it sends.
-                data={"notification_id": inp.idempotency_key, "recipient_id": inp.recipient_id}
-                if failure
-                else dict(inp.data or {}),
-            )
-            record = NotificationRecord(
-                notification_id=request.notification_id,
-                kind=inp.kind,
-                role=Role.ADMIN,
-                planned_at=workflow.now(),
-                fired_at=workflow.now(),
-            )
-            # A failed failure alert raises nothing more.
-            sends.append(notify(request, record))
-        await asyncio.gather(*sends)
+        # A failed failure alert raises nothing more.
+        await notify_each_now(
+            [
+                DeliveryRequest(
+                    workflow_id=workflow.info().workflow_id,
+                    notification_id=f"{prefix}:{inp.idempotency_key}/{admin}",
+                    kind=inp.kind,
+                    role=Role.ADMIN,
+                    subscriber_id=admin,
+                    subject_type="system",
+                    subject_id=inp.subject_id,
+                    scheduled_at=workflow.now(),
+                    priority="urgent",
+                    channels=inp.channels,
+                    # A failure passes ids only: the activity reads its row when it sends.
+                    data={
+                        "notification_id": inp.idempotency_key,
+                        "recipient_id": inp.recipient_id,
+                    }
+                    if failure
+                    else dict(inp.data or {}),
+                )
+                for admin in admins
+            ]
+        )
         return len(admins)

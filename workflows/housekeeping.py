@@ -5,14 +5,13 @@ admins before it fails."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-from workflows.notifying import group_members, notify
+from workflows.notifying import group_members, notify_each_now
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
@@ -21,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
         PURGE_OLD_RECORDS,
         WEBHOOK_SWEEP_PATCH,
         DeliveryRequest,
-        NotificationRecord,
         PurgeInput,
         PurgeResult,
         Role,
@@ -74,26 +72,21 @@ class HousekeepingWorkflow:
     async def _alert_admins(self, inp: PurgeInput, error: str) -> None:
         """The run failed for good: each technical admin is told, once per run."""
         info = workflow.info()
-        sends = []
-        for admin in await group_members(inp.tech_admins_group):
-            request = DeliveryRequest(
-                workflow_id=info.workflow_id,
-                notification_id=f"housekeeping-failed:{info.run_id}/{admin}",
-                kind=HOUSEKEEPING_FAILED_KIND,
-                role=Role.ADMIN,
-                subscriber_id=admin,
-                subject_type="system",
-                subject_id=info.workflow_id,
-                scheduled_at=workflow.now(),
-                priority="urgent",
-                data={"error": error[:1000], "run_id": info.run_id},
-            )
-            record = NotificationRecord(
-                notification_id=request.notification_id,
-                kind=HOUSEKEEPING_FAILED_KIND,
-                role=Role.ADMIN,
-                planned_at=workflow.now(),
-                fired_at=workflow.now(),
-            )
-            sends.append(notify(request, record))
-        await asyncio.gather(*sends)
+        admins = await group_members(inp.tech_admins_group)
+        await notify_each_now(
+            [
+                DeliveryRequest(
+                    workflow_id=info.workflow_id,
+                    notification_id=f"housekeeping-failed:{info.run_id}/{admin}",
+                    kind=HOUSEKEEPING_FAILED_KIND,
+                    role=Role.ADMIN,
+                    subscriber_id=admin,
+                    subject_type="system",
+                    subject_id=info.workflow_id,
+                    scheduled_at=workflow.now(),
+                    priority="urgent",
+                    data={"error": error[:1000], "run_id": info.run_id},
+                )
+                for admin in admins
+            ]
+        )

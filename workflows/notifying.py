@@ -88,6 +88,23 @@ async def notify(request: DeliveryRequest, record: NotificationRecord) -> list[s
     return await _send_planned(request, plan, record)
 
 
+async def notify_each_now(requests: list[DeliveryRequest]) -> list[NotificationRecord]:
+    """:func:`notify` for each request at once, each with a record planned and fired now
+    (the alerts the admins get); what each channel did is on the records."""
+    records = [
+        NotificationRecord(
+            notification_id=r.notification_id,
+            kind=r.kind,
+            role=r.role,
+            planned_at=workflow.now(),
+            fired_at=workflow.now(),
+        )
+        for r in requests
+    ]
+    await asyncio.gather(*(notify(r, rec) for r, rec in zip(requests, records, strict=True)))
+    return records
+
+
 async def notify_many(
     requests: list[DeliveryRequest], records: list[NotificationRecord]
 ) -> list[list[str]]:

@@ -10,19 +10,17 @@ message starts it again.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows.notifying import notify
+from workflows.notifying import notify_each_now
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
         WINDOW_PEOPLE,
         DeliveryRequest,
-        NotificationRecord,
         Role,
         WindowInput,
         WindowPeopleInput,
@@ -67,28 +65,22 @@ class WhatsAppWindowWorkflow:
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10),
         )
         closes = self._last + inp.window
-        sends = []
-        for person in people:
-            request = DeliveryRequest(
-                workflow_id=workflow.info().workflow_id,
-                notification_id=f"window-closing:{closes.isoformat()}",
-                kind=WINDOW_KIND,
-                role=Role.STAFF,
-                subscriber_id=person,
-                subject_type="system",
-                subject_id=person,
-                scheduled_at=workflow.now(),
-                priority="high",
-                channels=[Channel.WHATSAPP],
-                data={"closes_at": closes.isoformat()},
-            )
-            record = NotificationRecord(
-                notification_id=request.notification_id,
-                kind=WINDOW_KIND,
-                role=Role.STAFF,
-                planned_at=workflow.now(),
-                fired_at=workflow.now(),
-            )
-            sends.append(notify(request, record))
-        await asyncio.gather(*sends)
+        await notify_each_now(
+            [
+                DeliveryRequest(
+                    workflow_id=workflow.info().workflow_id,
+                    notification_id=f"window-closing:{closes.isoformat()}",
+                    kind=WINDOW_KIND,
+                    role=Role.STAFF,
+                    subscriber_id=person,
+                    subject_type="system",
+                    subject_id=person,
+                    scheduled_at=workflow.now(),
+                    priority="high",
+                    channels=[Channel.WHATSAPP],
+                    data={"closes_at": closes.isoformat()},
+                )
+                for person in people
+            ]
+        )
         return len(people)
