@@ -45,6 +45,10 @@ PUBLIC_PATHS = frozenset(
         "/v1/verifications/confirm",
     }
 )
+# The browser's doors take no API key (none may reach a browser): each route under them
+# authenticates itself, the inbox and preferences by a subscriber token, the ops console
+# by its session cookie, the static assets not at all.
+BROWSER_PREFIXES = ("/ui/", "/v1/me/", "/console")
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,12 @@ class Gate:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Providers' webhooks carry no API key: each is verified by its own signature.
-        public = scope["path"] in PUBLIC_PATHS or scope["path"].startswith(SIGNED_PREFIX)
+        path = scope["path"]
+        public = (
+            path in PUBLIC_PATHS
+            or path.startswith(SIGNED_PREFIX)
+            or path.startswith(BROWSER_PREFIXES)
+        )
         if not public:  # before reading a byte of the body
             principal = await self._authenticate(scope)
             scope.setdefault("state", {})["principal"] = principal
