@@ -708,6 +708,8 @@ class FollowUpProgress(BaseModel):
     reschedules: int = 0
     reassignments: int = 0
     completed_at: AwareDatetime | None = None
+    # Notices sent by hand so far (each gets its own key: ``KIND@manual-N``).
+    manual_sends: int = 0
 
 
 class FollowUpInput(BaseModel):

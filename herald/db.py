@@ -383,6 +383,7 @@ class WebhookAttempt(Base):
     __table_args__ = (
         Index("ix_webhook_attempts_endpoint", "endpoint_id", "at"),
         Index("ix_webhook_attempts_event", "event_id"),
+        Index("ix_webhook_attempts_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
         FollowUpProgress,
         FollowUpState,
         FollowUpStatus,
+        ManualNotifyInput,
+        ManualNotifyResult,
         NextReminder,
         NotificationRecord,
         ReassignInput,
@@ -136,6 +138,26 @@ class FollowUpWorkflow:
         if inp.assignee_id == self._p.assignee_id:
             raise ValueError(f"the follow-up is already assigned to {inp.assignee_id}")
 
+    @workflow.update(name="notify_now")
+    async def notify_now(self, inp: ManualNotifyInput) -> ManualNotifyResult:
+        """Send one of the follow-up's notices now, by hand (the console's "send now"): a
+        new delivery each time (``KIND@manual-N``) to the assignee, and to the managers with
+        ``manager``; logged as manual, the plan untouched."""
+        self._p.manual_sends += 1
+        key = f"{inp.kind}@manual-{self._p.manual_sends}"
+        point = PlannedPoint(
+            kind=inp.kind, at=workflow.now(), occurrence=1, manager_copy=inp.manager
+        )
+        await self._send(point, key, manual=True)
+        record = next(r for r in reversed(self._p.records) if r.notification_id == key)
+        return ManualNotifyResult(notification_id=key, channels=record.channels)
+
+    @notify_now.validator
+    def _validate_notify_now(self, inp: ManualNotifyInput) -> None:
+        self._refuse_if_closed()
+        if inp.kind not in (self._inp.policy.overdue.kind, *self._reminder_kinds()):
+            raise ValueError(f"{inp.kind!r} is not a notice this follow-up sends")
+
     @workflow.query(name="status")
     def status(self) -> FollowUpStatus:
         return self._status()
@@ -153,6 +175,9 @@ class FollowUpWorkflow:
     def _next_point(self) -> PlannedPoint | None:
         return deadline.next_point(self._p)
 
+    def _reminder_kinds(self) -> list[str]:
+        return [r.kind for c in self._inp.policy.classes for r in c.reminders]
+
     async def _fire_due_points(self) -> None:
         def overdue() -> None:
             if self._p.state is FollowUpState.OPEN:
@@ -164,15 +189,15 @@ class FollowUpWorkflow:
 
     # ------------------------------------------------------------------ sending
 
-    async def _send(self, point: PlannedPoint, key: str) -> None:
+    async def _send(self, point: PlannedPoint, key: str, *, manual: bool = False) -> None:
         overdue = point.kind == self._inp.policy.overdue.kind
         extra: dict[str, object] = {"alert_number": point.occurrence} if overdue else {}
         assignee = self._p.assignee_id
-        sends = [self._notify(point, key, Role.ASSIGNEE, assignee, extra)]
+        sends = [self._notify(point, key, Role.ASSIGNEE, assignee, extra, manual=manual)]
         if point.manager_copy:
             managers = self._inp.manager_ids or await group_members(self._inp.managers_group)
             sends.extend(
-                self._notify(point, f"{key}/manager/{m}", Role.MANAGER, m, extra)
+                self._notify(point, f"{key}/manager/{m}", Role.MANAGER, m, extra, manual=manual)
                 for m in dict.fromkeys(managers)
                 if m != assignee
             )
@@ -185,6 +210,8 @@ class FollowUpWorkflow:
         role: Role,
         subscriber_id: str,
         extra: dict[str, object],
+        *,
+        manual: bool = False,
     ) -> None:
         request = DeliveryRequest(
             workflow_id=workflow.info().workflow_id,
@@ -197,7 +224,8 @@ class FollowUpWorkflow:
             scheduled_at=point.at,
             data=self._template_data(extra),
             priority=kind_info(point.kind).priority,
-            expires_at=self._p.due_at if expires_at_due(point.kind) else None,
+            expires_at=self._p.due_at if expires_at_due(point.kind) and not manual else None,
+            manual=manual,
         )
         record = NotificationRecord(
             notification_id=notification_id,

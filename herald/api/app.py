@@ -28,6 +28,7 @@ from herald.api.idempotency import IdempotencyStore
 from herald.api.inbox_routes import build_inbox_router
 from herald.api.keys import ApiKeys
 from herald.api.notice_routes import build_notice_router
+from herald.api.ops_routes import build_metrics_router, build_ops_router
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
 from herald.api.staff_channel_routes import build_staff_channel_router
@@ -332,6 +333,17 @@ def build_router(herald: Herald) -> APIRouter:
     @r.post("/followups/{followup_id}/reassign", tags=["follow-ups"], response_model=FollowUpStatus)
     async def reassign_followup(followup_id: str, body: m.ReassignBody) -> FollowUpStatus:
         return await herald.reassign_followup(followup_id, assignee_id=body.assignee_id)
+
+    @r.post(
+        "/followups/{followup_id}/notify",
+        tags=["follow-ups"],
+        response_model=ManualNotifyResult,
+        description="Send one of the follow-up's notices now, by hand (followup.due_tomorrow, "
+        "followup.overdue): a new delivery each time, logged as sent by hand; the reminders "
+        "stay as planned." + IDEMPOTENCY_DOC,
+    )
+    async def notify_followup(followup_id: str, body: m.NotifyFollowUpBody) -> ManualNotifyResult:
+        return await herald.notify_followup(followup_id, kind=body.kind, manager=body.manager)
 
     @r.post("/followups/{followup_id}/cancel", tags=["follow-ups"], response_model=m.Recorded)
     async def cancel_followup(followup_id: str) -> m.Recorded:
@@ -650,12 +662,17 @@ def create_app(
     app.include_router(build_notice_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(build_ops_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(build_metrics_router(herald, principal=principal))
     app.add_middleware(
         Gate,
         keys=keys,
         idempotency=IdempotencyStore(herald.store),
         loopback_only=loopback,
         max_body=max_body,
+        metrics_token=(
+            settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        ),
     )
     app.state.settings = settings
     return app

@@ -160,6 +160,15 @@ class NotifyLoanBody(Body):
     manager: bool = Field(default=False, description="Copy the loan's manager too")
 
 
+class NotifyFollowUpBody(Body):
+    model_config = _examples({"kind": "followup.overdue", "manager": False})
+
+    kind: str = Field(
+        description="The follow-up notice to send now: followup.due_tomorrow or followup.overdue"
+    )
+    manager: bool = Field(default=False, description="Copy the managers too")
+
+
 class ExtendBody(Body):
     model_config = _examples({"due_at": "2026-12-08T18:00:00+01:00"})
 

@@ -2,12 +2,13 @@
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
 ``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``delivery_log``,
-``resends``, ``feedback``, ``verification``, ``webhooks``); :class:`Herald` offers them all.
-The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API
-(:mod:`herald.api`) translate to and from these methods and hold no rule of their own: a
-refused call raises :class:`~herald.errors.InvalidInput` (or
-:class:`~herald.errors.Conflict`, :class:`~herald.errors.NotFound`,
-:class:`~herald.errors.Unavailable`) and starts or changes nothing.
+``resends``, ``feedback``, ``verification``, ``webhooks``, ``operations``);
+:class:`Herald` offers them all. The Python client (:mod:`starter.client`), the CLI
+(:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`) translate to and from these
+methods and hold no rule of their own: a refused call raises
+:class:`~herald.errors.InvalidInput` (or :class:`~herald.errors.Conflict`,
+:class:`~herald.errors.NotFound`, :class:`~herald.errors.Unavailable`) and starts or
+changes nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from herald.service.followups import FollowUpService, crm_event_workflow_id, fol
 from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
 from herald.service.notices import NoticeService
+from herald.service.operations import OperationsService
 from herald.service.repair_batches import RepairBatchService
 from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.resends import ResendService
@@ -49,6 +51,7 @@ class Herald(
     DeliveryLogService,
     ResendService,
     WebhookService,
+    OperationsService,
 ):
     """All of Herald's operations: the directory, preferences, groups, templates and the
     delivery log (database) and the loans, repairs, follow-ups and alerts (Temporal,
