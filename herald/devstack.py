@@ -114,6 +114,9 @@ async def run_dev(
         configured = (f"HERALD_{channel.upper()}_PROVIDER", f"HERALD_{channel.upper()}_PROVIDERS")
         if not any(os.environ.get(name) for name in configured):
             overrides[f"{channel}_provider"] = "outbox"
+    if settings.temporal_ui_url is None:
+        # Links to a workflow (the ops console's, the schedules') point at this UI.
+        overrides["temporal_ui_url"] = f"http://127.0.0.1:{ui_port}"
     settings = settings.model_copy(update=overrides)
 
     codec = None

@@ -38,7 +38,14 @@ async def test_the_ops_routes_answer_as_the_service_layer(ops: Ops) -> None:
     loan_id = ops.id("H-1")
     due = datetime.now(UTC) + timedelta(days=4)
     await ops.herald.start_loan(loan_id, borrower_id="ana", item="Perforateur", due_at=due)
-    (direct,) = (await listed(ops, "loan", "upcoming", loan_id, search=loan_id)).items
+    await listed(ops, "loan", "upcoming", loan_id, search=loan_id)
+
+    async def settled() -> bool:  # the workflow's own upsert (NextReminderAt) visible too
+        page = await ops.herald.objects("loan", search=loan_id, reminders=False)
+        return page.items[0].next_reminder_at is not None
+
+    await eventually(settled, timeout=GUARD, interval=0.2)
+    (direct,) = (await ops.herald.objects("loan", state="upcoming", search=loan_id)).items
     async with (
         serving(create_app(ops.herald)) as url,
         HttpHerald(url, ops_key.key) as remote,
@@ -57,6 +64,18 @@ async def test_the_ops_routes_answer_as_the_service_layer(ops: Ops) -> None:
             await remote.objects("invoice")
         with pytest.raises(NotFound):
             await remote.object_info("loan", ops.id("H-none"))
+        followup = ops.id("H-F1")
+        await ops.herald.start_followup(
+            followup,
+            title="Relance",
+            assignee_id="ana",
+            due_at=datetime.now(UTC) + timedelta(days=3),
+        )
+        copied = await remote.notify_followup(followup, kind="followup.overdue", manager=True)
+        assert copied.notification_id == "followup.overdue@manual-1"
+        assert (
+            ops.row(followup, "followup.overdue@manual-1/manager/sam", "email")["status"] == "sent"
+        )
         assert (await remote.health()).checks == (await ops.herald.health()).checks
         assert await remote.schedules() == await ops.herald.schedules()
         # An application's key reaches none of it.
