@@ -60,9 +60,12 @@ def test(extra: list[str]) -> int:
         )
         if subprocess.run(step, cwd=ROOT).returncode != 0:
             return 1
-    print("$ pytest", flush=True)
+    workers = os.environ.get("HERALD_TEST_WORKERS") or str(min(os.cpu_count() or 1, 4))
+    # Whole modules per process: a module's fixtures (its Temporal server) are set up once.
+    parallel = [] if workers in ("0", "1") else ["-n", workers, "--dist", "loadfile"]
+    print(f"$ pytest {' '.join(parallel)}".rstrip(), flush=True)
     return subprocess.run(
-        [str(BIN / "pytest"), "-q", "-ra", "--durations=10", *extra], cwd=ROOT
+        [str(BIN / "pytest"), "-q", "-ra", "--durations=10", *parallel, *extra], cwd=ROOT
     ).returncode
 
 

@@ -265,7 +265,13 @@ async def run_processes(count: int, settings: Settings | None = None) -> None:
     try:
         await asyncio.wait({one_exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        dead = [c for c in children if c.exitcode is not None] if not stop.is_set() else []
+        dead: list[multiprocessing.process.BaseProcess] = []
+        if not stop.is_set() and one_exited.done() and not one_exited.cancelled():
+            # A sentinel is ready as the child closes its files, a moment before it can be
+            # reaped: join the ones that fired, so their exit status is known, never None.
+            ready = set(one_exited.result())
+            dead = [c for c in children if c.sentinel in ready]
+            await asyncio.to_thread(_join_or_kill, dead, STOP_GRACE_SECONDS)
         for child in children:
             if child.is_alive():
                 child.terminate()  # SIGTERM: each child stops its workers gracefully
@@ -279,8 +285,9 @@ async def run_processes(count: int, settings: Settings | None = None) -> None:
         )
 
 
-def _first_exit(sentinels: list[int]) -> None:
-    multiprocessing.connection.wait(sentinels)
+def _first_exit(sentinels: list[int]) -> list[Any]:
+    """The sentinels of the children that have exited (at least one)."""
+    return multiprocessing.connection.wait(sentinels)
 
 
 def _join_or_kill(children: Sequence[multiprocessing.process.BaseProcess], grace: float) -> None:

@@ -75,6 +75,7 @@ def test_tampering_and_plain_payloads() -> None:
         ("k1:not base64!", "not valid base64"),
         (f"k1:{base64.b64encode(os.urandom(16)).decode()}", "has 16 bytes"),
     ],
+    ids=["no-id", "not-base64", "16-bytes"],  # the random key must not name the test
 )
 def test_bad_keys_are_refused_with_the_reason(spec: str, message: str) -> None:
     with pytest.raises(EncryptionKeyError, match=message):

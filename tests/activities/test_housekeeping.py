@@ -26,11 +26,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     )
     s = Store.from_url(url)
     migrate(s.engine)
+    empty(s)  # the session's PostgreSQL database may hold other modules' rows
     yield s
-    with s.engine.begin() as conn:
+    empty(s)
+    s.close()
+
+
+def empty(store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM delivery_events")
         conn.exec_driver_sql("DELETE FROM deliveries")
         conn.exec_driver_sql("DELETE FROM inbox")
-    s.close()
 
 
 def seed(store: Store) -> None:

@@ -6,7 +6,6 @@ Chromium is Debian's (``apt-get install chromium``); Playwright never downloads 
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,12 +21,12 @@ from herald.ops import check_encryption
 from herald.search_attributes import ALL_KEYS
 from herald.settings import Settings
 from herald.temporal import data_converter
-from tests.conftest import IN_CI, installed_binary
+from tests.browser import CHROMIUM_ARGS, chromium
+from tests.conftest import installed_binary
 from tests.smtp_server import free_port
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 SECRET_INPUT = "Perceuse Bosch pour camille@example.org"
 KEYS = SecretStr(f"k1:{new_key()}")
 
@@ -66,14 +65,6 @@ async def stack(codec_and_ui_port: tuple[CodecServer, int]) -> AsyncIterator[Sta
     await env.shutdown()
 
 
-def chromium() -> str:
-    if shutil.which(CHROMIUM):
-        return CHROMIUM
-    if IN_CI:
-        pytest.fail(f"{CHROMIUM} missing in CI: .ci/run installs Debian's chromium")
-    pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
-
-
 async def test_the_temporal_ui_shows_decrypted_input(stack: Stack) -> None:
     from playwright.async_api import async_playwright, expect
 
@@ -92,7 +83,9 @@ async def test_the_temporal_ui_shows_decrypted_input(stack: Stack) -> None:
     assert "camille@example.org" not in raw.to_json()  # what Temporal stores
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, headless=True)
+        browser = await pw.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             page = await browser.new_page()
             page.set_default_timeout(90_000)  # a hang guard, not a timing assertion
