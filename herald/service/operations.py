@@ -44,10 +44,11 @@ DEFAULT_OBJECT_PAGE = 50
 MAX_OBJECT_PAGE = 200
 # A page token is Temporal's, opaque; this bounds what a caller may hand back.
 MAX_PAGE_TOKEN = 4096
-# How long each running object of a page gets to answer its status query, and how many
-# are asked at once: a page without a worker still answers, without the next notices.
+# How long the running objects of a page get to answer their status queries, all
+# together, and how many are asked at once: a page without a worker still answers within
+# that time, without the next notices.
 PENDING_WAIT = 5.0
-PENDING_AT_ONCE = 8
+PENDING_AT_ONCE = 16
 
 
 def _encode_token(token: bytes | None) -> str | None:
@@ -195,7 +196,8 @@ class OperationsService(ServiceBase):
         )
 
     async def _with_pending(self, spec: ObjectKind, rows: list[ObjectRow]) -> None:
-        """Each running row's next notice, from its status query, a few at a time."""
+        """Each running row's next notice, from its status query, a few at a time, all
+        within :data:`PENDING_WAIT`: the rows that have not answered by then stay empty."""
         client = await self.temporal()
         gate = asyncio.Semaphore(PENDING_AT_ONCE)
 
@@ -203,15 +205,17 @@ class OperationsService(ServiceBase):
             handle = client.get_workflow_handle(row.workflow_id)
             async with gate:
                 try:
-                    status = await asyncio.wait_for(
-                        handle.query("status", result_type=spec.status_type), PENDING_WAIT
-                    )
-                except Exception as err:  # noqa: BLE001 - no worker, ended meanwhile: shown empty
+                    status = await handle.query("status", result_type=spec.status_type)
+                except Exception as err:  # noqa: BLE001 - ended meanwhile, refused: shown empty
                     log.debug("no status from %s: %s", row.workflow_id, err)
                     return
             row.next_reminder = spec.pending(status)
 
-        await asyncio.gather(*(ask(r) for r in rows if r.running))
+        try:
+            async with asyncio.timeout(PENDING_WAIT):
+                await asyncio.gather(*(ask(r) for r in rows if r.running))
+        except TimeoutError:
+            log.debug("status queries unanswered within %gs (no worker?)", PENDING_WAIT)
 
     # ------------------------------------------------------------------ schedules, health
 

@@ -16,6 +16,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from herald.contracts import FollowUpInput, LoanInput
+from herald.objects import ObjectPage
 from herald.policy import load_policy
 from herald.search_attributes import (
     ALL_KEYS,
@@ -29,12 +30,40 @@ from herald.settings import Settings
 from herald.store import Store, migrate
 from herald.temporal import DATA_CONVERTER
 from starter.client import Herald, followup_workflow_id, loan_workflow_id
-from tests.conftest import installed_binary
+from tests.conftest import eventually, installed_binary
 from worker import running_workers
 from workflows.followup import FollowUpWorkflow
 from workflows.loan import LoanWorkflow
 
 UI = "http://temporal-ui.example:8233"
+
+# Visibility is eventually consistent: listings are waited for, under a generous guard.
+GUARD = 60.0
+
+
+async def listed(
+    ops: Ops, kind: str, state: str, *ids: str, search: str | None = None, **kw: object
+) -> ObjectPage:
+    """The page, once the objects it lists (the search defaults to the tag) are ``ids``."""
+    want = set(ids)
+    last: list[ObjectPage] = []
+
+    async def check() -> bool:
+        page = await ops.herald.objects(kind, state=state, search=search or ops.tag, **kw)  # type: ignore[arg-type]
+        last[:] = [page]
+        return {r.id for r in page.items} == want
+
+    try:
+        await eventually(check, timeout=GUARD, interval=0.2)
+    except AssertionError:
+        seen = [r.id for r in last[0].items] if last else None
+        raise AssertionError(f"{kind} {state}: listed {seen}, want {sorted(want)}") from None
+    return last[0]
+
+
+def close(a: datetime | None, b: datetime) -> bool:
+    """Equal to the millisecond (visibility keeps instants to its own precision)."""
+    return a is not None and abs((a - b).total_seconds()) < 0.001
 
 
 @dataclass
@@ -86,6 +115,31 @@ class Ops:
             ),
         )
         return due
+
+    async def start_loan_unworked(self, loan_id: str, borrower_id: str, due: datetime) -> None:
+        """A loan on a task queue no worker polls: visible, but nobody answers for it."""
+        now = datetime.now(UTC)
+        await self.herald.client.start_workflow(
+            LoanWorkflow.run,
+            LoanInput(
+                loan_id=loan_id,
+                borrower_id=borrower_id,
+                item="Perceuse",
+                borrowed_at=now,
+                due_at=due,
+                timezone="Europe/Paris",
+                policy=self.herald.policy,
+            ),
+            id=loan_workflow_id(loan_id),
+            task_queue=f"{self.settings.task_queue}-nobody",
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(LOAN_STATUS, "ACTIVE"),
+                    SearchAttributePair(DUE_AT, due),
+                    SearchAttributePair(BORROWER_ID, borrower_id),
+                ]
+            ),
+        )
 
     async def start_past_due_followup(self, followup_id: str, assignee_id: str) -> datetime:
         now = datetime.now(UTC)

@@ -9,39 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from herald.errors import Conflict, InvalidInput, NotFound
-from herald.objects import ObjectPage, literal
+from herald.objects import literal
 from tests.conftest import eventually
-from tests.operations.conftest import UI, Ops
+from tests.operations.conftest import GUARD, UI, Ops, close, listed
 
 pytestmark = pytest.mark.e2e
-
-# Visibility is eventually consistent: listings are waited for, under a generous guard.
-GUARD = 60.0
-
-
-async def listed(
-    ops: Ops, kind: str, state: str, *ids: str, search: str | None = None, **kw: object
-) -> ObjectPage:
-    """The page once it holds exactly ``ids`` among this module's objects."""
-    want = set(ids)
-    last: list[ObjectPage] = []
-
-    async def check() -> bool:
-        page = await ops.herald.objects(kind, state=state, search=search or ops.tag, **kw)  # type: ignore[arg-type]
-        last[:] = [page]
-        return {r.id for r in page.items} == want
-
-    try:
-        await eventually(check, timeout=GUARD, interval=0.2)
-    except AssertionError:
-        seen = [r.id for r in last[0].items] if last else None
-        raise AssertionError(f"{kind} {state}: listed {seen}, want {sorted(want)}") from None
-    return last[0]
-
-
-def close(a: datetime | None, b: datetime) -> bool:
-    """Equal to the millisecond (visibility keeps instants to its own precision)."""
-    return a is not None and abs((a - b).total_seconds()) < 0.001
 
 
 async def test_overdue_and_upcoming_loans_are_listed_apart(ops: Ops) -> None:
@@ -211,3 +183,15 @@ async def test_repairs_waiting_for_a_technician_are_the_overdue_ones(ops: Ops) -
     assert not row.overdue and row.technician_id == "ana" and row.person_id == "camille"
     with pytest.raises(InvalidInput, match="none is sent by hand"):
         await ops.herald.send_reminder_now("repair", waiting)
+
+
+async def test_a_page_still_answers_when_no_worker_does(ops: Ops) -> None:
+    """A loan on a queue no worker polls: listed from visibility, its next notice unknown."""
+    loan_id = ops.id("W-1")
+    due = datetime.now(UTC) + timedelta(days=3)
+    await ops.start_loan_unworked(loan_id, "ana", due)
+    try:
+        (row,) = (await listed(ops, "loan", "upcoming", loan_id, search=loan_id)).items
+        assert row.running and close(row.due_at, due) and row.next_reminder is None
+    finally:
+        await ops.herald.client.get_workflow_handle(f"loan-{loan_id}").terminate()

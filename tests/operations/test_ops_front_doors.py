@@ -20,8 +20,7 @@ from herald.schedules import HOUSEKEEPING_ID, apply_schedules
 from starter.cli import EXIT_INVALID, EXIT_OK, main
 from tests.api.conftest import serving
 from tests.conftest import eventually
-from tests.operations.conftest import UI, Ops
-from tests.operations.test_objects import GUARD, listed
+from tests.operations.conftest import GUARD, UI, Ops, listed
 
 pytestmark = pytest.mark.e2e
 
