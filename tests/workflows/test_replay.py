@@ -39,6 +39,8 @@ def test_histories_are_recorded() -> None:
     assert {
         "followup_full_life",
         "followup_reassigned_rescheduled",
+        # Notices sent by hand (the notify_now update).
+        "followup_sent_by_hand",
         "crm_lead_created",
         "mailbox_quiet_hours",
         "mailbox_daily_digest",
