@@ -39,8 +39,9 @@ class OperationsOverHttp(OverHttp):
         return ObjectPage.model_validate(response.json())
 
     async def object_info(self, kind: str, object_id: str, *, reminders: bool = True) -> ObjectRow:
-        """``reminders`` is always true over HTTP: the route asks the workflow."""
-        response = await self._call("GET", f"/v1/ops/objects/{_q(kind)}/{_q(object_id)}")
+        response = await self._call(
+            "GET", f"/v1/ops/objects/{_q(kind)}/{_q(object_id)}", params={"reminders": reminders}
+        )
         return ObjectRow.model_validate(response.json())
 
     async def send_reminder_now(

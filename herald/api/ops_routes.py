@@ -78,9 +78,15 @@ def build_ops_router(
         )
 
     @r.get("/objects/{kind}/{object_id}", response_model=ObjectRow)
-    async def object_info(kind: str, object_id: str) -> ObjectRow:
+    async def object_info(
+        kind: str,
+        object_id: str,
+        reminders: Annotated[
+            bool, Query(description="Ask the workflow for its next notice")
+        ] = True,
+    ) -> ObjectRow:
         """One loan, repair or follow-up, read from its workflow at once."""
-        return await herald.object_info(kind, object_id)
+        return await herald.object_info(kind, object_id, reminders=reminders)
 
     @r.post("/objects/{kind}/{object_id}/send-now", response_model=ManualNotifyResult)
     async def send_reminder_now(kind: str, object_id: str, body: SendNowBody) -> ManualNotifyResult:
