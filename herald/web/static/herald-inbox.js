@@ -80,7 +80,7 @@ header {
 h2 { margin: 0; font-size: 16px; font-weight: 650; }
 .head-actions { display: flex; align-items: center; gap: 4px; }
 .text-button {
-  border: 0; background: none; padding: 6px 8px; border-radius: 6px;
+  border: 0; background: none; padding: 6px 8px; border-radius: 6px; white-space: nowrap;
   color: var(--_accent); font-weight: 600; font-size: 13px;
 }
 .text-button:hover { background: color-mix(in srgb, var(--_accent) 8%, transparent); }
@@ -150,6 +150,8 @@ footer:empty, footer:has(> .more[hidden]) { display: none; }
 .more { width: 100%; }
 @media (max-width: 480px) {
   .panel { position: fixed; left: 8px; right: 8px; width: auto; max-width: none; }
+  header { padding: 12px 12px 8px 16px; }
+  select { flex: 1 1 100%; max-width: none; margin: 0; }
   :host([align="start"]) .panel { left: 8px; right: 8px; }
 }
 `;
@@ -371,9 +373,12 @@ class HeraldInbox extends HTMLElement {
   // On a phone the list spans the screen just under the bell.
   place() {
     if (window.matchMedia("(max-width: 480px)").matches) {
-      this.panel.style.top = Math.round(this.bell.getBoundingClientRect().bottom + 8) + "px";
+      const below = Math.round(this.bell.getBoundingClientRect().bottom + 8);
+      this.panel.style.top = below + "px";
+      this.panel.style.maxHeight = Math.max(240, window.innerHeight - below - 16) + "px";
     } else {
       this.panel.style.top = "";
+      this.panel.style.maxHeight = "";
     }
   }
 

@@ -59,9 +59,9 @@ input:focus-visible, select:focus-visible, button:focus-visible, summary:focus-v
   outline: 2px solid var(--_accent); outline-offset: 2px;
 }
 .fields { display: flex; flex-wrap: wrap; gap: 12px 16px; margin-top: 12px; }
-.field { display: grid; gap: 4px; font-size: 13px; color: var(--_muted); font-weight: 550; }
+.field { display: grid; grid-template-columns: minmax(0, 1fr); gap: 4px; min-width: 0; max-width: 100%; font-size: 13px; color: var(--_muted); font-weight: 550; }
 input[type="time"], select {
-  font: inherit; font-size: 15px; color: var(--_text); min-height: 40px;
+  font: inherit; font-size: 15px; font-weight: 400; color: var(--_text); min-height: 40px; max-width: 100%;
   padding: 7px 10px; border: 1px solid #c9ced6; border-radius: 8px; background: var(--_surface);
 }
 input:disabled, select:disabled { opacity: .5; }
