@@ -172,6 +172,7 @@ async def test_the_bell_and_the_preferences_in_both_languages_and_widths(
 ) -> None:
     from playwright.async_api import expect
 
+    expect.set_options(timeout=60_000)  # a hang guard: a shared, noisy machine may be slow
     who, _ = PEOPLE[lang]
     width = "phone" if phone else "desktop"
     async with launched() as browser, context(browser, locale="en-GB", phone=phone) as ctx:

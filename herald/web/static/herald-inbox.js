@@ -489,12 +489,9 @@ class HeraldInbox extends HTMLElement {
   async mark(n, read) {
     try {
       const answer = await this.session.call("POST", read ? "v1/me/inbox/read" : "v1/me/inbox/unread", { notification_ids: [n.id] });
-      const changed = read ? answer.marked_read : answer.changed;
-      if (changed) {
-        n.read = read;
-        this.showCount(Math.max(0, this.unread + (read ? -1 : 1)), true);
-      }
+      if (read ? answer.marked_read : answer.changed) n.read = read;
       this.refresh(n.id);
+      await this.recount();
     } catch (error) {
       this.fail(error);
     }
@@ -504,9 +501,9 @@ class HeraldInbox extends HTMLElement {
     try {
       await this.session.call("POST", "v1/me/inbox/read", { notification_ids: null });
       for (const n of this.items) n.read = true;
-      this.showCount(0, true);
       if (this.read === false) this.items = [];
       this.render();
+      await this.recount();
     } catch (error) {
       this.fail(error);
     }
@@ -516,12 +513,18 @@ class HeraldInbox extends HTMLElement {
     try {
       await this.session.call("POST", "v1/me/inbox/archive", { notification_ids: [n.id] });
       this.items = this.items.filter((other) => other.id !== n.id);
-      if (!n.read) this.showCount(Math.max(0, this.unread - 1), true);
       this.render();
       this.list.querySelector("button")?.focus();
+      await this.recount();
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  // The count from Herald after a change (the stream says so too, in whichever order).
+  async recount() {
+    const { unread } = await this.session.call("GET", "v1/me/inbox/unread-count");
+    this.showCount(unread, true);
   }
 
   // Redraw after a change, keeping the keyboard where it was; a notice that no longer
