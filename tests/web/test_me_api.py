@@ -397,3 +397,22 @@ async def test_the_pages_are_served_with_their_headers(stack: Stack) -> None:
         missing = await http.get("/ui/secrets.txt")
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_cli_prints_a_token_the_api_accepts(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HERALD_DATABASE_URL", stack.herald.settings.resolved_database_url)
+    monkeypatch.setenv("HERALD_SUBSCRIBER_TOKEN_SECRET", SECRET.get_secret_value())
+    assert (
+        await asyncio.to_thread(main, ["subscriber", "token", "ana", "--ttl", "300", "--json"]) == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["subscriber_id"] == "ana" and doc["expires_at"]
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
+        answer = await http.get("/v1/me/profile", headers=bearer(doc["token"]))
+        assert answer.json()["subscriber_id"] == "ana"
+    assert (
+        await asyncio.to_thread(main, ["subscriber", "token", "ana", "--ttl", "5"]) == EXIT_INVALID
+    )
+    assert "60 to 86400 seconds" in capsys.readouterr().err
