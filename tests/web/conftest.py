@@ -6,21 +6,24 @@ minted server-side through Herald's API with its own API key (never sent to the 
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from herald.api.app import create_app
 from herald.api.keys import ApiKeys
 from herald.http_client import HttpHerald
+from herald.subscriber_tokens import mint
 from starter.client import Herald
 from tests.api.conftest import bare_herald, serving
 
@@ -35,6 +38,7 @@ class Stack:
     api_url: str
     app_url: str  # the application's origin, allowed by HERALD_CORS_ORIGINS
     api_key: str  # the application's key: used by its server only
+    shared: dict[str, Any]
 
     async def token(self, subscriber_id: str, ttl: int = 3600) -> str:
         async with HttpHerald(self.api_url, self.api_key, timeout=60) as app_side:
@@ -43,6 +47,14 @@ class Stack:
     def page(self, subscriber_id: str) -> str:
         """The application's page for a person signed in as ``subscriber_id``."""
         return f"{self.app_url}/?as={subscriber_id}"
+
+    def renewing_page(self, subscriber_id: str) -> str:
+        """The same page, its element fetching tokens from the application as needed."""
+        return f"{self.app_url}/?as={subscriber_id}&renew=1"
+
+    def minted(self) -> int:
+        """How many tokens the application's /herald-token handed out."""
+        return int(self.shared.get("minted", 0))
 
     def preferences(self, token: str) -> str:
         return f"{self.api_url}/ui/preferences#token={token}"
@@ -61,7 +73,7 @@ HOST_PAGE = """<!doctype html>
   <header>
     <strong>Tool library</strong>
     <nav><a href="#">Loans</a><a href="#">Items</a></nav>
-    <herald-inbox token="{token}"></herald-inbox>
+    <herald-inbox {auth}></herald-inbox>
   </header>
   <main><h1>Good morning</h1><p>Your loans and their due dates.</p></main>
 </body>
@@ -85,14 +97,31 @@ def application(shared: dict[str, Any]) -> Starlette:
 
     async def page(request: Request) -> HTMLResponse:
         stack: Stack = shared["stack"]
-        token = await stack.token(request.query_params["as"])
-        body = HOST_PAGE.format(herald=html.escape(stack.api_url), token=html.escape(token))
-        return HTMLResponse(body)
+        who = request.query_params["as"]
+        if "renew" in request.query_params:  # the element asks /herald-token when it must
+            auth = f'token-url="/herald-token?as={html.escape(who)}"'
+        else:
+            auth = f'token="{html.escape(await stack.token(who))}"'
+        return HTMLResponse(HOST_PAGE.format(herald=html.escape(stack.api_url), auth=auth))
+
+    async def token(request: Request) -> JSONResponse:
+        """A fresh token for the signed-in person; the first one expires within seconds."""
+        stack: Stack = shared["stack"]
+        who = request.query_params["as"]
+        shared["minted"] = shared.get("minted", 0) + 1
+        if shared["minted"] == 1:
+            soon = mint(
+                SECRET.get_secret_value().encode(), who, timedelta(minutes=1), now=time.time() - 57
+            )
+            return JSONResponse({"token": soon.token})
+        return JSONResponse({"token": await stack.token(who)})
 
     async def css(_: Request) -> Response:
         return Response(APP_CSS, media_type="text/css")
 
-    return Starlette(routes=[Route("/", page), Route("/app.css", css)])
+    return Starlette(
+        routes=[Route("/", page), Route("/app.css", css), Route("/herald-token", token)]
+    )
 
 
 @asynccontextmanager
@@ -103,7 +132,7 @@ async def stack_over(herald: Herald) -> AsyncIterator[Stack]:
         settings = herald.settings.model_copy(update={"cors_origins": [app_url]})
         key = ApiKeys(herald.store).create("tool-library").key
         async with serving(create_app(herald, settings, ready_timeout=60)) as api_url:
-            stack = Stack(herald, api_url, app_url, key)
+            stack = Stack(herald, api_url, app_url, key, shared)
             shared["stack"] = stack
             yield stack
 

@@ -192,3 +192,33 @@ async def test_the_preferences_page_saves_and_the_next_reminder_honours_it(
     assert j1["in_app"]["error"] == "in_app switched off in preferences"
     assert await h.unread_count("camille") == 1  # the confirmation only
     await desk.cancel("L-prefs")
+
+
+async def test_the_bell_renews_its_token_from_the_application_and_stays_live(
+    web_desk: WebDesk,
+) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT)
+    desk, stack = web_desk.desk, web_desk.stack
+    async with launched() as browser, context(browser) as ctx:
+        page = await ctx.new_page()
+        # The first token the application hands out expires seconds later: the stream says
+        # so, the element asks the application for another and listens again.
+        await page.goto(stack.renewing_page("ana"))
+        badge = page.locator("herald-inbox .badge")
+        await expect(page.locator("herald-inbox button.bell")).to_have_attribute(
+            "aria-label", "Notifications, none unread"
+        )
+        await eventually(lambda: stack.minted() >= 2, timeout=60)
+        desk.store.add_inbox(
+            delivery_key="ana-after-renewal",
+            subscriber_id="ana",
+            kind="loan.reminder_2h",
+            title="Due in two hours: Bosch drill",
+            body="…",
+            priority="high",
+            link=None,
+        )
+        await expect(badge).to_have_text("1")
+        assert await page.locator("herald-inbox").get_attribute("token") is None
