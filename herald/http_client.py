@@ -45,6 +45,7 @@ from herald.http_inbox import InboxOverHttp
 from herald.http_notices import NoticesOverHttp
 from herald.http_staff_channels import StaffChannelsOverHttp
 from herald.http_staff_setup import StaffSetupOverHttp
+from herald.http_subscriber_tokens import SubscriberTokensOverHttp
 from herald.http_verification import VerificationOverHttp
 from herald.service.base import Started
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
@@ -85,6 +86,7 @@ def _error(response: httpx.Response) -> HeraldError:
 
 class HttpHerald(
     InboxOverHttp,
+    SubscriberTokensOverHttp,
     StaffSetupOverHttp,
     StaffChannelsOverHttp,
     VerificationOverHttp,

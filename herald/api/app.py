@@ -21,12 +21,14 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from herald.admin_templates import Notice
 from herald.api import models as m
 from herald.api.brand_routes import build_brand_router
+from herald.api.cors import BrowserCors
 from herald.api.delivery_log_routes import build_delivery_log_router
 from herald.api.feedback_routes import build_feedback_router
 from herald.api.gate import LOOPBACK_PRINCIPAL, MAX_BODY, Gate, Principal
 from herald.api.idempotency import IdempotencyStore
 from herald.api.inbox_routes import build_inbox_router
 from herald.api.keys import ApiKeys
+from herald.api.me_routes import build_me_routers
 from herald.api.notice_routes import build_notice_router
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
@@ -46,6 +48,7 @@ from herald.contracts import (
 from herald.errors import HeraldError
 from herald.settings import Settings
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
+from herald.web import build_ui_router
 
 if TYPE_CHECKING:
     from starter.client import Herald, Started
@@ -650,6 +653,9 @@ def create_app(
     app.include_router(build_notice_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    for router in build_me_routers(herald, settings, problems=PROBLEMS):
+        app.include_router(router)
+    app.include_router(build_ui_router(settings))
     app.add_middleware(
         Gate,
         keys=keys,
@@ -657,5 +663,6 @@ def create_app(
         loopback_only=loopback,
         max_body=max_body,
     )
+    app.add_middleware(BrowserCors, origins=settings.cors_origins)  # outside the gate
     app.state.settings = settings
     return app
