@@ -36,6 +36,7 @@ from herald.api.stats_routes import build_stats_router
 from herald.api.verification_routes import build_verification_router
 from herald.api.webhook_routes import webhook_announcer, webhook_router
 from herald.codec_server import LOOPBACK
+from herald.console import build_console
 from herald.contracts import (
     AppliedEvent,
     FollowUpStatus,
@@ -652,6 +653,7 @@ def create_app(
     app.include_router(build_stats_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.mount("/console", build_console(herald, settings))
     app.add_middleware(
         Gate,
         keys=keys,
