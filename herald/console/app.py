@@ -162,7 +162,7 @@ class Console:
     def error_page(self, request: Request, status: int, title: str, text: str) -> HTMLResponse:
         t = self.texts(request)
         return self.render(
-            request, "error.html", status_code=status, title=t(title), message=t(text)
+            request, "console/error.html", status_code=status, title=t(title), message=t(text)
         )
 
     def safe_next(self, request: Request, target: object) -> str:
@@ -307,12 +307,12 @@ def build_console(herald: Herald, settings: Settings | None = None) -> SessionLa
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, err: RequestValidationError) -> Response:
-        first = next(iter(err.errors()), {})
+        first: dict[str, Any] = dict(next(iter(err.errors()), {}))
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
         t = console.texts(request)
         return console.render(
             request,
-            "error.html",
+            "console/error.html",
             status_code=400,
             title=t("error.generic_title"),
             message=t("error.invalid", reason=f"{where}: {first.get('msg', 'invalid')}"),
@@ -324,7 +324,7 @@ def build_console(herald: Herald, settings: Settings | None = None) -> SessionLa
             return console.error_page(request, 404, "error.not_found_title", "error.not_found")
         return console.render(
             request,
-            "error.html",
+            "console/error.html",
             status_code=err.status_code,
             title=console.texts(request)("error.generic_title"),
             message=str(err.detail),
@@ -336,7 +336,7 @@ def build_console(herald: Herald, settings: Settings | None = None) -> SessionLa
         t = console.texts(request)
         return console.render(
             request,
-            "error.html",
+            "console/error.html",
             status_code=500,
             title=t("error.generic_title"),
             message=type(err).__name__,

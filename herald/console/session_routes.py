@@ -27,7 +27,7 @@ def build_router(console: Console) -> APIRouter:
         t = console.texts(request)
         return console.render(
             request,
-            "login.html",
+            "console/login.html",
             status_code=status,
             next=next_,
             error=t(error, **kw) if error else None,

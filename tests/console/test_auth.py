@@ -7,7 +7,6 @@ or an expired cookie end the session."""
 from __future__ import annotations
 
 import time
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +137,11 @@ async def test_the_secure_flag_and_the_signing_key_follow_the_settings(tmp_path:
                 )
             assert answer.status_code == 303
             cookie = str(cookie_attributes(answer)["value"])
-        async with serving(create_app(herald)) as url:
-            async with httpx.AsyncClient(base_url=url, cookies={COOKIE: cookie}) as http:
-                assert (await http.get("/console/")).status_code == 200
+        async with (
+            serving(create_app(herald)) as url,
+            httpx.AsyncClient(base_url=url, cookies={COOKIE: cookie}) as http,
+        ):
+            assert (await http.get("/console/")).status_code == 200
     finally:
         herald.close()
 

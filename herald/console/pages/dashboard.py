@@ -36,7 +36,7 @@ def build_router(console: Console) -> APIRouter:
         channels = [c for c in ORDER if c in present] + sorted(present - set(ORDER))
         return console.render(
             request,
-            "dashboard.html",
+            "console/dashboard.html",
             doc=doc,
             window=window,
             windows=list(WINDOWS),

@@ -23,7 +23,7 @@ def build_router(console: Console) -> APIRouter:
     async def failures(request: Request) -> Response:
         console.signed_in(request)
         found = await console.herald.delivery_problems(limit=100)
-        return console.render(request, "failures.html", found=found)
+        return console.render(request, "console/failures.html", found=found)
 
     @r.post("/failures/{delivery_id}/resend")
     async def resend(request: Request, delivery_id: int) -> Response:

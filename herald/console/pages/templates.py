@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from herald.console.pages import ConsolePage
 from herald.errors import HeraldError, InvalidInput
-from herald.kinds import KINDS
+from herald.kinds import KINDS, Kind
 from herald.service.delivery_log import FORMATS, LOCALES
 from herald.template_samples import BUILT_IN_KINDS
 
@@ -47,13 +47,10 @@ def build_router(console: Console) -> APIRouter:
     @r.get("/templates")
     async def index(request: Request) -> Response:
         console.signed_in(request)
-        groups: dict[str, list[Any]] = defaultdict(list)
-        for name in BUILT_IN_KINDS:
-            groups[name.split(".", 1)[0]].append(KINDS[name])
         return console.render(
             request,
-            "templates.html",
-            groups=dict(groups),
+            "console/templates.html",
+            groups=_kind_groups(),
             admin=await admin_templates(),
             locales=LOCALES,
             form={"name": "", "locale": LOCALES[0], "subject": "", "body": "", "short": ""},
@@ -75,7 +72,7 @@ def build_router(console: Console) -> APIRouter:
             doc, error = None, str(err)
         return console.render(
             request,
-            "kind_preview.html",
+            "console/kind_preview.html",
             kind=KINDS[kind],
             locale=locale,
             format=format,
@@ -123,7 +120,7 @@ def build_router(console: Console) -> APIRouter:
             }
         return console.render(
             request,
-            "admin_template.html",
+            "console/admin_template.html",
             status_code=status,
             name=name,
             locale=locale,
@@ -180,14 +177,11 @@ def build_router(console: Console) -> APIRouter:
                 name, locale=locale, subject=subject, body=body, short=short or None
             )
         except HeraldError as err:
-            groups: dict[str, list[Any]] = defaultdict(list)
-            for kind in BUILT_IN_KINDS:
-                groups[kind.split(".", 1)[0]].append(KINDS[kind])
             return console.render(
                 request,
-                "templates.html",
+                "console/templates.html",
                 status_code=422,
-                groups=dict(groups),
+                groups=_kind_groups(),
                 admin=await admin_templates(),
                 locales=LOCALES,
                 form={
@@ -203,6 +197,14 @@ def build_router(console: Console) -> APIRouter:
         return console.redirect(request, f"/templates/admin/{name}?locale={locale}")
 
     return r
+
+
+def _kind_groups() -> dict[str, list[Kind]]:
+    """The built-in kinds by subject type (loan, repair…), in the catalogue's order."""
+    groups: dict[str, list[Kind]] = defaultdict(list)
+    for name in BUILT_IN_KINDS:
+        groups[name.split(".", 1)[0]].append(KINDS[name])
+    return dict(groups)
 
 
 def _context(text: str) -> dict[str, Any]:

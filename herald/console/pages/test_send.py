@@ -33,7 +33,7 @@ def build_router(console: Console) -> APIRouter:
         chosen = result["params"].get("channel", channel) if result else channel
         return console.render(
             request,
-            "test_send.html",
+            "console/test_send.html",
             channels=[c.value for c in CHANNELS],
             chains=chains,
             chosen=chosen if chosen in chains else "email",
