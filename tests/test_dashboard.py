@@ -229,3 +229,60 @@ async def test_the_service_reads_the_log_and_finds_stuck_and_resent_rows(tmp_pat
                 await herald.delivery_problems(limit=bad)  # type: ignore[arg-type]
     finally:
         herald.close()
+
+
+def test_the_cli_the_api_and_the_service_give_the_same_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import json
+
+    import httpx
+
+    from herald.api.app import create_app
+    from starter.cli import EXIT_OK, main
+    from tests.api.conftest import serving
+
+    herald = bare_herald(tmp_path)
+    try:
+        sms = {"channel": "sms", "segments": 2, "cost_estimate": 0.159, "cost_currency": "USD"}
+        now = datetime.now(UTC)
+        add(herald.store, "a", ago=timedelta(hours=1), status="sent", sent_at=now, **sms)
+        add(herald.store, "b", ago=timedelta(days=3), status="permanently_failed", error="550")
+        add(herald.store, "c", ago=timedelta(hours=5), status="pending")
+        monkeypatch.setenv("HERALD_DATABASE_URL", herald.settings.resolved_database_url)
+
+        async def front_doors() -> tuple[dict[str, Any], dict[str, Any]]:
+            direct = await herald.dashboard()
+            async with serving(create_app(herald)) as url, httpx.AsyncClient(base_url=url) as h:
+                return direct, (await h.get("/v1/stats/dashboard")).json()
+
+        direct, over_http = asyncio.run(front_doors())
+        assert main(["stats", "dashboard", "--json"]) == EXIT_OK
+        from_cli = json.loads(capsys.readouterr().out)
+
+        def figures(doc: dict[str, Any]) -> dict[str, Any]:
+            windows = {
+                n: {k: v for k, v in w.items() if k != "since"} for n, w in doc["windows"].items()
+            }
+            return {"windows": windows, "days": doc["days"], "stuck": doc["stuck"]}
+
+        assert figures(direct) == figures(over_http) == figures(from_cli)
+        assert direct["windows"]["24h"]["sms"] == {
+            "messages": 1,
+            "segments": 2,
+            "cost": {"USD": 0.159},
+        }
+        assert direct["windows"]["7d"]["failed"] == 1 and direct["stuck"] == 1
+
+        assert main(["stats", "dashboard"]) == EXIT_OK
+        text = capsys.readouterr().out
+        assert "last 24 h" in text and "2 seg / 0.16 USD" in text and "stuck" in text
+        assert main(["stats", "problems", "--json"]) == EXIT_OK
+        problems = json.loads(capsys.readouterr().out)
+        assert [r["error"] for r in problems["permanently_failed"]] == ["550"]
+        assert [r["status"] for r in problems["stuck"]] == ["pending"]
+        assert main(["stats", "problems"]) == EXIT_OK
+        assert "failed for good: 1" in capsys.readouterr().out
+    finally:
+        herald.close()
