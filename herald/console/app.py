@@ -4,6 +4,7 @@ and CSRF layer, its sign-in, language and sign-out routes, the registered pages
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -199,7 +200,8 @@ class SessionLayer:
             await self.app(scope, receive, send)
             return
         auth = self.console.auth
-        session = auth.read(request.cookies.get(COOKIE))
+        # A key's session reads the key table: off the event loop.
+        session = await asyncio.to_thread(auth.read, request.cookies.get(COOKIE))
         state = scope.setdefault("state", {})
         state["session"] = session
         secure = auth.secure(request.url.scheme, request.url.hostname)

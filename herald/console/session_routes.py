@@ -21,17 +21,18 @@ def build_router(console: Console) -> APIRouter:
     r = APIRouter()
     auth = console.auth
 
-    def login_page(
+    async def login_page(
         request: Request, next_: str, *, error: str | None = None, status: int = 200, **kw: object
     ) -> Response:
         t = console.texts(request)
+        can_sign_in = await asyncio.to_thread(auth.can_sign_in)
         return console.render(
             request,
             "console/login.html",
             status_code=status,
             next=next_,
             error=t(error, **kw) if error else None,
-            can_sign_in=auth.can_sign_in(),
+            can_sign_in=can_sign_in,
         )
 
     @r.get("/login")
@@ -41,7 +42,7 @@ def build_router(console: Console) -> APIRouter:
         if session.signed_in:
             return console.redirect(request, target)
         session.changed = True  # an anonymous session: the form's CSRF token
-        return login_page(request, target)
+        return await login_page(request, target)
 
     @r.post("/login")
     async def login(
@@ -54,7 +55,9 @@ def build_router(console: Console) -> APIRouter:
         wait = auth.throttle.locked_for(address)
         if wait:
             minutes = max(1, int(-(-wait // 60)))
-            return login_page(request, target, error="login.locked", status=429, minutes=minutes)
+            return await login_page(
+                request, target, error="login.locked", status=429, minutes=minutes
+            )
         outcome = (
             "login.refused"
             if not secret or len(secret) > SECRET_LIMIT
@@ -62,7 +65,7 @@ def build_router(console: Console) -> APIRouter:
         )
         if isinstance(outcome, str):
             auth.throttle.failed(address)
-            return login_page(request, target, error=outcome, status=401)
+            return await login_page(request, target, error=outcome, status=401)
         auth.throttle.succeeded(address)
         who, key_id = outcome
         request.state.session = auth.signed_in(console.session(request), who, key_id)
