@@ -12,7 +12,7 @@ WIDTH = 640
 HEIGHT = 260
 LEFT = 44  # room for the scale's labels
 BOTTOM = 28  # room for the days' labels
-TOP = 12
+TOP = 26  # room for the tallest bar's total above it
 # A colour per channel (also the legend's), distinct for the colour-blind as well.
 COLORS = {"email": "#2f6fd6", "sms": "#e08a1e", "whatsapp": "#1f9d6b", "in_app": "#8b5cf6"}
 ORDER = ("email", "sms", "whatsapp", "in_app")
