@@ -264,6 +264,16 @@ class Settings(BaseSettings):
     # Off: ``NextReminderAt`` queries find nothing for loans started since; the rest stays.
     next_reminder_attribute: bool = True
 
+    # The ops console (/console): a password besides ops API keys (unset: ops keys only);
+    # the key that signs its session cookies (unset: a new one per process, so sessions
+    # end when the process restarts and are not shared between processes); the cookie's
+    # Secure flag (unset: Secure unless the console is opened over http on the loopback);
+    # how long a session lasts.
+    console_password: SecretStr | None = None
+    console_secret: SecretStr | None = None
+    console_secure_cookie: bool | None = None
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+
     # Worker
     max_concurrent_activities: int = 20
     log_level: str = "INFO"
@@ -305,6 +315,9 @@ class Settings(BaseSettings):
         "retry_whatsapp",
         "retry_in_app",
         "subscriber_token_secret",
+        "console_password",
+        "console_secret",
+        "console_secure_cookie",
         mode="before",
     )
     @classmethod

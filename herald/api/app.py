@@ -34,9 +34,11 @@ from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, proble
 from herald.api.provider_hooks import build_provider_hooks
 from herald.api.staff_channel_routes import build_staff_channel_router
 from herald.api.staff_setup_routes import build_staff_setup_router
+from herald.api.stats_routes import build_stats_router
 from herald.api.verification_routes import build_verification_router
 from herald.api.webhook_routes import webhook_announcer, webhook_router
 from herald.codec_server import LOOPBACK
+from herald.console import build_console
 from herald.contracts import (
     AppliedEvent,
     FollowUpStatus,
@@ -651,11 +653,13 @@ def create_app(
         build_delivery_log_router(herald, require_ops=require_ops, problems=PROBLEMS)
     )
     app.include_router(build_notice_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(build_stats_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
     for router in build_me_routers(herald, settings, problems=PROBLEMS):
         app.include_router(router)
     app.include_router(build_ui_router(settings))
+    app.mount("/console", build_console(herald, settings))
     app.add_middleware(
         Gate,
         keys=keys,

@@ -2,7 +2,7 @@
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
 ``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``delivery_log``,
-``resends``, ``feedback``, ``verification``, ``webhooks``, ``subscriber_tokens``);
+``resends``, ``feedback``, ``verification``, ``stats``, ``webhooks``, ``subscriber_tokens``);
 :class:`Herald` offers them all.
 The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API
 (:mod:`herald.api`) translate to and from these methods and hold no rule of their own: a
@@ -28,6 +28,7 @@ from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.resends import ResendService
 from herald.service.staff_channels import StaffChannelService
 from herald.service.staff_setup import StaffSetupService
+from herald.service.stats import StatsService
 from herald.service.subscriber_tokens import SubscriberTokenService
 from herald.service.verification import VerificationService
 from herald.service.webhooks import WebhookService
@@ -51,6 +52,7 @@ class Herald(
     NoticeService,
     DeliveryLogService,
     ResendService,
+    StatsService,
     WebhookService,
 ):
     """All of Herald's operations: the directory, preferences, groups, templates and the

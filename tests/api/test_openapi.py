@@ -57,6 +57,8 @@ ROUTES = {
     ("get", "/v1/templates/meta", "app"),
     ("post", "/v1/templates/sync-meta", "ops"),
     ("get", "/v1/stats/staff", "app"),
+    ("get", "/v1/stats/dashboard", "ops"),
+    ("get", "/v1/deliveries/problems", "ops"),
     ("get", "/v1/deliveries", "app (one subject) / ops (all)"),
     ("get", "/v1/api-keys", "ops"),
     ("get", "/v1/suppressions", "ops"),
