@@ -1,8 +1,9 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``delivery_log``,
-``resends``, ``feedback``, ``verification``, ``webhooks``); :class:`Herald` offers them all.
+``summaries``, ``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``,
+``delivery_log``, ``resends``, ``feedback``, ``verification``, ``webhooks``);
+:class:`Herald` offers them all.
 The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API
 (:mod:`herald.api`) translate to and from these methods and hold no rule of their own: a
 refused call raises :class:`~herald.errors.InvalidInput` (or
@@ -27,6 +28,7 @@ from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.resends import ResendService
 from herald.service.staff_channels import StaffChannelService
 from herald.service.staff_setup import StaffSetupService
+from herald.service.summaries import DailySummaryService
 from herald.service.verification import VerificationService
 from herald.service.webhooks import WebhookService
 
@@ -38,6 +40,7 @@ class Herald(
     InboxService,
     FeedbackService,
     VerificationService,
+    DailySummaryService,
     DirectoryService,
     LoanService,
     RepairService,

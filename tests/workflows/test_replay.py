@@ -64,6 +64,9 @@ def test_histories_are_recorded() -> None:
         "repair_batch",
         "repair_batched",
         "resend",
+        # The personal daily summary: one sent; an empty day, a new hour, switched off.
+        "daily_summary_sent",
+        "daily_summary_moved_stopped",
         # v5: follow-ups and lead events record their facts for the daily summary.
         "followup_full_life.v5",
         "followup_reassigned_rescheduled.v5",
