@@ -35,6 +35,7 @@ from starter import (
     cli_inbox,
     cli_notices,
     cli_staff_channels,
+    cli_summary,
     cli_verify,
     cli_webhooks,
 )
@@ -386,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_delivery_log.add_parsers(sub, _Parser)
     cli_webhooks.add_parsers(sub, _Parser)
     cli_staff_channels.add_parsers(sub, _Parser)
+    cli_summary.add_parsers(sub, _Parser)
     return p
 
 
@@ -840,6 +842,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await cli_delivery_log.run(args)
     if args.command == cli_webhooks.COMMAND:
         return await cli_webhooks.run(args)
+    if args.command in cli_summary.COMMANDS:
+        return await cli_summary.run(args)
     if args.command == "demo":
         from herald.demo import run_demo
 

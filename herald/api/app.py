@@ -35,6 +35,7 @@ from herald.api.provider_hooks import build_provider_hooks
 from herald.api.staff_channel_routes import build_staff_channel_router
 from herald.api.staff_setup_routes import build_staff_setup_router
 from herald.api.stats_routes import build_stats_router
+from herald.api.summary_routes import build_summary_router
 from herald.api.verification_routes import build_verification_router
 from herald.api.webhook_routes import webhook_announcer, webhook_router
 from herald.codec_server import LOOPBACK
@@ -644,6 +645,7 @@ def create_app(
     app.include_router(build_brand_router(settings))
     app.include_router(build_verification_router(herald, problems=PROBLEMS))
     app.include_router(build_inbox_router(herald, problems=PROBLEMS))
+    app.include_router(build_summary_router(herald, problems=PROBLEMS))
     app.include_router(build_staff_setup_router(herald, problems=PROBLEMS))
     app.include_router(
         build_staff_channel_router(herald, require_ops=require_ops, problems=PROBLEMS)

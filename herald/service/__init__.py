@@ -1,7 +1,7 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``delivery_log``,
+``summaries``, ``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``delivery_log``,
 ``resends``, ``feedback``, ``verification``, ``stats``, ``webhooks``, ``subscriber_tokens``);
 :class:`Herald` offers them all.
 The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API
@@ -30,6 +30,7 @@ from herald.service.staff_channels import StaffChannelService
 from herald.service.staff_setup import StaffSetupService
 from herald.service.stats import StatsService
 from herald.service.subscriber_tokens import SubscriberTokenService
+from herald.service.summaries import DailySummaryService
 from herald.service.verification import VerificationService
 from herald.service.webhooks import WebhookService
 
@@ -42,6 +43,7 @@ class Herald(
     SubscriberTokenService,
     FeedbackService,
     VerificationService,
+    DailySummaryService,
     DirectoryService,
     LoanService,
     RepairService,

@@ -15,6 +15,8 @@ ROUTES = {
     ("put", "/v1/subscribers/{subscriber_id}/preferences", "app"),
     ("get", "/v1/subscribers/{subscriber_id}/preferences", "app"),
     ("get", "/v1/subscribers/{subscriber_id}/mailbox", "app"),
+    ("put", "/v1/subscribers/{subscriber_id}/daily-summary", "app"),
+    ("get", "/v1/subscribers/{subscriber_id}/daily-summary", "app"),
     ("get", "/v1/subscribers/{subscriber_id}/inbox", "app"),
     ("get", "/v1/subscribers/{subscriber_id}/inbox/unread-count", "app"),
     ("post", "/v1/subscribers/{subscriber_id}/inbox/read", "app"),
