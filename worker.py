@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import DeliveryActivities, VerificationActivities, WebhookActivities
+from activities.crm_facts import CrmFactsActivities
 from activities.repair_batch import RepairBatchActivities
 from herald.admin_templates import shutdown_render_pool
 from herald.channels import Provider, build_providers
@@ -64,6 +65,7 @@ def build_workers(
     webhooks = WebhookActivities(store, settings, client=client)
     verifying = VerificationActivities(store, providers, settings)
     batching = RepairBatchActivities(client, settings)
+    crm_facts = CrmFactsActivities(store)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
     workers = [
         Worker(
@@ -88,6 +90,9 @@ def build_workers(
                 verifying.check_verification,
                 verifying.finish_verification,
                 batching.queue_repair_notice,
+                crm_facts.record_followup,
+                crm_facts.record_lead_assignment,
+                crm_facts.gather_daily_summary,
             ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,

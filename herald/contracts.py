@@ -601,6 +601,8 @@ class PurgeResult(BaseModel):
     batches: int
     # Outbound webhook events the same run handed over late (see herald/outbound.py).
     webhooks_dispatched: int = 0
+    # Follow-ups closed and lead assignments made that long ago (herald/crm_facts.py).
+    crm_facts: int = 0
 
 
 # ---------------------------------------------------------------- quiet hours and digests

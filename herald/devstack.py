@@ -175,6 +175,7 @@ async def run_dev(
             f"  Outbox:        {settings.resolved_outbox_dir}\n"
             + (f"  Codec server:  {codec.url} (payloads are encrypted)\n" if codec else "")
             + (f"  HTTP API:      {api.url} (docs {api.url}/docs)\n" if api else "")
+            + (f"  Ops console:   {api.url}/console/ (an ops API key signs in)\n" if api else "")
             + "  Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -30,3 +30,8 @@ class TemplateProblem(HeraldError):
 class ProviderFailed(HeraldError):
     """Every provider of a channel refused or failed a message; the reason is each one's
     classified failure (``twilio: invalid number``)."""
+
+
+class TokenRefused(HeraldError):
+    """A subscriber token that is missing, malformed, forged, expired or not Herald's: the
+    browser's routes answer 401 and the page asks its application for a new token."""

@@ -46,6 +46,8 @@ from herald.http_notices import NoticesOverHttp
 from herald.http_operations import OperationsOverHttp
 from herald.http_staff_channels import StaffChannelsOverHttp
 from herald.http_staff_setup import StaffSetupOverHttp
+from herald.http_subscriber_tokens import SubscriberTokensOverHttp
+from herald.http_summary import DailySummaryOverHttp
 from herald.http_verification import VerificationOverHttp
 from herald.service.base import Started
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
@@ -86,12 +88,14 @@ def _error(response: httpx.Response) -> HeraldError:
 
 class HttpHerald(
     InboxOverHttp,
+    SubscriberTokensOverHttp,
     StaffSetupOverHttp,
     StaffChannelsOverHttp,
     VerificationOverHttp,
     NoticesOverHttp,
     DeliveryLogOverHttp,
     OperationsOverHttp,
+    DailySummaryOverHttp,
 ):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}

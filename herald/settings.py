@@ -10,6 +10,7 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -244,6 +245,15 @@ class Settings(BaseSettings):
     webhook_disable_after: int = Field(default=50, ge=1)
     webhook_timeout: float = Field(default=10.0, gt=0)
 
+    # The browser's doors (herald/web, /v1/me/...): the secret that signs subscriber tokens
+    # (herald/subscriber_tokens.py; an embedded stack makes its own when unset), the origins
+    # of the pages that embed the bell or the preferences (CORS on /ui/ and /v1/me/ only,
+    # "https://app.example.org,https://intranet.example.org"), and how often one query per
+    # API process looks for changed unread counts for every open stream.
+    subscriber_token_secret: SecretStr | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    inbox_stream_tick: float = Field(default=2.0, ge=0.2, le=60)
+
     # Housekeeping: delivery-log rows and read inbox entries older than this are deleted
     # daily at 02:00 (in the default time zone), in small batches.
     retention_days: int = Field(default=90, ge=1)
@@ -267,6 +277,15 @@ class Settings(BaseSettings):
     # The worker's Temporal SDK metrics (temporal_*) for Prometheus, on this host:port
     # ("127.0.0.1:9464"); unset: not served. ``--processes N``: process i adds i - 1.
     worker_metrics_address: str | None = None
+    # The ops console (/console): a password besides ops API keys (unset: ops keys only);
+    # the key that signs its session cookies (unset: a new one per process, so sessions
+    # end when the process restarts and are not shared between processes); the cookie's
+    # Secure flag (unset: Secure unless the console is opened over http on the loopback);
+    # how long a session lasts.
+    console_password: SecretStr | None = None
+    console_secret: SecretStr | None = None
+    console_secure_cookie: bool | None = None
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
 
     # Worker
     max_concurrent_activities: int = 20
@@ -310,6 +329,10 @@ class Settings(BaseSettings):
         "retry_in_app",
         "metrics_token",
         "worker_metrics_address",
+        "subscriber_token_secret",
+        "console_password",
+        "console_secret",
+        "console_secure_cookie",
         mode="before",
     )
     @classmethod
@@ -416,6 +439,42 @@ class Settings(BaseSettings):
                 raise ValueError("HERALD_REQUIRE_VERIFIED: the inbox has no address to verify")
             return names
         return value
+
+    @field_validator("subscriber_token_secret")
+    @classmethod
+    def _token_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        from herald.subscriber_tokens import check_secret
+
+        if value is not None:
+            check_secret(value.get_secret_value())
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        """Exact origins (scheme://host[:port]); never a wildcard."""
+        if isinstance(value, str):
+            value = [o.strip() for o in value.split(",") if o.strip()]
+        if not isinstance(value, list):
+            return value
+        origins: list[str] = []
+        for origin in value:
+            parts = urlsplit(str(origin))
+            if (
+                parts.scheme not in ("https", "http")
+                or not parts.hostname
+                or "*" in str(origin)
+                or parts.username is not None
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+            ):
+                raise ValueError(
+                    f"HERALD_CORS_ORIGINS: give origins like https://app.example.org, got "
+                    f"{str(origin)[:80]!r}"
+                )
+            origins.append(f"{parts.scheme}://{parts.netloc}".lower())
+        return origins
 
     @field_validator("sns_topic_arns", mode="before")
     @classmethod

@@ -36,6 +36,7 @@ from starter import (
     cli_notices,
     cli_operations,
     cli_staff_channels,
+    cli_summary,
     cli_verify,
     cli_webhooks,
 )
@@ -218,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     show = subscriber.add_parser("show")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
+    token = subscriber.add_parser(
+        "token", help="a signed token for the person's browser (the bell, the preferences)"
+    )
+    token.add_argument("id")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds it lives (60-86400)")
+    token.add_argument("--json", action="store_true")
 
     prefs = sub.add_parser("prefs", help="notification preferences").add_subparsers(
         dest="action", required=True, parser_class=_Parser
@@ -404,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_delivery_log.add_parsers(sub, _Parser)
     cli_webhooks.add_parsers(sub, _Parser)
     cli_staff_channels.add_parsers(sub, _Parser)
+    cli_summary.add_parsers(sub, _Parser)
     return p
 
 
@@ -419,6 +427,13 @@ async def _with_client(fn: Callable[[Any], Awaitable[int]]) -> int:
 
 async def _subscriber(args: argparse.Namespace) -> int:
     async def go(h: Any) -> int:
+        if args.action == "token":
+            minted = await h.mint_subscriber_token(args.id, ttl=args.ttl)
+            if args.json:
+                _print_json(minted.__dict__)
+            else:
+                print(minted.token)
+            return EXIT_OK
         if args.action == "upsert":
             fields = {
                 k: getattr(args, k)
@@ -879,6 +894,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await cli_delivery_log.run(args)
     if args.command == cli_webhooks.COMMAND:
         return await cli_webhooks.run(args)
+    if args.command in cli_summary.COMMANDS:
+        return await cli_summary.run(args)
     if args.command == "demo":
         from herald.demo import run_demo
 

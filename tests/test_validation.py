@@ -165,12 +165,25 @@ def test_crm_event_workflow_ids_are_injective() -> None:
 
 # Which column holds each limited value; the limit must never exceed it.
 HELD_BY = {
-    "id": [("subscribers", "id"), ("groups", "name"), ("templates", "name")],
-    "name": [("subscribers", "name")],
+    "id": [
+        ("subscribers", "id"),
+        ("groups", "name"),
+        ("templates", "name"),
+        ("crm_followups", "followup_id"),
+        ("crm_followups", "assignee_id"),
+        ("crm_followups", "lead_id"),
+        ("crm_lead_assignments", "lead_id"),
+        ("crm_lead_assignments", "assignee_id"),
+        ("crm_lead_assignments", "event_id"),
+        ("daily_summaries", "subscriber_id"),
+    ],
+    "name": [("subscribers", "name"), ("crm_lead_assignments", "name")],
     "display_name": [("groups", "display_name")],
     "description": [("groups", "description"), ("webhook_endpoints", "description")],
-    "title": [("inbox", "title")],
-    "link": [("inbox", "link")],
+    "title": [("inbox", "title"), ("crm_followups", "title")],
+    "customer": [("crm_followups", "customer")],
+    "company": [("crm_lead_assignments", "company")],
+    "link": [("inbox", "link"), ("crm_followups", "link"), ("crm_lead_assignments", "link")],
     "webhook_url": [("webhook_endpoints", "url")],
     "workflow_id": [("deliveries", "workflow_id")],
 }

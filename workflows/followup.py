@@ -5,6 +5,8 @@ overdue alerts go to them and, as copies, to their managers. The CRM completes,
 reschedules or reassigns the follow-up at any time: a reassignment sends the reminders
 still to come to the new person, a reschedule plans them again for the new due time.
 The plan comes from the same pure policy code as loans (``herald/policies/followup.json``).
+Each change is recorded in Herald's database (``herald/crm_facts.py``), where the person's
+daily summary reads it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ import asyncio
 from datetime import UTC
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows import deadline
-from workflows.notifying import group_members, next_reminder_pair, notify, upsert_changed
+from workflows.notifying import (
+    PLAN_RETRY,
+    PLAN_SCHEDULE_TO_CLOSE,
+    PLAN_START_TO_CLOSE,
+    group_members,
+    next_reminder_pair,
+    notify,
+    upsert_changed,
+)
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
@@ -33,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         RescheduleInput,
         Role,
     )
+    from herald.crm_facts import FOLLOWUP_FACTS_PATCH, RECORD_FOLLOWUP, FollowUpFact
     from herald.kinds import expires_at_due, kind_info
     from herald.policy import PlannedPoint
     from herald.search_attributes import ASSIGNEE_ID, DUE_AT, FOLLOWUP_STATUS
@@ -49,20 +61,28 @@ class FollowUpWorkflow:
         self._closing: FollowUpState | None = None
         self._finished = False
         self._version = 0
+        # Whether changes are recorded for the daily summary (set by ``run``), and the last
+        # fact recorded.
+        self._facts = False
+        self._recorded: FollowUpFact | None = None
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, inp: FollowUpInput) -> FollowUpStatus:
+        self._facts = workflow.patched(FOLLOWUP_FACTS_PATCH)
         if not self._p.plan and inp.progress is None:
             self._replan()
         while self._closing is None:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._inp.model_copy(update={"progress": self._p}))
+            version = self._version
+            await self._record_facts()
+            if self._closing is not None or self._version != version:
+                continue  # changed while it was recorded: record that too
             point = self._next_point()
             self._publish(point)
-            version = self._version
 
             def changed(version: int = version) -> bool:
                 return self._closing is not None or self._version != version
@@ -75,6 +95,7 @@ class FollowUpWorkflow:
         if self._closing is FollowUpState.COMPLETED and self._p.completed_at is None:
             self._p.completed_at = workflow.now()
         self._publish(None)
+        await self._record_facts()
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status()
@@ -250,6 +271,43 @@ class FollowUpWorkflow:
             "max_alerts": self._inp.policy.overdue.max_alerts,
             **extra,
         }
+
+    # ------------------------------------------------------------------ facts
+
+    async def _record_facts(self) -> None:
+        """Record the follow-up as it now stands, if it changed since the last record (a
+        no-op for follow-ups that began before facts were kept). A record that still fails
+        after a day of retries is tried again at the next change."""
+        if not self._facts:
+            return
+        fact = FollowUpFact(
+            followup_id=self._inp.followup_id,
+            assignee_id=self._p.assignee_id,
+            title=self._inp.title,
+            due_at=self._p.due_at,
+            state=self._p.state,
+            completed_at=self._p.completed_at,
+            customer=self._inp.customer,
+            lead_id=self._inp.lead_id,
+            link=self._inp.link,
+        )
+        if fact == self._recorded:
+            return
+        try:
+            await workflow.execute_local_activity(
+                RECORD_FOLLOWUP,
+                fact,
+                start_to_close_timeout=PLAN_START_TO_CLOSE,
+                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+                retry_policy=PLAN_RETRY,
+                summary=f"record {fact.state.value.lower()} for the daily summary",
+            )
+        except ActivityError as err:
+            workflow.logger.warning(
+                "follow-up %s not recorded: %s", self._inp.followup_id, err.cause or err
+            )
+            return
+        self._recorded = fact
 
     # ------------------------------------------------------------------ visibility
 

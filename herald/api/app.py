@@ -21,21 +21,26 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from herald.admin_templates import Notice
 from herald.api import models as m
 from herald.api.brand_routes import build_brand_router
+from herald.api.cors import BrowserCors
 from herald.api.delivery_log_routes import build_delivery_log_router
 from herald.api.feedback_routes import build_feedback_router
 from herald.api.gate import LOOPBACK_PRINCIPAL, MAX_BODY, Gate, Principal
 from herald.api.idempotency import IdempotencyStore
 from herald.api.inbox_routes import build_inbox_router
 from herald.api.keys import ApiKeys
+from herald.api.me_routes import build_me_routers
 from herald.api.notice_routes import build_notice_router
 from herald.api.ops_routes import build_metrics_router, build_ops_router
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
 from herald.api.staff_channel_routes import build_staff_channel_router
 from herald.api.staff_setup_routes import build_staff_setup_router
+from herald.api.stats_routes import build_stats_router
+from herald.api.summary_routes import build_summary_router
 from herald.api.verification_routes import build_verification_router
 from herald.api.webhook_routes import webhook_announcer, webhook_router
 from herald.codec_server import LOOPBACK
+from herald.console import build_console
 from herald.contracts import (
     AppliedEvent,
     FollowUpStatus,
@@ -47,6 +52,7 @@ from herald.contracts import (
 from herald.errors import HeraldError
 from herald.settings import Settings
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
+from herald.web import build_ui_router
 
 if TYPE_CHECKING:
     from starter.client import Herald, Started
@@ -651,6 +657,7 @@ def create_app(
     app.include_router(build_brand_router(settings))
     app.include_router(build_verification_router(herald, problems=PROBLEMS))
     app.include_router(build_inbox_router(herald, problems=PROBLEMS))
+    app.include_router(build_summary_router(herald, problems=PROBLEMS))
     app.include_router(build_staff_setup_router(herald, problems=PROBLEMS))
     app.include_router(
         build_staff_channel_router(herald, require_ops=require_ops, problems=PROBLEMS)
@@ -660,10 +667,15 @@ def create_app(
         build_delivery_log_router(herald, require_ops=require_ops, problems=PROBLEMS)
     )
     app.include_router(build_notice_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(build_stats_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_ops_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_metrics_router(herald, principal=principal))
+    for router in build_me_routers(herald, settings, problems=PROBLEMS):
+        app.include_router(router)
+    app.include_router(build_ui_router(settings))
+    app.mount("/console", build_console(herald, settings))
     app.add_middleware(
         Gate,
         keys=keys,
@@ -674,5 +686,6 @@ def create_app(
             settings.metrics_token.get_secret_value() if settings.metrics_token else None
         ),
     )
+    app.add_middleware(BrowserCors, origins=settings.cors_origins)  # outside the gate
     app.state.settings = settings
     return app

@@ -12,7 +12,14 @@ from typing import Any
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from herald.errors import Conflict, HeraldError, InvalidInput, NotFound, Unavailable
+from herald.errors import (
+    Conflict,
+    HeraldError,
+    InvalidInput,
+    NotFound,
+    TokenRefused,
+    Unavailable,
+)
 from herald.service.base import one_line
 
 PROBLEM_BASE = "https://herald.dev/problems/"
@@ -87,6 +94,9 @@ def from_exception(err: BaseException) -> ProblemError | None:
         return ProblemError(409, "conflict", str(err))
     if isinstance(err, InvalidInput):
         return ProblemError(422, "invalid-input", str(err), field=getattr(err, "field", None))
+    if isinstance(err, TokenRefused):
+        challenge = 'Bearer realm="herald", error="invalid_token"'
+        return ProblemError(401, "unauthorized", str(err), headers={"WWW-Authenticate": challenge})
     if isinstance(err, Unavailable):
         return ProblemError(503, "unavailable", str(err), headers={"Retry-After": str(RETRY_AFTER)})
     if isinstance(err, HeraldError):

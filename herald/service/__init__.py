@@ -1,11 +1,11 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``delivery_log``,
-``resends``, ``feedback``, ``verification``, ``webhooks``, ``operations``);
-:class:`Herald` offers them all. The Python client (:mod:`starter.client`), the CLI
-(:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`) translate to and from these
-methods and hold no rule of their own: a refused call raises
+``summaries``, ``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``,
+``delivery_log``, ``resends``, ``feedback``, ``verification``, ``stats``, ``webhooks``,
+``subscriber_tokens``, ``operations``); :class:`Herald` offers them all. The Python client
+(:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`)
+translate to and from these methods and hold no rule of their own: a refused call raises
 :class:`~herald.errors.InvalidInput` (or :class:`~herald.errors.Conflict`,
 :class:`~herald.errors.NotFound`, :class:`~herald.errors.Unavailable`) and starts or
 changes nothing.
@@ -29,6 +29,9 @@ from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.resends import ResendService
 from herald.service.staff_channels import StaffChannelService
 from herald.service.staff_setup import StaffSetupService
+from herald.service.stats import StatsService
+from herald.service.subscriber_tokens import SubscriberTokenService
+from herald.service.summaries import DailySummaryService
 from herald.service.verification import VerificationService
 from herald.service.webhooks import WebhookService
 
@@ -38,8 +41,10 @@ if TYPE_CHECKING:
 
 class Herald(
     InboxService,
+    SubscriberTokenService,
     FeedbackService,
     VerificationService,
+    DailySummaryService,
     DirectoryService,
     LoanService,
     RepairService,
@@ -50,6 +55,7 @@ class Herald(
     NoticeService,
     DeliveryLogService,
     ResendService,
+    StatsService,
     WebhookService,
     OperationsService,
 ):

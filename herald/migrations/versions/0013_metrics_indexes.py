@@ -1,15 +1,15 @@
 """An index on ``webhook_attempts.at``: ``/metrics`` counts the attempts of its window
 through it, rather than reading a table no purge shortens.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
