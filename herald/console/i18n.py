@@ -405,6 +405,7 @@ KIND_DESCRIPTIONS_FR = {
     "system.housekeeping_failed": "le nettoyage quotidien en échec définitif",
     "followup.due_tomorrow": "8 h locales, la veille",
     "followup.overdue": "après l'échéance, responsables en copie",
+    "crm.daily_summary": "le résumé quotidien d'un commercial, à l'heure qu'il a choisie",
     "lead.created": "un nouveau prospect",
     "lead.stage_changed": "un prospect gagné, perdu ou facturé",
     "lead.assigned": "un prospect qui vous est confié",
