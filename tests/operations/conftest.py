@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -169,9 +170,10 @@ class Ops:
         return due
 
 
-@pytest.fixture(scope="package")
-async def ops(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ops]:
-    folder: Path = tmp_path_factory.mktemp("ops")
+@asynccontextmanager
+async def ops_stack(folder: Path) -> AsyncIterator[Ops]:
+    """A dev server with Herald's search attributes, SQLite in ``folder``, the outbox for
+    e-mail, three people and the managers' groups, and Herald's workers on it."""
     env = await WorkflowEnvironment.start_local(
         data_converter=DATA_CONVERTER,
         dev_server_existing_path=installed_binary("temporal"),
@@ -202,6 +204,12 @@ async def ops(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ops]:
     finally:
         store.close()
         await env.shutdown()
+
+
+@pytest.fixture(scope="package")
+async def ops(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ops]:
+    async with ops_stack(tmp_path_factory.mktemp("ops")) as stack:
+        yield stack
 
 
 @pytest.fixture
