@@ -6,6 +6,7 @@ or an expired cookie end the session."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,12 @@ async def test_the_pages_need_a_session_and_send_to_the_sign_in_page(
     bare_console: Console,
 ) -> None:
     async with bare_console.client() as http:
-        for path in ("/", "/failures", "/test-send", "/templates"):
+        for path in ("/", "/failures", "/test-send", "/templates", "/objects", "/health"):
             page = await http.get(f"/console{path}?a=1")
             assert page.status_code == 303, path
             assert page.headers["location"] == f"/console/login?next={path}%3Fa%3D1"
         assert (await http.get("/console/templates/kinds/loan.created/frame")).status_code == 303
+        assert (await http.get("/console/objects/loan/L-1")).status_code == 303
         form = await http.get("/console/login")
     assert form.status_code == 200
     assert 'type="password"' in form.text and "Sign in" in form.text
@@ -149,12 +151,20 @@ async def test_the_secure_flag_and_the_signing_key_follow_the_settings(tmp_path:
 async def test_every_post_without_the_sessions_token_is_refused(bare_console: Console) -> None:
     app = create_app(bare_console.herald)
     console = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/console")
-    posts = [
-        path.replace("{delivery_id}", "1").replace("{name}", "x")
-        for path in post_routes(console.app.app.routes)  # type: ignore[attr-defined]
-    ]
-    assert {"/login", "/logout", "/lang", "/test-send", "/templates/admin"} <= set(posts)
-    assert len(posts) == 7, posts
+    routes = post_routes(console.app.app.routes)  # type: ignore[attr-defined]
+    assert {
+        "/login",
+        "/logout",
+        "/lang",
+        "/test-send",
+        "/templates/admin",
+        "/failures/{delivery_id}/resend",
+        "/objects/{kind}/{object_id}/send-now",
+    } <= set(routes)
+    assert len(routes) == 8, routes
+    # Every path parameter filled with a value the route would take.
+    samples = {"delivery_id": "1", "kind": "loan", "object_id": "L-1"}
+    posts = [re.sub(r"{(\w+)}", lambda m: samples.get(m.group(1), "x"), p) for p in routes]
     async with bare_console.client() as http:
         await sign_in(http, PASSWORD)
         token = csrf_of(await http.get("/console/"))

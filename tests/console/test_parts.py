@@ -4,13 +4,14 @@ chart's geometry and the page registry."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from herald.console import i18n
 from herald.console.chart import HEIGHT, nice_top, stacked_bars
-from herald.console.pages import PAGE_MODULES, RESERVED, ConsolePage, load_pages
+from herald.console.pages import PAGE_MODULES, ConsolePage, load_pages
 from herald.kinds import KINDS
 
 TEMPLATES = Path(i18n.__file__).parent / "templates" / "console"
@@ -31,12 +32,14 @@ def test_every_key_a_page_uses_is_in_the_catalogue() -> None:
     for module in Path(i18n.__file__).parent.rglob("*.py"):
         used |= set(
             re.findall(
-                r"""["']((?:fail|tpl|test|login|error|dash|nav)\.[a-z_.]+)["']""",
+                r"""["']((?:fail|tpl|test|login|error|dash|nav|obj|health|time)\.[a-z_.]+)["']""",
                 module.read_text(),
             )
         )
-    used = {k for k in used if not k.endswith(".")}  # prefixes joined with a value
-    missing = {k for k in used if k not in i18n.MESSAGES["en"] and k != "test.result"}
+    used = {k for k in used if not k.endswith((".", "_"))}  # prefixes joined with a value
+    en = i18n.MESSAGES["en"]
+    labels = {k for k in used if any(m.startswith(f"{k}.") for m in en)}  # t.label's prefixes
+    missing = {k for k in used - labels if k not in en and k != "test.result"}
     assert not missing, missing
 
 
@@ -75,6 +78,11 @@ def test_numbers_durations_and_instants_in_each_language() -> None:
     assert en.when("2026-12-04T09:05:00+00:00") == "4 Dec 10:05"
     assert fr.when("2026-12-04T09:05:00+00:00") == "4 déc. 10:05"
     assert (en.day("2026-12-04"), fr.day("2026-12-04")) == ("Fri 4", "ven. 4")
+    now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    assert en.relative(now + timedelta(days=3), now) == "in 3 d"
+    assert en.relative("2026-12-04T07:00:00+00:00", now) == "2 h ago"
+    assert fr.relative(now + timedelta(minutes=30), now) == "dans 30 min"
+    assert fr.relative(now - timedelta(days=1), now) == "il y a 24 h"
     assert (en.label("status", "sent"), fr.label("status", "sent")) == ("Sent", "Envoyé")
     assert en.label("status", "unknown") == "unknown"
     assert fr.kind("loan.overdue") == "après l'échéance, répété"
@@ -113,15 +121,19 @@ def test_bars_stack_the_channels_from_the_baseline() -> None:
     assert 0 < only.y < HEIGHT and only.x < full.x < only.x + only.width
 
 
-def test_pages_register_one_module_each_with_room_for_those_to_come() -> None:
+def test_pages_register_one_module_each_in_their_places() -> None:
     pages = load_pages()
-    assert [p.slug for p in pages] == ["dashboard", "failures", "test_send", "templates"]
+    assert [(p.slug, p.path, p.order) for p in pages] == [
+        ("dashboard", "/", 10),
+        ("failures", "/failures", 20),
+        ("test_send", "/test-send", 30),
+        ("templates", "/templates", 40),
+        ("subjects", "/objects", 50),
+        ("health", "/health", 60),
+    ]
     assert len(PAGE_MODULES) == len(pages)
     for page in pages:
         assert i18n.MESSAGES["en"][page.title_key] and i18n.MESSAGES["fr"][page.title_key]
-        assert page.order not in RESERVED
-    for key in RESERVED.values():
-        assert key in i18n.MESSAGES["en"] and key in i18n.MESSAGES["fr"]
 
 
 def test_two_pages_may_not_share_a_place(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,3 +149,32 @@ def test_two_pages_may_not_share_a_place(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(__import__("sys").modules, "herald_console_clash", clash)
     with pytest.raises(ValueError, match="share a order"):
         load_pages((*PAGE_MODULES, "herald_console_clash"))
+
+
+def test_the_ops_pages_have_words_for_every_kind_state_run_and_check() -> None:
+    """A kind registered, a state or a check added without its words would show raw."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from herald.contracts import FollowUpState, LoanState, RepairState
+    from herald.health import HealthCheck
+    from herald.objects import STATES, object_kinds
+
+    checks = HealthCheck.model_fields["name"].description or ""
+    names = checks.partition(": ")[2].split(", ")
+    assert "codec-server" in names and "webhooks" in names
+    states = {"loan": LoanState, "repair": RepairState, "followup": FollowUpState}
+    assert set(states) == set(object_kinds())
+    for lang in i18n.LANGUAGES:
+        words = i18n.MESSAGES[lang]
+        wanted = [f"obj.{part}.{k}" for k in object_kinds() for part in ("kind", "one", "person")]
+        wanted += [f"obj.overdue.{k}" for k in object_kinds()]
+        wanted += [f"obj.state_{s}" for s in STATES] + [f"obj.none_{s}" for s in STATES]
+        wanted += [f"obj.state.{k}.{v.value}" for k, enum in states.items() for v in enum]
+        wanted += [f"obj.run.{s.name.lower()}" for s in WorkflowExecutionStatus] + [
+            "obj.run.unknown"
+        ]
+        wanted += [f"obj.role.{r}" for r in ("borrower", "assignee", "manager")]
+        wanted += [f"health.check.{n}" for n in names]
+        wanted += [f"health.status_{s}" for s in ("ok", "problem", "note")]
+        wanted += [f"health.overall_{s}" for s in ("ok", "warning", "problem")]
+        assert not [k for k in wanted if k not in words], lang

@@ -5,9 +5,9 @@ To add a page: write ``herald/console/pages/NAME.py`` with
 ``PAGE = ConsolePage(slug=..., path=..., order=..., build=build_router)`` where
 ``build_router(console)`` answers an ``APIRouter`` whose routes call the service layer and
 render ``templates/console/NAME.html`` with ``console.render(...)``; put its strings in
-:mod:`herald.console.i18n` (both languages) and its module name below. The navigation keeps
-room, by ``order``, for the pages to come: 50 for loans, repairs and follow-ups
-(``nav.subjects``) and 60 for schedules and health (``nav.health``).
+:mod:`herald.console.i18n` (both languages) and its module name below. ``order`` places it
+in the navigation: 10, 20, … are taken, in steps of ten, so a page goes between two others
+or after the last.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ PAGE_MODULES: tuple[str, ...] = (
     "herald.console.pages.failures",
     "herald.console.pages.test_send",
     "herald.console.pages.templates",
+    "herald.console.pages.objects",
+    "herald.console.pages.health",
 )
-# The places kept in the navigation for the pages to come: order → catalogue key.
-RESERVED = {50: "nav.subjects", 60: "nav.health"}
 
 
 @dataclass(frozen=True)
