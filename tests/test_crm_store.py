@@ -15,7 +15,8 @@ from herald.contracts import FollowUpState
 from herald.crm_facts import FollowUpFact, LeadAssignmentFact
 from herald.daily_summary import SummaryWindow, assemble
 from herald.db import CrmFollowUp, CrmLeadAssignment
-from herald.store import Store, migrate
+from herald.store import Store
+from tests.conftest import BACKENDS, migrated_store
 
 TABLES = (
     "crm_followups",
@@ -30,21 +31,12 @@ WINDOW = SummaryWindow(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'herald.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = Store.from_url(url)
-    migrate(s.engine)
-    s.upsert_subscriber("ana", name="Ana", timezone="Europe/Paris")
-    s.upsert_subscriber("ben", name="Ben", timezone="America/New_York")
-    yield s
-    with s.engine.begin() as conn:  # the PostgreSQL database is shared by the session
-        for table in TABLES:
-            conn.exec_driver_sql(f"DELETE FROM {table}")
-    s.close()
+    with migrated_store(request, tmp_path, tables=TABLES) as s:
+        s.upsert_subscriber("ana", name="Ana", timezone="Europe/Paris")
+        s.upsert_subscriber("ben", name="Ben", timezone="America/New_York")
+        yield s
 
 
 def fact(

@@ -3,6 +3,7 @@ will hold the values, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +12,6 @@ import sqlalchemy as sa
 
 from herald.errors import Conflict, HeraldError, InvalidInput, Unavailable
 from herald.settings import Settings, find_data_dir
-from herald.store import Store, migrate
 from herald.validation import (
     LIMITS,
     aware_instant,
@@ -23,6 +23,7 @@ from herald.validation import (
     clean_text,
 )
 from starter.client import Herald, crm_event_workflow_id
+from tests.conftest import BACKENDS, migrated_store
 
 
 @pytest.mark.parametrize("value", ["L1", "loan-2026.11:desk@site_3", "a" * LIMITS["id"]])
@@ -189,17 +190,10 @@ HELD_BY = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    url = (
-        f"sqlite:///{tmp_path / 'herald.db'}"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    store = Store.from_url(url)
-    migrate(store.engine)
-    store.close()
-    return url
+@pytest.fixture(params=BACKENDS)
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with migrated_store(request, tmp_path) as store:
+        yield str(store.engine.url.render_as_string(hide_password=False))
 
 
 def test_every_limit_fits_the_column_that_holds_it(migrated_url: str) -> None:

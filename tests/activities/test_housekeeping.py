@@ -15,31 +15,15 @@ from activities.delivery import DeliveryActivities
 from herald.contracts import PurgeInput
 from herald.db import CrmFollowUp, CrmLeadAssignment, Delivery, InboxNotification, utcnow
 from herald.settings import Settings
-from herald.store import Store, migrate
+from herald.store import Store
+from tests.conftest import BACKENDS, migrated_store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        f"sqlite:///{tmp_path / 'h.db'}"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    s = Store.from_url(url)
-    migrate(s.engine)
-    empty(s)  # the session's PostgreSQL database may hold other modules' rows
-    yield s
-    empty(s)
-    s.close()
-
-
-def empty(store: Store) -> None:
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM delivery_events")
-        conn.exec_driver_sql("DELETE FROM deliveries")
-        conn.exec_driver_sql("DELETE FROM inbox")
-        conn.exec_driver_sql("DELETE FROM crm_followups")
-        conn.exec_driver_sql("DELETE FROM crm_lead_assignments")
+    tables = ("delivery_events", "deliveries", "inbox", "crm_followups", "crm_lead_assignments")
+    with migrated_store(request, tmp_path, tables=tables) as s:
+        yield s
 
 
 def seed(store: Store) -> None:

@@ -15,8 +15,9 @@ from herald.api.app import create_app
 from herald.api.keys import ApiKeys
 from herald.db import Delivery, DeliveryEvent, WebhookAttempt, WebhookEndpoint, WebhookEvent
 from herald.metrics import HeraldCollector, read_figures
-from herald.store import Store, migrate
+from herald.store import Store
 from tests.api.conftest import bare_herald, serving
+from tests.conftest import BACKENDS, migrated_store
 
 TABLES = (
     "deliveries",
@@ -29,24 +30,10 @@ NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=3)  # outside the default one-day window
 
 
-def clear(store: Store) -> None:
-    with store.engine.begin() as conn:
-        for table in TABLES:
-            conn.exec_driver_sql(f"DELETE FROM {table}")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'herald.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = Store.from_url(url)
-    migrate(s.engine)
-    clear(s)  # the PostgreSQL database is shared by the session
-    yield s
-    clear(s)
-    s.close()
+    with migrated_store(request, tmp_path, tables=TABLES) as s:
+        yield s
 
 
 def delivery(
