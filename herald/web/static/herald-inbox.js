@@ -124,7 +124,7 @@ li.unread .title { font-weight: 650; }
 .title a:hover { text-decoration: underline; }
 .title a svg { vertical-align: -2px; margin-inline-start: 4px; fill: none; stroke: var(--_muted); stroke-width: 2; stroke-linecap: round; }
 .body {
-  margin: 2px 0 0; color: var(--_muted); overflow-wrap: anywhere;
+  margin: 2px 0 0; color: var(--_muted); overflow-wrap: anywhere; white-space: pre-line;
   display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden;
 }
 .meta { margin: 6px 0 0; display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: 12px; color: var(--_muted); }
