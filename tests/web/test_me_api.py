@@ -94,9 +94,27 @@ async def test_a_token_serves_its_person_only(stack: Stack) -> None:
         assert (await http.get("/v1/me/inbox", headers=ana)).json() == []
         assert len(await stack.herald.inbox("ben")) == 1
 
+        # The archived view, and restoring: Ana's own only.
+        archived = await http.get("/v1/me/inbox", headers=ana, params={"archived": True})
+        assert [n["id"] for n in archived.json()] == [ana_note]
+        await stack.herald.archive("ben", [ben_note])
+        done = await http.post(
+            "/v1/me/inbox/unarchive", headers=ana, json={"notification_ids": [ben_note]}
+        )
+        assert done.json() == {"subscriber_id": "ana", "changed": 0, "unknown": [ben_note]}
+        assert await stack.herald.inbox("ben") == []  # still archived
+        done = await http.post(
+            "/v1/me/inbox/unarchive", headers=ana, json={"notification_ids": None}
+        )
+        assert done.json() == {"subscriber_id": "ana", "changed": 1, "unknown": []}
+        listed = (await http.get("/v1/me/inbox", headers=ana)).json()
+        assert [n["id"] for n in listed] == [ana_note]
+        assert (await http.get("/v1/me/inbox/unread-count", headers=ana)).json()["unread"] == 1
+
         # A query naming someone else changes nothing: there is no person in these paths.
+        await stack.herald.unarchive("ben", [ben_note])
         sneaky = await http.get("/v1/me/inbox", headers=ana, params={"subscriber_id": "ben"})
-        assert sneaky.json() == []
+        assert [n["id"] for n in sneaky.json()] == [ana_note]
         # Preferences too.
         await http.put("/v1/me/preferences", headers=ana, json={"sms": True})
         assert (await stack.herald.get_preferences("ana")).sms is True
@@ -110,6 +128,7 @@ ME_ROUTES = [
     ("POST", "/v1/me/inbox/read", {"notification_ids": None}),
     ("POST", "/v1/me/inbox/unread", {"notification_ids": [1]}),
     ("POST", "/v1/me/inbox/archive", {"notification_ids": None}),
+    ("POST", "/v1/me/inbox/unarchive", {"notification_ids": None}),
     ("GET", "/v1/me/inbox/stream", None),
     ("GET", "/v1/me/preferences", None),
     ("PUT", "/v1/me/preferences", {"sms": True}),
@@ -319,6 +338,13 @@ async def test_the_stream_pushes_each_persons_count_from_one_shared_query(stack:
         assert pushed == [[("unread", {"unread": 0})]] * 2
         add(stack.herald, "ben", "Ben's turn")
         assert await asyncio.wait_for(f1.next(), guard) == [("unread", {"unread": 1})]
+
+        # Ben archives his unread notice in one tab, restores it: his stream follows.
+        for route, count in (("archive", 0), ("unarchive", 1)):
+            await http.post(
+                f"/v1/me/inbox/{route}", headers=bearer(ben), json={"notification_ids": None}
+            )
+            assert await asyncio.wait_for(f1.next(), guard) == [("unread", {"unread": count})]
 
     event.remove(stack.herald.store.engine, "before_cursor_execute", seen)
     counting = [(sql, p) for sql, p in statements if "count(" in sql.lower() and "inbox" in sql]
