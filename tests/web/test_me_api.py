@@ -353,6 +353,49 @@ async def test_the_stream_pushes_each_persons_count_from_one_shared_query(stack:
     assert all({"ana", "ben"} <= set(map(str, p)) for _, p in counting)
 
 
+async def test_open_streams_count_against_herald_apis_connection_limit(tmp_path: Path) -> None:
+    """Each open bell holds a connection of ``herald api``: HERALD_API_MAX_CONNECTIONS
+    sizes how many it holds at once; beyond, a request is answered 503 until one closes."""
+    from herald.api.server import ApiServer
+
+    assert Settings().api_max_connections == 200
+    herald = web_herald(tmp_path, api_max_connections=3)
+    herald.store.upsert_subscriber("ana", name="Ana")
+    server = ApiServer(herald, "127.0.0.1", 0, handle_signals=False)
+    serving = asyncio.create_task(server.serve())
+    token = (await herald.mint_subscriber_token("ana")).token
+    guard = 60  # a hang guard only: each wait ends on an answer or an event
+
+    def client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=server.url, timeout=guard)
+
+    try:
+        async with (
+            client() as http,
+            client() as other,
+            client() as third,
+            http.stream("GET", "/v1/me/inbox/stream", params={"token": token}) as one,
+        ):
+            first = Events(one)
+            assert await first.next() == [("unread", {"unread": 0})]
+            async with other.stream("GET", "/v1/me/inbox/stream", params={"token": token}) as two:
+                second = Events(two)
+                assert await second.next() == [("unread", {"unread": 0})]
+                # Two bells and this request: the third connection is one too many.
+                assert (await third.get("/healthz")).status_code == 503
+            # One bell closed: there is room again, once the server has seen it go.
+            for _ in range(guard * 10):
+                answer = await third.get("/healthz")
+                if answer.status_code != 503:
+                    break
+                await asyncio.sleep(0.1)
+            assert answer.status_code == 200
+    finally:
+        server.stop()
+        await asyncio.wait_for(serving, guard)
+        herald.close()
+
+
 async def test_the_stream_says_when_its_token_expires_and_ends(stack: Stack) -> None:
     # Signed 58 s ago for a minute: it expires two seconds from now.
     token = mint(KEY, "ana", timedelta(minutes=1), now=time.time() - 58).token
