@@ -251,6 +251,7 @@ class Run:
     baseline: Idle
     latencies: list[float]  # every affected stream of every round, seconds
     round_max: list[float]  # per round: until the last affected stream had its count
+    round_spread: list[float]  # per round: from the first affected stream to the last
     load: list[float]
 
     @property
@@ -264,13 +265,15 @@ class Run:
 
 async def rounds(
     bells: list[Bell], writer: Writer, args: argparse.Namespace, rng: random.Random, n: int
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float]]:
     affected_n = max(1, min(n, round(n * args.affected / 100)))
     latencies: list[float] = []
     maxima: list[float] = []
+    spreads: list[float] = []
     for _ in range(args.rounds):
-        # A random moment of the tick: the write lands anywhere in the watcher's cycle.
-        await asyncio.sleep(TICK + rng.uniform(0, TICK))
+        # The last round ended just after a watcher's look: a random pause puts this write
+        # anywhere in the watcher's cycle.
+        await asyncio.sleep(rng.uniform(0, TICK))
         affected = rng.sample(bells, affected_n)
         for bell in affected:
             bell.expect_one_more()
@@ -279,9 +282,10 @@ async def rounds(
         got = [b.received_at - written for b in affected if b.received_at is not None]
         latencies += got
         maxima.append(max(got))
+        spreads.append(max(got) - min(got))
         for bell in affected:
             bell.expected = None
-    return latencies, maxima
+    return latencies, maxima, spreads
 
 
 async def measure_size(
@@ -313,16 +317,16 @@ async def measure_size(
     try:
         await wait_for_health(port, work / f"api-{n}.log")
 
-        async def streams_side(run: int) -> tuple[Idle, list[float], list[float]]:
+        async def streams_side(run: int) -> tuple[Idle, list[float], list[float], list[float]]:
             bells = [Bell(p, tokens[p]) for p in people]
             started = time.monotonic()
             await open_bells(bells, "127.0.0.1", port, args.open_concurrency)
             log(f"{n} people, run {run}: {n} streams open in {time.monotonic() - started:.1f} s")
             await asyncio.sleep(2 * TICK + 1)  # the opening's own queries are over
             idle = await idle_window(api, args.idle)
-            latencies, maxima = await rounds(bells, writer, args, rng, n)
+            latencies, maxima, spreads = await rounds(bells, writer, args, rng, n)
             await asyncio.gather(*(b.close() for b in bells))
-            return idle, latencies, maxima
+            return idle, latencies, maxima, spreads
 
         async def baseline_side(run: int) -> Idle:
             await asyncio.sleep(2 * TICK + 1)  # the last streams gone, the watcher stopped
@@ -337,8 +341,8 @@ async def measure_size(
                 base = await baseline_side(run)
                 streams = await streams_side(run)
             load.append(load_average())
-            idle, latencies, maxima = streams
-            found.append(Run(idle, base, latencies, maxima, load))
+            idle, latencies, maxima, spreads = streams
+            found.append(Run(idle, base, latencies, maxima, spreads, load))
             r = found[-1]
             log(
                 f"{n} people, run {run}: new count p50 {r.p50:.2f} s, p99 {r.p99:.2f} s; "
@@ -397,47 +401,61 @@ def report(results: dict[int, list[Run]], backend: str, args: argparse.Namespace
     def each(runs: list[Run], figure: Callable[[Run], float], digits: int = 2) -> str:
         return ", ".join(f"{figure(r):.{digits}f}" for r in runs)
 
+    def both(runs: list[Run], figure: Callable[[Run], float], scale: float = 1) -> str:
+        return f"{med([figure(r) * scale for r in runs]):.2f}"
+
+    def loads(runs: list[Run]) -> str:
+        values = [x for r in runs for x in r.load]
+        return f"{med(values):.1f} ({min(values):.1f} to {max(values):.1f})"
+
     flag = " --postgres" if args.postgres else ""
     people = " ".join(str(n) for n in args.people)
     lines = [
         f"## Open bells: the live unread count ({backend})",
         "",
         f"`python -m bench.inbox_stream_bench --runs {args.runs} --people {people} "
-        f"--affected {args.affected} --rounds {args.rounds} --idle {args.idle:g}{flag}`",
+        f"--affected {args.affected:g} --rounds {args.rounds} --idle {args.idle:g}{flag}`",
         "",
         f"Tick {TICK:g} s (`HERALD_INBOX_STREAM_TICK`), {args.existing} notifications per "
-        f"person, {args.affected}% of the people written to per round, {args.rounds} rounds "
+        f"person, {args.affected:g}% of the people written to per round, {args.rounds} rounds "
         "per run; medians of the runs, each run in brackets.",
         "",
-        "| open streams | write → new count, p50 (s) | p99 (s) | last affected stream (s) "
-        "| SQL statements per tick, streams / none | API CPU idle, ms per s, streams / none "
-        "| load average |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| open streams | write → new count, p50 (s) | p99 (s) | worst round, last stream (s) "
+        "| first → last stream of a round (ms) | load average |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for n, runs in results.items():
-        loads = [x for r in runs for x in r.load]
         lines.append(
-            f"| {n:,} "
-            f"| {med([r.p50 for r in runs]):.2f} ({each(runs, lambda r: r.p50)}) "
-            f"| {med([r.p99 for r in runs]):.2f} ({each(runs, lambda r: r.p99)}) "
-            f"| {med([med(r.round_max) for r in runs]):.2f} "
-            f"| {med([r.streams.statements_per_tick for r in runs]):.2f} / "
-            f"{med([r.baseline.statements_per_tick for r in runs]):.2f} "
+            f"| {n:,} | {both(runs, lambda r: r.p50)} ({each(runs, lambda r: r.p50)}) "
+            f"| {both(runs, lambda r: r.p99)} ({each(runs, lambda r: r.p99)}) "
+            f"| {both(runs, lambda r: max(r.round_max))} "
+            f"| {med([med(r.round_spread) * 1000 for r in runs]):.0f} "
+            f"({each(runs, lambda r: med(r.round_spread) * 1000, 0)}) | {loads(runs)} |"
+        )
+    lines += [
+        "",
+        f"| open streams | SQL statements per {TICK:g} s, streams / none "
+        "| API CPU while idle, ms per s, streams / none | load average |",
+        "|---:|---:|---:|---:|",
+    ]
+    for n, runs in results.items():
+        lines.append(
+            f"| {n:,} | {both(runs, lambda r: r.streams.statements_per_tick)} / "
+            f"{both(runs, lambda r: r.baseline.statements_per_tick)} "
             f"({each(runs, lambda r: r.streams.statements_per_tick)} / "
             f"{each(runs, lambda r: r.baseline.statements_per_tick)}) "
             f"| {med([r.streams.cpu_ms_per_s for r in runs]):.1f} / "
             f"{med([r.baseline.cpu_ms_per_s for r in runs]):.1f} "
             f"({each(runs, lambda r: r.streams.cpu_ms_per_s, 1)} / "
-            f"{each(runs, lambda r: r.baseline.cpu_ms_per_s, 1)}) "
-            f"| {med(loads):.1f} ({min(loads):.1f} to {max(loads):.1f}) |"
+            f"{each(runs, lambda r: r.baseline.cpu_ms_per_s, 1)}) | {loads(runs)} |"
         )
     grouped = {
         n: med([r.streams.grouped_counts_per_tick for r in runs]) for n, runs in results.items()
     }
     lines += [
         "",
-        "Grouped unread counts per tick while the streams were open: "
-        + ", ".join(f"{g:.2f} for {n:,}" for n, g in grouped.items())
+        "Of those statements, the watcher's grouped unread counts: "
+        + ", ".join(f"{g:.2f} for {n:,} streams" for n, g in grouped.items())
         + ".",
         "",
         "Environment: " + ", ".join(f"{k} {v}" for k, v in environment().items()),
@@ -455,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--affected", type=float, default=10, help="percent of the people written to per round"
     )
-    parser.add_argument("--rounds", type=int, default=10, help="writes per run")
+    parser.add_argument("--rounds", type=int, default=30, help="writes per run")
     parser.add_argument("--idle", type=float, default=30, help="seconds of each idle window")
     parser.add_argument("--open-concurrency", type=int, default=50, help="streams opening at once")
     parser.add_argument("--port", type=int, help="the API's port (a free one by default)")
