@@ -526,8 +526,14 @@ class DeliveryActivities:
                 f"subscriber {contact.id!r} has no {send.channel.value} address"
             )
         context = self._context(request, contact)
+        in_app = send.channel is Channel.IN_APP
         rendered = self.renderer.render(
-            request.kind, contact.locale, context, email=send.channel is Channel.EMAIL
+            request.kind,
+            contact.locale,
+            context,
+            email=send.channel is Channel.EMAIL,
+            short=send.channel in (Channel.SMS, Channel.WHATSAPP),
+            inbox=in_app,
         )
         kind = kind_info(request.kind)
         common: dict[str, Any] = {
@@ -570,7 +576,7 @@ class DeliveryActivities:
             if staff is not None and template is not None:
                 staff.check_approved()
         return OutgoingMessage(
-            text=rendered.short,
+            text=rendered.inbox if in_app else rendered.short,
             html=None,
             template=template,
             link=request.data.get("link"),

@@ -85,3 +85,18 @@ class InboxOverHttp(OverHttp):
             idempotency_key=idempotency_key,
         )
         return dict(response.json())
+
+    async def unarchive(
+        self,
+        subscriber_id: str,
+        notification_ids: list[int] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        response = await self._call(
+            "POST",
+            f"/v1/subscribers/{_q(subscriber_id)}/inbox/unarchive",
+            json={"notification_ids": notification_ids},
+            idempotency_key=idempotency_key,
+        )
+        return dict(response.json())

@@ -1,6 +1,6 @@
 """The in-app inbox's queries beyond the bell (see :class:`herald.store.Store`): the list
 filtered by read state, category and text, archived notifications, and the changes a
-person makes to their own notifications (unread again, archived).
+person makes to their own notifications (unread again, archived, restored).
 
 A change names the person: an id that is not one of theirs changes nothing and comes back
 in ``unknown`` (whether it exists for someone else is not told). Synchronous, like the
@@ -109,6 +109,19 @@ def archive(store: Store, subscriber_id: str, notification_ids: list[int] | None
         notification_ids,
         InboxNotification.archived_at.is_(None),
         {"archived_at": utcnow()},
+    )
+
+
+def unarchive(
+    store: Store, subscriber_id: str, notification_ids: list[int] | None
+) -> dict[str, Any]:
+    """Back from the archive: in the list again, and in the unread count if unread."""
+    return _change(
+        store,
+        subscriber_id,
+        notification_ids,
+        InboxNotification.archived_at.is_not(None),
+        {"archived_at": None},
     )
 
 

@@ -1,8 +1,12 @@
-"""Jinja2 rendering of notifications: HTML e-mail, plain-text e-mail, short text (SMS/WhatsApp).
+"""Jinja2 rendering of notifications: HTML e-mail, plain-text e-mail, short text (SMS/WhatsApp)
+and the in-app inbox's text.
 
-Templates live in ``herald/templates/<locale>/<kind>.{html,txt,short.txt}``. The ``.txt``
-template defines a ``subject`` block, rendered on its own. HTML is autoescaped, undefined
-variables are errors, and every error names the template and the variable.
+Templates live in ``herald/templates/<locale>/<kind>.{html,txt,short.txt,inbox.txt}``. The
+``.txt`` template defines a ``subject`` block, rendered on its own: the e-mail's subject and
+the in-app notice's title. ``.short.txt`` carries WhatsApp's ``*bold*`` and the signature;
+``.inbox.txt`` is the plain body under the title in the application's bell (no headline,
+no markers, no signature, no link: the bell shows the link apart). HTML is autoescaped,
+undefined variables are errors, and every error names the template and the variable.
 """
 
 from __future__ import annotations
@@ -124,6 +128,7 @@ class Rendered:
     html: str
     text: str
     short: str
+    inbox: str = ""
 
 
 class Renderer:
@@ -215,10 +220,18 @@ class Renderer:
             raise TemplateError(f"{where}: {type(err).__name__}: {err}") from None
 
     def render(
-        self, kind: str, locale: str, context: dict[str, Any], *, email: bool = True
+        self,
+        kind: str,
+        locale: str,
+        context: dict[str, Any],
+        *,
+        email: bool = True,
+        short: bool = True,
+        inbox: bool = False,
     ) -> Rendered:
-        """Subject and short text always; the HTML and text e-mail only when ``email``
-        (an SMS or an inbox entry does not pay for rendering an e-mail)."""
+        """The subject always; the HTML and text e-mail when ``email``, the short text
+        (SMS, WhatsApp) when ``short``, the in-app text when ``inbox``: a send renders
+        only what its channel shows."""
         base = f"{language(locale)}/{kind}"
         subject = " ".join(self._render(f"{base}.txt", context, block="subject").split())
         context = {**context, "subject": subject}
@@ -226,7 +239,8 @@ class Renderer:
             subject=subject,
             html=self._render(f"{base}.html", context) if email else "",
             text=self._render(f"{base}.txt", context) if email else "",
-            short=self._render(f"{base}.short.txt", context),
+            short=self._render(f"{base}.short.txt", context) if short else "",
+            inbox=self._render(f"{base}.inbox.txt", context) if inbox else "",
         )
 
 

@@ -253,6 +253,9 @@ class Settings(BaseSettings):
     subscriber_token_secret: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     inbox_stream_tick: float = Field(default=2.0, ge=0.2, le=60)
+    # Connections one ``herald api`` process holds at once (uvicorn's limit_concurrency):
+    # beyond it, new requests get 503. Every open bell holds one (its live stream).
+    api_max_connections: int = Field(default=200, ge=2, le=100_000)
 
     # Housekeeping: delivery-log rows and read inbox entries older than this are deleted
     # daily at 02:00 (in the default time zone), in small batches.

@@ -13,7 +13,7 @@ from starter import cli_notices
 
 COMMANDS = ("deliveries", "test")
 TEST_CHANNELS = ("email", "sms", "whatsapp")
-FORMATS = ("html", "text", "short")
+FORMATS = ("html", "text", "short", "inbox")
 
 
 def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -39,7 +39,9 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
 def add_preview_arguments(parser: argparse.ArgumentParser) -> None:
     """``herald template preview``'s options for a built-in kind."""
     parser.add_argument(
-        "--format", choices=FORMATS, help="built-in kinds: html, text (default) or short"
+        "--format",
+        choices=FORMATS,
+        help="built-in kinds: html, text (default), short (SMS, WhatsApp) or inbox (in-app)",
     )
 
 

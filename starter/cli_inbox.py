@@ -1,4 +1,4 @@
-"""``herald inbox list|count|read|unread|archive``: a person's in-app notifications from the
+"""``herald inbox list|count|read|unread|archive|unarchive``: a person's in-app notifications from the
 command line (each a call of the service layer, nothing more)."""
 
 from __future__ import annotations
@@ -46,6 +46,11 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     ia.add_argument("notifications", type=int, nargs="*", metavar="N")
     ia.add_argument("--all", action="store_true", help="all of the person's notifications")
     ia.add_argument("--json", action="store_true")
+    iz = inbox.add_parser("unarchive", help="restore archived notifications to the list")
+    iz.add_argument("id")
+    iz.add_argument("notifications", type=int, nargs="*", metavar="N")
+    iz.add_argument("--all", action="store_true", help="all of the person's archived ones")
+    iz.add_argument("--json", action="store_true")
 
 
 def _print(doc: Any) -> None:
@@ -66,8 +71,8 @@ async def run(args: argparse.Namespace) -> int:
     from herald.settings import load_settings
     from starter.client import Herald
 
-    if args.action == "archive" and bool(args.notifications) == bool(args.all):
-        raise InvalidInput("give the notification numbers to archive, or --all")
+    if args.action in ("archive", "unarchive") and bool(args.notifications) == bool(args.all):
+        raise InvalidInput(f"give the notification numbers to {args.action}, or --all")
     herald = await Herald.connect(load_settings())
     try:
         if args.action == "list":
@@ -96,9 +101,12 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"{changed} notification(s) marked read")
         elif args.action == "unread":
             _changed(await herald.mark_unread(args.id, args.notifications), "unread", args.json)
-        else:
+        elif args.action == "archive":
             ids = None if args.all else args.notifications
             _changed(await herald.archive(args.id, ids), "archived", args.json)
+        else:
+            ids = None if args.all else args.notifications
+            _changed(await herald.unarchive(args.id, ids), "restored", args.json)
         return 0
     finally:
         herald.close()

@@ -41,6 +41,11 @@ EXPECTED_SERVICES = {
     "herald-api",
 }
 HERALD_SERVICES = ("herald-setup", "herald-worker", "herald-api")
+# What the API alone is given, on top of the shared environment: the browser's doors.
+API_ONLY_VARS = {
+    "HERALD_SUBSCRIBER_TOKEN_SECRET": "subscriber_token_secret",
+    "HERALD_CORS_ORIGINS": "cors_origins",
+}
 # Temporal's own variable names, which Herald reads unprefixed (herald/settings.py).
 TEMPORAL_VARS = {"TEMPORAL_ADDRESS": "temporal_address", "TEMPORAL_NAMESPACE": "temporal_namespace"}
 # What a production worker cannot do without (the defaults point at localhost or the outbox).
@@ -475,7 +480,56 @@ def test_herald_environment_is_shared_through_an_anchor(compose: dict[str, Any])
     assert re.search(r"^x-herald-env: &herald-env$", COMPOSE_FILE.read_text(), re.MULTILINE)
     shared = {key: str(value) for key, value in compose["x-herald-env"].items()}
     for name in HERALD_SERVICES:
-        assert environment(compose["services"][name]) == shared, f"{name} drifted from x-herald-env"
+        env = environment(compose["services"][name])
+        if name == "herald-api":
+            env = {k: v for k, v in env.items() if k not in API_ONLY_VARS}
+        assert env == shared, f"{name} drifted from x-herald-env"
+
+
+def test_the_api_gets_the_browsers_settings_from_the_environment(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bell's token secret and the pages' origins reach herald-api, from .env or the
+    shell only: no value in the file, and not the worker's business."""
+    api = environment(services["herald-api"])
+    for var, field in API_ONLY_VARS.items():
+        assert var in api, f"herald-api is not given {var}"
+        assert referenced_variables(api[var]) == {var}, f"{var} must come from {var} alone"
+        assert interpolate(api[var]) == "", f"{var} has a default in the file"
+        assert field in Settings.model_fields
+        for name in ("herald-setup", "herald-worker"):
+            assert var not in environment(services[name]), f"{name} needs no {var}"
+
+    # Set in .env: the API's settings load them as the API would.
+    secret = "s3cr3t-" + "x" * 40
+    dotenv = {
+        "HERALD_SUBSCRIBER_TOKEN_SECRET": secret,
+        "HERALD_CORS_ORIGINS": "https://app.example.org,https://intranet.example.org",
+    }
+    for var in list(os.environ):
+        if var.startswith(("HERALD_", "TEMPORAL_")):
+            monkeypatch.delenv(var)
+    for var, value in api.items():
+        if var not in AWS_VARS:
+            monkeypatch.setenv(var, interpolate(value, dotenv))
+    settings = Settings()
+    assert settings.subscriber_token_secret is not None
+    assert settings.subscriber_token_secret.get_secret_value() == secret
+    assert settings.cors_origins == ["https://app.example.org", "https://intranet.example.org"]
+
+    # Left empty (the example file's value): unset, not a short secret refused at start.
+    for var, value in api.items():
+        if var not in AWS_VARS:
+            monkeypatch.setenv(var, interpolate(value, {"HERALD_SUBSCRIBER_TOKEN_SECRET": ""}))
+    settings = Settings()
+    assert settings.subscriber_token_secret is None and settings.cors_origins == []
+
+    # The example .env names both, with no secret in it; DEPLOY.md documents both.
+    example = (ROOT / "deploy" / "env.example").read_text()
+    assert re.search(r"^HERALD_SUBSCRIBER_TOKEN_SECRET=$", example, re.MULTILINE)
+    assert re.search(r"^#?HERALD_CORS_ORIGINS=", example, re.MULTILINE)
+    docs = DEPLOY_DOC.read_text()
+    assert all(f"`{var}`" in docs for var in API_ONLY_VARS)
 
 
 def test_herald_variables_are_real_settings(services: dict[str, dict[str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""``herald inbox list|unread|archive`` with the new filters, ``herald group create`` for
+"""``herald inbox list|unread|archive|unarchive`` with the new filters, ``herald group create`` for
 one or several groups (names or a file), ``herald template load FILE`` and ``herald notify
 --event``: each a call of the service layer; a refused call is one line, exit 2."""
 
@@ -72,6 +72,21 @@ def test_list_filters_unread_again_and_archive(
     assert "1 notification(s) archived" in capsys.readouterr().out
     assert main(["inbox", "count", "ana"]) == EXIT_OK
     assert capsys.readouterr().out.strip() == "0"
+
+    # Restored: back in the list, the unread one counted again; Ben's is no one's to restore.
+    assert main(["inbox", "unarchive", "ana", str(lead), str(bens), "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == {
+        "subscriber_id": "ana",
+        "changed": 1,
+        "unknown": [bens],
+    }
+    assert listed(capsys) == ["New lead: Acme"]
+    assert main(["inbox", "count", "ana"]) == EXIT_OK
+    assert capsys.readouterr().out.strip() == "1"
+    assert main(["inbox", "unarchive", "ana", "--all"]) == EXIT_OK
+    assert "1 notification(s) restored" in capsys.readouterr().out
+    assert listed(capsys, "--archived") == []
+    assert listed(capsys) == ["New lead: Acme", "Drill due tomorrow"]
     assert database.count_unread("ben") == 1  # Ben's untouched throughout
 
 
@@ -83,6 +98,10 @@ def test_list_filters_unread_again_and_archive(
         (["inbox", "list", "ana", "--search", "x" * 201], "the limit is 200"),
         (["inbox", "archive", "ana"], "or --all"),
         (["inbox", "archive", "ana", "3", "--all"], "or --all"),
+        (["inbox", "unarchive", "ana"], "to unarchive, or --all"),
+        (["inbox", "unarchive", "ana", "3", "--all"], "to unarchive, or --all"),
+        (["inbox", "unarchive", "ana", "0"], "notification id"),
+        (["inbox", "unarchive", "nobody", "--all"], "nobody"),
         (["inbox", "unread", "ana"], "the following arguments are required"),
         (["inbox", "unread", "ana", "0"], "notification id"),
         (["inbox", "unread", "nobody", "1"], "nobody"),

@@ -87,6 +87,26 @@ def test_archived_notifications_leave_the_list_and_the_count_but_stay(store: Sto
     assert len(titles(store, InboxFilter(archived=True))) == 2
 
 
+def test_restored_notifications_come_back_to_the_list_and_the_count(store: Store) -> None:
+    one = add(store, "k1", "repair.created", "Repair opened")
+    two = add(store, "k2", "repair.approved", "Repair approved")
+    store.mark_read("ana", [two])
+    inbox_store.archive(store, "ana", None)
+    assert store.count_unread("ana") == 0
+
+    done = inbox_store.unarchive(store, "ana", [one])
+    assert done == {"subscriber_id": "ana", "changed": 1, "unknown": []}
+    assert titles(store, InboxFilter()) == ["Repair opened"]
+    assert titles(store, InboxFilter(archived=True)) == ["Repair approved"]
+    assert store.count_unread("ana") == 1  # unread, and counted again
+    # Restoring one that is not archived changes nothing; all takes the rest, still read.
+    assert inbox_store.unarchive(store, "ana", [one])["changed"] == 0
+    assert inbox_store.unarchive(store, "ana", None)["changed"] == 1
+    assert titles(store, InboxFilter(archived=True)) == []
+    assert titles(store, InboxFilter(read=True)) == ["Repair approved"]
+    assert store.count_unread("ana") == 1
+
+
 def test_nobody_changes_another_persons_notifications(store: Store) -> None:
     mine = add(store, "k1", "staff.notice", "Maintenance tonight")
     theirs = add(store, "k2", "staff.notice", "Maintenance tonight", who="ben")
@@ -98,6 +118,15 @@ def test_nobody_changes_another_persons_notifications(store: Store) -> None:
     assert store.count_unread("ana") == 1
     assert store.count_unread("ben") == 0  # Ben's stays read
     assert inbox_store.archive(store, "ana", [theirs])["unknown"] == [theirs]
+    inbox_store.archive(store, "ben", None)
+    assert inbox_store.unarchive(store, "ana", [theirs]) == {
+        "subscriber_id": "ana",
+        "changed": 0,
+        "unknown": [theirs],
+    }
+    assert inbox_store.unarchive(store, "ana", None)["changed"] == 0  # Ana's all: none
+    assert titles(store, InboxFilter(archived=True), who="ben") == ["Maintenance tonight"]
+    inbox_store.unarchive(store, "ben", None)
     assert titles(store, InboxFilter(), who="ben") == ["Maintenance tonight"]
     # Unread again twice: the second changes nothing.
     assert inbox_store.mark_unread(store, "ana", [mine])["changed"] == 0

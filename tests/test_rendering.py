@@ -132,11 +132,11 @@ class _TagChecker(HTMLParser):
 # --------------------------------------------------------------------------- templates
 
 
-def test_every_kind_and_locale_has_its_three_templates() -> None:
+def test_every_kind_and_locale_has_its_four_templates() -> None:
     assert set(LOAN_KINDS) == {k for k in KINDS if k.startswith("loan.")}
     for locale in LOCALES:
-        for kind in LOAN_KINDS:
-            for ext in ("html", "txt", "short.txt"):
+        for kind in KINDS:
+            for ext in ("html", "txt", "short.txt", "inbox.txt"):
                 assert (TEMPLATES_DIR / locale / f"{kind}.{ext}").is_file(), (locale, kind, ext)
 
 
@@ -173,20 +173,41 @@ def test_renders_every_kind(renderer: Renderer, kind: str, locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", LOAN_KINDS)
+def test_in_app_text_is_rendered_only_when_asked_and_plain(
+    renderer: Renderer, kind: str, locale: str
+) -> None:
+    ctx = make_context(kind, locale)
+    plain = renderer.render(kind, locale, ctx)
+    assert plain.inbox == ""  # an e-mail, an SMS or a WhatsApp message does not render it
+    out = renderer.render(kind, locale, ctx, email=False, short=False, inbox=True)
+    assert (out.html, out.text, out.short) == ("", "", "")
+    assert out.subject == plain.subject
+    assert ITEM in out.inbox and "\n" not in out.inbox and "*" not in out.inbox
+    assert BORROWER not in out.inbox  # no greeting: the bell is the person's own
+    assert "Prêts Médiathèque" not in out.inbox  # no signature
+    assert not out.inbox.startswith(EMOJI[kind])
+    if kind == "loan.overdue":
+        manager = make_context(kind, locale, role="manager")
+        copy = renderer.render(kind, locale, manager, email=False, short=False, inbox=True)
+        assert BORROWER in copy.inbox and copy.inbox != out.inbox
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("kind", ("loan.created", "loan.reminder_j2", "loan.overdue"))
 def test_mentions_the_due_date(renderer: Renderer, kind: str, locale: str) -> None:
     ctx = make_context(kind, locale)
-    out = renderer.render(kind, locale, ctx)
-    for body in (out.html, out.text, out.short):
+    out = renderer.render(kind, locale, ctx, inbox=True)
+    for body in (out.html, out.text, out.short, out.inbox):
         assert ctx["loan"]["due_at"] in body
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("kind", ("loan.reminder_2h", "loan.reminder_j1", "loan.due_today"))
 def test_mentions_the_due_time(renderer: Renderer, kind: str, locale: str) -> None:
-    out = renderer.render(kind, locale, make_context(kind, locale))
+    out = renderer.render(kind, locale, make_context(kind, locale), inbox=True)
     assert "10:00" in out.subject
-    for body in (out.html, out.text, out.short):
+    for body in (out.html, out.text, out.short, out.inbox):
         assert "10:00" in body
 
 

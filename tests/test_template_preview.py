@@ -4,6 +4,7 @@ templates found before the package's own, by the previews and by the worker alik
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from herald.store import Store, migrate
 from herald.template_samples import sample_request
 from starter.cli import EXIT_INVALID, EXIT_OK, main
 
-FORMATS = ("html", "text", "short")
+FORMATS = ("html", "text", "short", "inbox")
 
 
 @pytest.fixture
@@ -71,6 +72,28 @@ async def test_every_built_in_kind_previews_in_both_locales_and_all_formats(
     assert sample_request(kind).subject_type == expected
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+async def test_in_app_text_is_plain_while_sms_and_whatsapp_keep_theirs(
+    store: Store, tmp_path: Path, kind: str
+) -> None:
+    """The bell shows a title (the subject) and the in-app text: no WhatsApp markers, no
+    headline repeating the title, no signature, no link (the bell shows it apart)."""
+    herald = herald_with(store, tmp_path)
+    for locale in ("fr", "en"):
+        inbox = await herald.preview_kind(kind, locale=locale, format="inbox")
+        short = await herald.preview_kind(kind, locale=locale, format="short")
+        body = inbox["body"]
+        assert inbox["subject"] == short["subject"]  # the same title as the e-mail's subject
+        assert "*" not in body, (kind, locale, body)
+        assert "Médiathèque de Lyon" not in body or kind == "system.window_closing", body
+        assert "— " not in body and "http" not in body and "\n\n" not in body, body
+        assert "None" not in body and "{{" not in body
+        assert body != short["body"] and len(body) < 600, (kind, locale)
+        first = body.splitlines()[0]
+        assert first not in short["subject"], (kind, locale, first)  # no repeated headline
+        assert unicodedata.category(body[0]) != "So", (kind, locale, body)  # no emoji first
+
+
 async def test_samples_are_realistic_and_localised(store: Store, tmp_path: Path) -> None:
     herald = herald_with(store, tmp_path)
     fr = await herald.preview_kind("loan.overdue", locale="fr", format="short")
@@ -118,7 +141,7 @@ async def test_the_daily_summary_previews_a_salespersons_day(store: Store, tmp_p
     [
         ("loan.late", "fr", "text", "unknown kind 'loan.late'"),
         ("loan.overdue", "de", "text", "unknown locale 'de': use fr or en"),
-        ("loan.overdue", "fr", "pdf", "unknown format 'pdf': use html, text, short"),
+        ("loan.overdue", "fr", "pdf", "unknown format 'pdf': use html, text, short, inbox"),
     ],
 )
 async def test_a_bad_preview_is_refused(
@@ -142,6 +165,17 @@ async def test_an_override_wins_over_the_package_template(
     assert text["overridden"] is False and "LATE:" not in text["body"]
     fr = await herald.preview_kind("loan.overdue", locale="fr", format="short")
     assert fr["overridden"] is False and "LATE:" not in fr["body"]
+
+
+async def test_an_in_app_override_changes_the_bell_only(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    (folder / "en").mkdir(parents=True)
+    (folder / "en" / "loan.overdue.inbox.txt").write_text("Late: {{ loan.item }}.\n")
+    herald = herald_with(store, tmp_path, folder)
+    inbox = await herald.preview_kind("loan.overdue", locale="en", format="inbox")
+    assert inbox["body"] == "Late: Trépied Manfrotto 055." and inbox["overridden"] is True
+    short = await herald.preview_kind("loan.overdue", locale="en", format="short")
+    assert short["overridden"] is False and short["body"].startswith("⚠️ *ALERT")
 
 
 def test_the_worker_renders_with_the_overrides(

@@ -136,7 +136,7 @@ def build_delivery_log_router(
     async def preview_kind(
         kind: str,
         locale: Annotated[str, Query(description="fr or en")] = "fr",
-        format: Annotated[str, Query(description="html, text or short")] = "text",
+        format: Annotated[str, Query(description="html, text, short or inbox")] = "text",
     ) -> KindPreviewOut:
         """A built-in kind rendered with sample facts, as the worker would render it
         (HERALD_TEMPLATES_DIR's overrides first)."""

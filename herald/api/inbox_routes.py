@@ -1,5 +1,5 @@
 """The in-app inbox's routes: the list (filtered by read state, category, text, archive),
-the unread count, and marking read, unread again or archived. Each translates to one call
+the unread count, and marking read, unread again, archived or restored from the archive. Each translates to one call
 of the service layer (:class:`herald.service.inbox.InboxService`)."""
 
 from __future__ import annotations
@@ -29,6 +29,16 @@ class ArchiveBody(m.Body):
     notification_ids: list[int] | None = Field(
         default=None,
         description="The person's notifications to archive; null archives them all",
+        examples=[[12]],
+    )
+
+
+class UnarchiveBody(m.Body):
+    model_config = m._examples({"notification_ids": [12, 13]}, {"notification_ids": None})
+
+    notification_ids: list[int] | None = Field(
+        default=None,
+        description="The person's archived notifications to restore; null restores them all",
         examples=[[12]],
     )
 
@@ -106,5 +116,15 @@ def build_inbox_router(herald: Herald, *, problems: dict[int | str, dict[str, An
         """Archive notifications (all with ``notification_ids: null``): they leave the list
         and the unread count and stay stored (``archived=true`` lists them)."""
         return InboxChanged(**await herald.archive(subscriber_id, body.notification_ids))
+
+    @r.post(
+        "/subscribers/{subscriber_id}/inbox/unarchive",
+        tags=["inbox"],
+        response_model=InboxChanged,
+    )
+    async def unarchive(subscriber_id: str, body: UnarchiveBody) -> InboxChanged:
+        """Restore archived notifications (all with ``notification_ids: null``): back in the
+        list, and in the unread count when unread."""
+        return InboxChanged(**await herald.unarchive(subscriber_id, body.notification_ids))
 
     return r

@@ -20,7 +20,12 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from herald.api import models as m
-from herald.api.inbox_routes import ArchiveBody, InboxChanged, NotificationIdsBody
+from herald.api.inbox_routes import (
+    ArchiveBody,
+    InboxChanged,
+    NotificationIdsBody,
+    UnarchiveBody,
+)
 from herald.api.inbox_stream import UnreadWatcher
 from herald.errors import TokenRefused
 from herald.holding import WEEKDAYS
@@ -221,6 +226,13 @@ def build_me_routers(
     @r.post("/inbox/archive", response_model=InboxChanged)
     async def archive(person: Person, body: ArchiveBody) -> InboxChanged:
         done = await herald.archive(person.subscriber_id, body.notification_ids)
+        watcher.poke()
+        return InboxChanged(**done)
+
+    @r.post("/inbox/unarchive", response_model=InboxChanged)
+    async def unarchive(person: Person, body: UnarchiveBody) -> InboxChanged:
+        """Restore some of the person's archived notifications, or all with ``null``."""
+        done = await herald.unarchive(person.subscriber_id, body.notification_ids)
         watcher.poke()
         return InboxChanged(**done)
 

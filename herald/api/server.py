@@ -15,8 +15,6 @@ from herald.codec_server import KEEP_ALIVE, _H11WithHeaderTimeout, _Server
 if TYPE_CHECKING:
     from starter.client import Herald
 
-LIMIT_CONCURRENCY = 200
-
 
 class _EmbeddedServer(_Server):
     """For a process whose own code handles SIGINT/SIGTERM (``herald dev``): it stops the
@@ -29,7 +27,9 @@ class _EmbeddedServer(_Server):
 
 class ApiServer:
     """Bound on construction (``port=0`` picks a free port); :meth:`serve` runs it in the
-    caller's loop until cancelled or SIGINT/SIGTERM."""
+    caller's loop until cancelled or SIGINT/SIGTERM. It holds at most ``limit_concurrency``
+    connections (``HERALD_API_MAX_CONNECTIONS`` by default), open bells' streams included;
+    beyond that, a request is answered 503."""
 
     def __init__(
         self,
@@ -37,10 +37,12 @@ class ApiServer:
         host: str = "127.0.0.1",
         port: int = 8080,
         *,
-        limit_concurrency: int = LIMIT_CONCURRENCY,
+        limit_concurrency: int | None = None,
         handle_signals: bool = True,
     ) -> None:
         app = create_app(herald, host=host)  # refuses a public host without any key
+        if limit_concurrency is None:  # HERALD_API_MAX_CONNECTIONS
+            limit_concurrency = herald.settings.api_max_connections
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

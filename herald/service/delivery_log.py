@@ -29,7 +29,8 @@ from herald.validation import show
 log = logging.getLogger("herald.service")
 
 LOCALES = ("fr", "en")
-FORMATS = ("html", "text", "short")
+# Each preview format: the template file it comes from (``<locale>/<kind>.<ext>``).
+FORMATS = {"html": "html", "text": "txt", "short": "short.txt", "inbox": "inbox.txt"}
 TESTABLE = {c.value: c for c in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)}
 TEST_KIND = "system.test"
 TEST_COLOR = "#1f3a5f"
@@ -76,8 +77,9 @@ class DeliveryLogService(DeliveryService):
     ) -> dict[str, Any]:
         """A built-in kind rendered with sample facts of its subject type, as the worker
         would render it (HERALD_TEMPLATES_DIR's overrides first): ``subject`` and ``body``
-        in ``format`` (``html``, ``text`` e-mail, or ``short`` for SMS and WhatsApp), and
-        whether that template is an override (``overridden``)."""
+        in ``format`` (``html``, ``text`` e-mail, ``short`` for SMS and WhatsApp, or
+        ``inbox``: the in-app notice's text under its title, the subject), and whether that
+        template is an override (``overridden``)."""
         if kind not in BUILT_IN_KINDS:
             raise InvalidInput(f"unknown kind {show(kind, 40)}: see herald.kinds")
         if locale not in LOCALES:
@@ -88,16 +90,22 @@ class DeliveryLogService(DeliveryService):
         def render() -> dict[str, Any]:
             renderer = self._renderer()
             context = sample_context(kind, locale=locale, settings=self.settings, renderer=renderer)
-            out = renderer.render(kind, locale, context, email=format != "short")
-            body = {"html": out.html, "text": out.text, "short": out.short}[format]
-            ext = {"html": "html", "text": "txt", "short": "short.txt"}[format]
+            out = renderer.render(
+                kind,
+                locale,
+                context,
+                email=format in ("html", "text"),
+                short=format == "short",
+                inbox=format == "inbox",
+            )
+            body = {"html": out.html, "text": out.text, "short": out.short, "inbox": out.inbox}
             return {
                 "kind": kind,
                 "locale": locale,
                 "format": format,
                 "subject": out.subject,
-                "body": body,
-                "overridden": renderer.overridden(f"{locale}/{kind}.{ext}"),
+                "body": body[format],
+                "overridden": renderer.overridden(f"{locale}/{kind}.{FORMATS[format]}"),
             }
 
         try:

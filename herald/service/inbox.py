@@ -116,3 +116,13 @@ class InboxService(DirectoryService):
         ids = _ids(notification_ids, none_means_all=True)
         await self.get_subscriber(subscriber_id)
         return await asyncio.to_thread(inbox_store.archive, self.store, subscriber_id, ids)
+
+    async def unarchive(
+        self, subscriber_id: str, notification_ids: list[int] | None = None
+    ) -> dict[str, Any]:
+        """Restore archived notifications, or all of them when ``notification_ids`` is None:
+        they are in the list again, and in the unread count when unread. Returns
+        ``changed`` (those that were archived) and the ``unknown`` ids."""
+        ids = _ids(notification_ids, none_means_all=True)
+        await self.get_subscriber(subscriber_id)
+        return await asyncio.to_thread(inbox_store.unarchive, self.store, subscriber_id, ids)

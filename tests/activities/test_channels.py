@@ -347,6 +347,26 @@ def test_in_app_inbox_receives_each_notification_once(
     assert row(store, "in_app").provider == "database"
 
 
+def test_in_app_gets_its_own_plain_text_while_sms_keeps_its_markers(
+    tmp_path: Path, store: Store, twilio_api: FakeTwilio, meta_graph: FakeGraph
+) -> None:
+    acts = make(store, settings(tmp_path, twilio_api, meta_graph))
+    deliver(acts, Channel.IN_APP)
+    deliver(acts, Channel.SMS)
+    [note] = store.list_inbox("zoe")
+    # The title is the subject; the body the in-app template's text, and nothing else: no
+    # WhatsApp *bold* headline, no greeting, no signature (the bell is inside the app).
+    assert note.title == "Rappel urgent : « Caméra à rendre, Prêt n°4 ✨ » à rendre demain à 18:00"
+    assert note.body == (
+        "« Caméra à rendre, Prêt n°4 ✨ » est à rendre demain à 18:00. "
+        "Merci de le rapporter à temps pour les personnes qui l'attendent."
+    )
+    # The SMS is the short text, as before.
+    [sms] = twilio_api.sent_to(PHONE)
+    assert sms["body"].startswith("🚨 *RAPPEL URGENT - Restitution DEMAIN !*\nZoé Brûlé, ")
+    assert sms["body"].endswith("\n— Herald")
+
+
 def test_email_carries_list_unsubscribe_when_configured(
     tmp_path: Path, store: Store, smtp: SmtpServer, twilio_api: FakeTwilio, meta_graph: FakeGraph
 ) -> None:

@@ -1,4 +1,4 @@
-"""The inbox's filters, unread-again and archive, groups with display names and in bulk,
+"""The inbox's filters, unread-again, archive and restore, groups with display names and in bulk,
 admin templates loaded in bulk, and alerts addressed by event: the same answers from the
 service layer and over HTTP (a Herald without Temporal: none of this needs it)."""
 
@@ -78,6 +78,17 @@ async def test_unread_again_and_archive_touch_only_the_persons_own(bare_api: Api
         assert len(await herald.inbox("ana", archived=True)) == 3
         assert len(await herald.inbox("ben")) == 1
 
+        # Restored: back in the list and, unread, in the count; Ben's stays his.
+        done = await herald.unarchive("ana", [ids["lead"], ids["ben"], 424242])
+        assert done == {"subscriber_id": "ana", "changed": 1, "unknown": [ids["ben"], 424242]}
+        assert [n["id"] for n in await herald.inbox("ana")] == [ids["lead"]]
+        assert await herald.unread_count("ana") == 1
+        assert (await herald.unarchive("ana", [ids["lead"]]))["changed"] == 0
+        assert (await herald.unarchive("ana"))["changed"] == 2
+        assert await herald.inbox("ana", archived=True) == []
+        assert await herald.inbox("ana") == await bare_api.herald.inbox("ana")
+        assert len(await herald.inbox("ana")) == 3
+
 
 @pytest.mark.parametrize(
     ("call", "message"),
@@ -90,6 +101,9 @@ async def test_unread_again_and_archive_touch_only_the_persons_own(bare_api: Api
         (lambda h: h.mark_unread("ana", [0]), "notification id"),
         (lambda h: h.archive("ana", []), "at least one notification id"),
         (lambda h: h.archive("nobody", None), "nobody"),
+        (lambda h: h.unarchive("ana", []), "at least one notification id"),
+        (lambda h: h.unarchive("ana", [-3]), "notification id"),
+        (lambda h: h.unarchive("nobody", None), "nobody"),
     ],
 )
 async def test_refused_inbox_calls_say_why_in_one_line(

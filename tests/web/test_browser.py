@@ -5,6 +5,7 @@ on another."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -102,6 +103,16 @@ async def test_the_bell_counts_a_loan_reminder_live_marks_it_read_and_shows_nobo
         await expect(items.first).to_have_attribute("data-kind", "loan.reminder_j1")
         await expect(items.first).to_have_class("item priority-high unread")
         await expect(items.first.locator("time")).to_have_text("now")  # when it landed
+        # The in-app text under the subject: plain, no WhatsApp *bold*, no signature.
+        await expect(items.first.locator(".title")).to_contain_text(
+            "Urgent reminder: “Bosch drill” is due back tomorrow at"
+        )
+        await expect(items.first.locator(".body")).to_have_text(
+            re.compile(
+                r"^“Bosch drill” is due back tomorrow at \d\d:\d\d\. "
+                r"Please return it on time: other people are waiting for it\.$"
+            )
+        )
         assert "Ben" not in await page.locator("herald-inbox section.panel").inner_text()
         await screenshot(page, "bell-live-desktop")
 

@@ -228,3 +228,60 @@ async def test_the_bell_and_the_preferences_in_both_languages_and_widths(
         assert await prefs.evaluate("document.documentElement.lang") == lang
         await no_sideways_scroll(prefs)
         await screenshot(prefs, f"preferences-{lang}-{width}")
+
+
+ARCHIVE_WORDS = {
+    "en": ("Archived", "Restore", "No archived notifications."),
+    "fr": ("Archivées", "Restaurer", "Aucune notification archivée."),
+}
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_the_archived_view_shows_what_was_archived_and_restores_it(
+    seeded: Stack, lang: str, phone: bool
+) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=60_000)  # a hang guard: a shared, noisy machine may be slow
+    who, _ = PEOPLE[lang]
+    label, restore_word, nothing = ARCHIVE_WORDS[lang]
+    urgent = SEEDS[lang][0][2]  # the unread, urgent one on top
+    async with launched() as browser, context(browser, locale="en-GB", phone=phone) as ctx:
+        page = await ctx.new_page()
+        await page.goto(seeded.page(who))
+        inbox = page.locator("herald-inbox")
+        badge = inbox.locator(".badge")
+        items = inbox.locator("li.item")
+        await expect(badge).to_have_text("3")
+        await inbox.locator("button.bell").click()
+        await expect(items).to_have_count(5)
+        await items.first.locator("[data-action=archive]").click()
+        await expect(items).to_have_count(4)
+        await expect(badge).to_have_text("2")  # an archived notice is not counted
+
+        archived = inbox.locator("[data-filter=archived]")
+        await expect(archived).to_have_text(label)
+        await archived.click()
+        await expect(archived).to_have_attribute("aria-pressed", "true")
+        await expect(items).to_have_count(1)
+        await expect(items.first.locator(".title")).to_contain_text(urgent)
+        # Here a notice is restored, not archived again; "mark all read" is for the list.
+        await expect(items.first.locator("[data-action=archive]")).to_have_count(0)
+        await expect(inbox.locator("header .text-button")).to_be_hidden()
+        await no_sideways_scroll(page)
+        await screenshot(page, f"bell-archived-{lang}-{'phone' if phone else 'desktop'}")
+
+        restore = items.first.locator("[data-action=unarchive]")
+        await expect(restore).to_have_attribute("title", restore_word)
+        await restore.click()
+        await expect(items).to_have_count(0)
+        await expect(inbox.locator("p.note")).to_have_text(nothing)
+        await expect(badge).to_have_text("3")  # unread, and counted again
+        assert await seeded.herald.inbox(who, archived=True) == []
+        assert await seeded.herald.unread_count(who) == 3
+
+        await inbox.locator("[data-filter=all]").click()
+        await expect(items).to_have_count(5)
+        await expect(items.first.locator(".title")).to_contain_text(urgent)
+        await expect(inbox.locator("header .text-button")).to_be_visible()

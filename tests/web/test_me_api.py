@@ -94,9 +94,27 @@ async def test_a_token_serves_its_person_only(stack: Stack) -> None:
         assert (await http.get("/v1/me/inbox", headers=ana)).json() == []
         assert len(await stack.herald.inbox("ben")) == 1
 
+        # The archived view, and restoring: Ana's own only.
+        archived = await http.get("/v1/me/inbox", headers=ana, params={"archived": True})
+        assert [n["id"] for n in archived.json()] == [ana_note]
+        await stack.herald.archive("ben", [ben_note])
+        done = await http.post(
+            "/v1/me/inbox/unarchive", headers=ana, json={"notification_ids": [ben_note]}
+        )
+        assert done.json() == {"subscriber_id": "ana", "changed": 0, "unknown": [ben_note]}
+        assert await stack.herald.inbox("ben") == []  # still archived
+        done = await http.post(
+            "/v1/me/inbox/unarchive", headers=ana, json={"notification_ids": None}
+        )
+        assert done.json() == {"subscriber_id": "ana", "changed": 1, "unknown": []}
+        listed = (await http.get("/v1/me/inbox", headers=ana)).json()
+        assert [n["id"] for n in listed] == [ana_note]
+        assert (await http.get("/v1/me/inbox/unread-count", headers=ana)).json()["unread"] == 1
+
         # A query naming someone else changes nothing: there is no person in these paths.
+        await stack.herald.unarchive("ben", [ben_note])
         sneaky = await http.get("/v1/me/inbox", headers=ana, params={"subscriber_id": "ben"})
-        assert sneaky.json() == []
+        assert [n["id"] for n in sneaky.json()] == [ana_note]
         # Preferences too.
         await http.put("/v1/me/preferences", headers=ana, json={"sms": True})
         assert (await stack.herald.get_preferences("ana")).sms is True
@@ -110,6 +128,7 @@ ME_ROUTES = [
     ("POST", "/v1/me/inbox/read", {"notification_ids": None}),
     ("POST", "/v1/me/inbox/unread", {"notification_ids": [1]}),
     ("POST", "/v1/me/inbox/archive", {"notification_ids": None}),
+    ("POST", "/v1/me/inbox/unarchive", {"notification_ids": None}),
     ("GET", "/v1/me/inbox/stream", None),
     ("GET", "/v1/me/preferences", None),
     ("PUT", "/v1/me/preferences", {"sms": True}),
@@ -320,11 +339,61 @@ async def test_the_stream_pushes_each_persons_count_from_one_shared_query(stack:
         add(stack.herald, "ben", "Ben's turn")
         assert await asyncio.wait_for(f1.next(), guard) == [("unread", {"unread": 1})]
 
+        # Ben archives his unread notice in one tab, restores it: his stream follows.
+        for route, count in (("archive", 0), ("unarchive", 1)):
+            await http.post(
+                f"/v1/me/inbox/{route}", headers=bearer(ben), json={"notification_ids": None}
+            )
+            assert await asyncio.wait_for(f1.next(), guard) == [("unread", {"unread": count})]
+
     event.remove(stack.herald.store.engine, "before_cursor_execute", seen)
     counting = [(sql, p) for sql, p in statements if "count(" in sql.lower() and "inbox" in sql]
     # Every count while the streams were open was the shared, grouped one, for both people.
     assert counting and all("GROUP BY" in sql for sql, _ in counting), counting
     assert all({"ana", "ben"} <= set(map(str, p)) for _, p in counting)
+
+
+async def test_open_streams_count_against_herald_apis_connection_limit(tmp_path: Path) -> None:
+    """Each open bell holds a connection of ``herald api``: HERALD_API_MAX_CONNECTIONS
+    sizes how many it holds at once; beyond, a request is answered 503 until one closes."""
+    from herald.api.server import ApiServer
+
+    assert Settings().api_max_connections == 200
+    herald = web_herald(tmp_path, api_max_connections=3)
+    herald.store.upsert_subscriber("ana", name="Ana")
+    server = ApiServer(herald, "127.0.0.1", 0, handle_signals=False)
+    serving = asyncio.create_task(server.serve())
+    token = (await herald.mint_subscriber_token("ana")).token
+    guard = 60  # a hang guard only: each wait ends on an answer or an event
+
+    def client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=server.url, timeout=guard)
+
+    try:
+        async with (
+            client() as http,
+            client() as other,
+            client() as third,
+            http.stream("GET", "/v1/me/inbox/stream", params={"token": token}) as one,
+        ):
+            first = Events(one)
+            assert await first.next() == [("unread", {"unread": 0})]
+            async with other.stream("GET", "/v1/me/inbox/stream", params={"token": token}) as two:
+                second = Events(two)
+                assert await second.next() == [("unread", {"unread": 0})]
+                # Two bells and this request: the third connection is one too many.
+                assert (await third.get("/healthz")).status_code == 503
+            # One bell closed: there is room again, once the server has seen it go.
+            for _ in range(guard * 10):
+                answer = await third.get("/healthz")
+                if answer.status_code != 503:
+                    break
+                await asyncio.sleep(0.1)
+            assert answer.status_code == 200
+    finally:
+        server.stop()
+        await asyncio.wait_for(serving, guard)
+        herald.close()
 
 
 async def test_the_stream_says_when_its_token_expires_and_ends(stack: Stack) -> None:

@@ -1,5 +1,5 @@
 // <herald-inbox>: a bell with the person's unread count, live, and the list of their
-// notifications behind it (read, unread, archive, filters, pages).
+// notifications behind it (read, unread, archive and restore, filters, pages).
 //
 //   <script type="module" src="https://herald.example.org/ui/herald-inbox.js"></script>
 //   <herald-inbox token="…"></herald-inbox>             (or token-url="/herald-token")
@@ -98,10 +98,11 @@ h2 { margin: 0; font-size: 16px; font-weight: 650; }
   background: var(--_surface); color: var(--_text); font-weight: 600;
   box-shadow: 0 1px 2px rgb(16 24 40 / 12%);
 }
+/* Beside the views when there is room, else the whole row under them. */
 select {
-  margin-inline-start: auto; font: inherit; font-size: 13px; color: var(--_text);
+  flex: 1 1 auto; font: inherit; font-size: 13px; color: var(--_text);
   padding: 5px 28px 5px 10px; border: 1px solid var(--_border); border-radius: 8px;
-  background: var(--_surface); max-width: 50%;
+  background: var(--_surface);
 }
 ul { list-style: none; margin: 0; padding: 0; overflow-y: auto; flex: 1 1 auto; overscroll-behavior: contain; }
 li.item {
@@ -124,7 +125,7 @@ li.unread .title { font-weight: 650; }
 .title a:hover { text-decoration: underline; }
 .title a svg { vertical-align: -2px; margin-inline-start: 4px; fill: none; stroke: var(--_muted); stroke-width: 2; stroke-linecap: round; }
 .body {
-  margin: 2px 0 0; color: var(--_muted); overflow-wrap: anywhere;
+  margin: 2px 0 0; color: var(--_muted); overflow-wrap: anywhere; white-space: pre-line;
   display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden;
 }
 .meta { margin: 6px 0 0; display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: 12px; color: var(--_muted); }
@@ -156,11 +157,13 @@ footer:empty, footer:has(> .more[hidden]) { display: none; }
 }
 `;
 
-const FILTERS = [
-  ["all", null],
-  ["unread", false],
-  ["read", true],
-];
+// The views the segments offer: by read state, or the archived notices (to restore).
+const VIEWS = {
+  all: { read: null, archived: false },
+  unread: { read: false, archived: false },
+  read: { read: true, archived: false },
+  archived: { read: null, archived: true },
+};
 
 class HeraldInbox extends HTMLElement {
   static observedAttributes = ["token"];
@@ -174,7 +177,7 @@ class HeraldInbox extends HTMLElement {
     this.items = [];
     this.page = 1;
     this.more = false;
-    this.read = null;
+    this.view = "all";
     this.category = "";
     this.stream = null;
     this.retryIn = 2000;
@@ -183,6 +186,14 @@ class HeraldInbox extends HTMLElement {
     this.onOutside = (event) => {
       if (!event.composedPath().includes(this)) this.close(false);
     };
+  }
+
+  get read() {
+    return VIEWS[this.view].read;
+  }
+
+  get archived() {
+    return VIEWS[this.view].archived;
   }
 
   get pageSize() {
@@ -226,16 +237,16 @@ class HeraldInbox extends HTMLElement {
     this.readAll = h("button", { class: "text-button", type: "button", onclick: () => this.markAll() });
     this.closeButton = h("button", { class: "icon-button", type: "button", onclick: () => this.close(true) }, icon(ICONS.close, 18));
     this.segments = h("div", { class: "segments", role: "group" });
-    this.filterButtons = FILTERS.map(([key, value]) =>
+    this.filterButtons = Object.keys(VIEWS).map((key) =>
       h("button", {
         type: "button",
         "data-filter": key,
-        "aria-pressed": String(value === this.read),
-        onclick: () => this.filter(value, this.category),
+        "aria-pressed": String(key === this.view),
+        onclick: () => this.filter(key, this.category),
       }),
     );
     this.segments.append(...this.filterButtons);
-    this.categories = h("select", { onchange: () => this.filter(this.read, this.categories.value) });
+    this.categories = h("select", { onchange: () => this.filter(this.view, this.categories.value) });
     this.list = h("ul", { "aria-labelledby": "title" });
     this.note = h("p", { class: "note", hidden: true });
     this.problem = h("p", { class: "error", role: "alert", hidden: true });
@@ -382,19 +393,19 @@ class HeraldInbox extends HTMLElement {
     }
   }
 
-  filter(read, category) {
-    this.read = read;
+  filter(view, category) {
+    this.view = view;
     this.category = category;
-    for (const button of this.filterButtons) {
-      const value = FILTERS.find(([key]) => key === button.dataset.filter)[1];
-      button.setAttribute("aria-pressed", String(value === read));
-    }
+    for (const button of this.filterButtons) button.setAttribute("aria-pressed", String(button.dataset.filter === view));
+    // "Mark all as read" is for the notices in the list, not the archive.
+    this.readAll.hidden = this.archived;
     this.load(1);
   }
 
   async load(page) {
     const query = new URLSearchParams({ page: String(page), page_size: String(this.pageSize) });
     if (this.read !== null) query.set("read", String(this.read));
+    if (this.archived) query.set("archived", "true");
     if (this.category) query.set("category", this.category);
     this.list.setAttribute("aria-busy", "true");
     if (page === 1 && !this.items.length) this.say(this.t("list.loading"));
@@ -422,8 +433,8 @@ class HeraldInbox extends HTMLElement {
 
   render() {
     this.list.replaceChildren(...this.items.map((n) => this.row(n)));
-    const filtered = this.read !== null || this.category;
-    this.say(this.items.length ? "" : this.t(filtered ? "list.emptyFiltered" : "list.empty"));
+    const empty = this.archived ? "list.emptyArchived" : this.view !== "all" || this.category ? "list.emptyFiltered" : "list.empty";
+    this.say(this.items.length ? "" : this.t(empty));
     this.moreButton.hidden = !this.more;
   }
 
@@ -469,12 +480,24 @@ class HeraldInbox extends HTMLElement {
       },
       icon(ICONS.archive, 18),
     );
+    const restore = h(
+      "button",
+      {
+        class: "icon-button",
+        type: "button",
+        "data-action": "unarchive",
+        title: t("item.restore"),
+        "aria-label": t("item.restore") + ": " + n.title,
+        onclick: () => this.restore(n),
+      },
+      icon(ICONS.restore, 18),
+    );
     return h(
       "li",
       { class: `item priority-${n.priority}${n.read ? "" : " unread"}`, "data-id": n.id, "data-kind": n.kind },
       h("span", { class: "dot", "aria-hidden": "true" }),
       h("div", { class: "content" }, h("p", { class: "title" }, n.read ? null : h("span", { class: "sr", text: t("item.new") + ": " }), title), n.body ? h("p", { class: "body", text: n.body }) : null, meta),
-      h("div", { class: "actions" }, toggle, archive),
+      h("div", { class: "actions" }, ...(n.archived ? [restore] : [toggle, archive])),
     );
   }
 
@@ -512,6 +535,19 @@ class HeraldInbox extends HTMLElement {
   async archive(n) {
     try {
       await this.session.call("POST", "v1/me/inbox/archive", { notification_ids: [n.id] });
+      this.items = this.items.filter((other) => other.id !== n.id);
+      this.render();
+      this.list.querySelector("button")?.focus();
+      await this.recount();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  // Back from the archive: it leaves the archived view (and counts again if unread).
+  async restore(n) {
+    try {
+      await this.session.call("POST", "v1/me/inbox/unarchive", { notification_ids: [n.id] });
       this.items = this.items.filter((other) => other.id !== n.id);
       this.render();
       this.list.querySelector("button")?.focus();
