@@ -143,20 +143,7 @@ def build_router(herald: Herald) -> APIRouter:
     )
     async def set_preferences(subscriber_id: str, body: m.PreferencesBody) -> PreferenceSet:
         """Change the toggles given; the others keep their value."""
-        fields = _given(
-            body,
-            "email",
-            "sms",
-            "whatsapp",
-            "in_app",
-            "reminders",
-            "categories",
-            "quiet_hours",
-            "digest",
-            "digest_at",
-            "digest_weekday",
-        )
-        return await herald.set_preferences(subscriber_id, **fields)
+        return await herald.set_preferences(subscriber_id, **_given(body, *m.PREFERENCE_FIELDS))
 
     @r.get(
         "/subscribers/{subscriber_id}/preferences",

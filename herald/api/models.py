@@ -65,6 +65,21 @@ class SubscriberBody(Body):
     )
 
 
+# The fields of a preferences change, in the order the service layer takes them.
+PREFERENCE_FIELDS = (
+    "email",
+    "sms",
+    "whatsapp",
+    "in_app",
+    "reminders",
+    "categories",
+    "quiet_hours",
+    "digest",
+    "digest_at",
+    "digest_weekday",
+)
+
+
 class PreferencesBody(Body):
     """Only the fields given change; the others keep their value."""
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -115,22 +113,8 @@ class DailySummaryService(DirectoryService):
                 raise temporal_refusal(err, f"daily summary of {subscriber_id}") from None
 
     async def _summary_running(self, workflow_id: str) -> bool:
-        client = await self.temporal()
-        try:
-            resp = await client.workflow_service.describe_workflow_execution(
-                DescribeWorkflowExecutionRequest(
-                    namespace=client.namespace,
-                    execution=WorkflowExecution(workflow_id=workflow_id),
-                )
-            )
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                return False
-            raise temporal_refusal(err, f"workflow {workflow_id}") from None
-        return (
-            resp.workflow_execution_info.status
-            == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
-        )
+        status = await self._workflow_status(workflow_id, f"workflow {workflow_id}")
+        return status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
     @staticmethod
     def _summary_status(
