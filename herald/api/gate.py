@@ -193,9 +193,12 @@ class Gate:
         location: str | None = None
         no_store = False
         chunks: list[bytes] = []
+        # The last body message waits until the answer is kept: a client that retries the
+        # moment it has the answer must find it replayable, not "still in progress".
+        final: Message | None = None
 
         async def capture(message: Message) -> None:
-            nonlocal status, content_type, location, no_store
+            nonlocal status, content_type, location, no_store, final
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for k, v in message.get("headers", []):
@@ -207,6 +210,9 @@ class Gate:
                         no_store = True
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    final = message
+                    return
             await send(message)
 
         try:
@@ -214,18 +220,22 @@ class Gate:
         except BaseException:
             await asyncio.shield(asyncio.to_thread(self.idempotency.release, claimed))
             raise
-        if status >= 500 or no_store:
-            # A secret shown once (no-store) is kept nowhere, not even for a replay.
-            await asyncio.to_thread(self.idempotency.release, claimed)
-        else:
-            await asyncio.to_thread(
-                self.idempotency.record,
-                claimed,
-                status,
-                b"".join(chunks),
-                content_type,
-                location,
-            )
+        try:
+            if status >= 500 or no_store:
+                # A secret shown once (no-store) is kept nowhere, not even for a replay.
+                await asyncio.to_thread(self.idempotency.release, claimed)
+            else:
+                await asyncio.to_thread(
+                    self.idempotency.record,
+                    claimed,
+                    status,
+                    b"".join(chunks),
+                    content_type,
+                    location,
+                )
+        finally:
+            if final is not None:
+                await send(final)
 
     async def _replay(self, send: Send, replay: Replay) -> None:
         headers = [

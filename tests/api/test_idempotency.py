@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import UTC, datetime
+
+import pytest
 
 from herald.api.idempotency import Claimed, IdempotencyStore, fingerprint
 from tests.api.conftest import Api
@@ -84,3 +88,26 @@ async def test_keys_are_per_api_key(api: Api) -> None:
         second = await b.post("/v1/groups", json={"name": "g2"}, headers={"Idempotency-Key": "k"})
     assert first.status_code == second.status_code == 201
     assert "idempotent-replayed" not in second.headers
+
+
+async def test_the_answer_is_kept_before_the_client_has_it(
+    bare_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client retrying the moment it has its answer must get the replay, never "still in
+    progress": the gate keeps the answer before it sends the last of it. The keeping is
+    slowed down here, so an answer sent first would arrive before it is kept."""
+    kept = threading.Event()
+    record = IdempotencyStore.record
+
+    def slow_record(self: IdempotencyStore, *args: object, **kwargs: object) -> None:
+        time.sleep(0.5)
+        record(self, *args, **kwargs)  # type: ignore[arg-type]
+        kept.set()
+
+    monkeypatch.setattr(IdempotencyStore, "record", slow_record)
+    async with bare_api.http() as http:
+        headers = {"Idempotency-Key": "group-1"}
+        first = await http.post("/v1/groups", json={"name": "crew"}, headers=headers)
+        assert first.status_code == 201 and kept.is_set()
+        again = await http.post("/v1/groups", json={"name": "crew"}, headers=headers)
+        assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
