@@ -60,7 +60,10 @@ def test(extra: list[str]) -> int:
         )
         if subprocess.run(step, cwd=ROOT).returncode != 0:
             return 1
-    workers = os.environ.get("HERALD_TEST_WORKERS") or str(min(os.cpu_count() or 1, 4))
+    # One process per core, two at least and four at most: the end-to-end tests spend most
+    # of their time waiting on real timers and child processes, while the Temporal servers
+    # the tests start need a share of the CPU on a busy machine.
+    workers = os.environ.get("HERALD_TEST_WORKERS") or str(max(2, min(os.cpu_count() or 1, 4)))
     # Whole modules per process: a module's fixtures (its Temporal server) are set up once.
     parallel = [] if workers in ("0", "1") else ["-n", workers, "--dist", "loadfile"]
     print(f"$ pytest {' '.join(parallel)}".rstrip(), flush=True)

@@ -22,15 +22,22 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import DeliveryActivities, VerificationActivities, WebhookActivities
+from activities.crm_facts import CrmFactsActivities
 from activities.repair_batch import RepairBatchActivities
 from herald.admin_templates import shutdown_render_pool
 from herald.channels import Provider, build_providers
 from herald.contracts import channel_task_queue
 from herald.errors import HeraldError, InvalidInput
 from herald.kinds import ALL_CHANNELS, Channel
-from herald.settings import Settings, load_settings
+from herald.settings import Settings, load_settings, split_address
 from herald.store import Store, migrate
-from herald.temporal import check_encrypted, connect, data_converter, workflow_runner
+from herald.temporal import (
+    check_encrypted,
+    connect,
+    data_converter,
+    metrics_runtime,
+    workflow_runner,
+)
 from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("herald.worker")
@@ -58,6 +65,7 @@ def build_workers(
     webhooks = WebhookActivities(store, settings, client=client)
     verifying = VerificationActivities(store, providers, settings)
     batching = RepairBatchActivities(client, settings)
+    crm_facts = CrmFactsActivities(store)
     executor = executor or ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
     workers = [
         Worker(
@@ -82,6 +90,9 @@ def build_workers(
                 verifying.check_verification,
                 verifying.finish_verification,
                 batching.queue_repair_notice,
+                crm_facts.record_followup,
+                crm_facts.record_lead_assignment,
+                crm_facts.gather_daily_summary,
             ],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,
@@ -138,7 +149,16 @@ async def run_worker(
     store = Store.from_url(settings.resolved_database_url)
     if migrate_first:
         migrate(store.engine)
-    client = client or await connect(settings)
+    if client is None:
+        address = settings.worker_metrics_address
+        runtime = metrics_runtime(address) if address else None
+        client = await connect(settings, runtime=runtime)
+        if address:
+            log.info("Temporal SDK metrics on http://%s/metrics", address)
+    elif settings.worker_metrics_address:
+        log.warning(
+            "HERALD_WORKER_METRICS_ADDRESS ignored: this worker uses a client made elsewhere"
+        )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -186,10 +206,25 @@ def worker_processes(value: str) -> int:
     return count
 
 
-def _process_main() -> None:
+def process_metrics_address(address: str | None, index: int) -> str | None:
+    """The SDK metrics address of worker process ``index`` (0-based): the port plus the
+    index, so that each process of ``--processes N`` serves its own."""
+    if address is None:
+        return None
+    host, port = split_address(address)
+    if port + index > 65535:
+        raise InvalidInput(
+            f"worker metrics address {address}: no port left for process {index + 1}"
+        )
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port + index}"
+
+
+def _process_main(metrics_address: str | None = None) -> None:
     """One of :func:`run_processes`' children: a whole worker, with the parent's settings
-    (read again from the same environment), the database already migrated."""
-    settings = load_settings()
+    (read again from the same environment), the database already migrated, and its own
+    SDK metrics address."""
+    settings = load_settings().model_copy(update={"worker_metrics_address": metrics_address})
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
@@ -208,6 +243,7 @@ async def run_processes(count: int, settings: Settings | None = None) -> None:
     """
     settings = settings or load_settings()
     data_converter(settings)  # HERALD_REQUIRE_ENCRYPTION without keys: refuse before forking
+    addresses = [process_metrics_address(settings.worker_metrics_address, i) for i in range(count)]
     store = Store.from_url(settings.resolved_database_url)
     try:
         migrate(store.engine)
@@ -215,7 +251,8 @@ async def run_processes(count: int, settings: Settings | None = None) -> None:
         store.close()
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     children = [
-        context.Process(target=_process_main, name=f"herald-worker-{i + 1}") for i in range(count)
+        context.Process(target=_process_main, args=(addresses[i],), name=f"herald-worker-{i + 1}")
+        for i in range(count)
     ]
     for child in children:
         child.start()

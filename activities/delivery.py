@@ -76,6 +76,7 @@ from herald.contracts import (
     WindowPeopleInput,
     mailbox_workflow_id,
 )
+from herald.crm_store import purge_crm_facts
 from herald.db import Delivery, InboxNotification, utcnow
 from herald.holding import HoldReason, HoldRules
 from herald.kinds import MAX_LENGTH, Channel, kind_info
@@ -642,8 +643,9 @@ class DeliveryActivities:
 
     @activity.defn(name=PURGE_OLD_RECORDS)
     def purge_old_records(self, inp: PurgeInput) -> PurgeResult:
-        """The seeds' 90-day policy: old delivery-log rows, and in-app notifications that
-        were read long ago (unread ones stay until read)."""
+        """The seeds' 90-day policy: old delivery-log rows, in-app notifications that were
+        read long ago (unread ones stay until read), follow-ups closed long ago and old lead
+        assignments (open follow-ups stay)."""
         cutoff = utcnow() - timedelta(days=inp.retention_days)
 
         def beat(done: int) -> None:
@@ -664,8 +666,18 @@ class DeliveryActivities:
             batch_size=inp.batch_size,
             on_batch=beat,
         )
-        log.info("purged %d delivery rows and %d read inbox entries", deliveries, inbox)
-        return PurgeResult(deliveries=deliveries, inbox=inbox, batches=b1 + b2)
+        crm_facts, b3 = purge_crm_facts(
+            self.store, cutoff, batch_size=inp.batch_size, on_batch=beat
+        )
+        log.info(
+            "purged %d delivery rows, %d read inbox entries and %d closed CRM facts",
+            deliveries,
+            inbox,
+            crm_facts,
+        )
+        return PurgeResult(
+            deliveries=deliveries, inbox=inbox, batches=b1 + b2 + b3, crm_facts=crm_facts
+        )
 
     @activity.defn(name=WINDOW_PEOPLE)
     def window_people(self, inp: WindowPeopleInput) -> list[str]:

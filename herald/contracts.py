@@ -601,6 +601,8 @@ class PurgeResult(BaseModel):
     batches: int
     # Outbound webhook events the same run handed over late (see herald/outbound.py).
     webhooks_dispatched: int = 0
+    # Follow-ups closed and lead assignments made that long ago (herald/crm_facts.py).
+    crm_facts: int = 0
 
 
 # ---------------------------------------------------------------- quiet hours and digests
@@ -708,6 +710,8 @@ class FollowUpProgress(BaseModel):
     reschedules: int = 0
     reassignments: int = 0
     completed_at: AwareDatetime | None = None
+    # Notices sent by hand so far (each gets its own key: ``KIND@manual-N``).
+    manual_sends: int = 0
 
 
 class FollowUpInput(BaseModel):

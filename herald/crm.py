@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from herald.contracts import CrmSubject, Role
+from herald.contracts import CrmEventInput, CrmSubject, Role
+from herald.crm_facts import LeadAssignmentFact
 from herald.kinds import LEAD_EVENTS, USER_EVENTS
 
 # Stage changes the managers hear about (the others are routine).
@@ -86,3 +87,22 @@ def notices_for(
             notices.append(CrmNotice("lead.fulfilment_changed", Role.ASSIGNEE, assignee))
         notices.append(CrmNotice("lead.fulfilment_changed", Role.MANAGER, MANAGERS))
     return notices
+
+
+def assignment_of(event: CrmEventInput) -> LeadAssignmentFact | None:
+    """The lead assignment an event tells of, if any: a lead created with an assignee, or
+    given to one (the daily summary's "leads assigned")."""
+    assignee = event.data.get("assignee_id")
+    if event.subject_type is not CrmSubject.LEAD or not assignee:
+        return None
+    if event.type not in ("created", "assigned"):
+        return None
+    return LeadAssignmentFact(
+        lead_id=event.subject_id,
+        assignee_id=assignee,
+        assigned_at=event.occurred_at,
+        event_id=event.event_id,
+        name=event.data.get("name"),
+        company=event.data.get("company"),
+        link=event.data.get("link"),
+    )

@@ -383,6 +383,7 @@ class WebhookAttempt(Base):
     __table_args__ = (
         Index("ix_webhook_attempts_endpoint", "endpoint_id", "at"),
         Index("ix_webhook_attempts_event", "event_id"),
+        Index("ix_webhook_attempts_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -415,3 +416,58 @@ class Verification(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CrmFollowUp(Base):
+    """A CRM follow-up as its workflow last recorded it (herald/crm_facts.py): what the
+    personal daily summary lists without asking Temporal."""
+
+    __tablename__ = "crm_followups"
+    __table_args__ = (
+        Index("ix_crm_followups_assignee_due", "assignee_id", "state", "due_at"),
+        Index("ix_crm_followups_assignee_completed", "assignee_id", "completed_at"),
+        Index("ix_crm_followups_updated_at", "updated_at"),
+    )
+
+    followup_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    assignee_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    customer: Mapped[str | None] = mapped_column(String(200))
+    lead_id: Mapped[str | None] = mapped_column(String(200))
+    link: Mapped[str | None] = mapped_column(String(1000))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16))  # OPEN | OVERDUE | COMPLETED | CANCELLED
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CrmLeadAssignment(Base):
+    """Who each lead was last given to, and when, from the CRM's lead events."""
+
+    __tablename__ = "crm_lead_assignments"
+    __table_args__ = (
+        Index("ix_crm_lead_assignments_assignee", "assignee_id", "assigned_at"),
+        Index("ix_crm_lead_assignments_assigned_at", "assigned_at"),
+    )
+
+    lead_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    assignee_id: Mapped[str] = mapped_column(String(200))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    link: Mapped[str | None] = mapped_column(String(1000))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class DailySummary(Base):
+    """A person's daily summary: its local hour ("HH:MM"), or None once switched off.
+    ``updated_at`` orders readings of the choice."""
+
+    __tablename__ = "daily_summaries"
+
+    subscriber_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[str | None] = mapped_column(String(5))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

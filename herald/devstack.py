@@ -114,6 +114,9 @@ async def run_dev(
         configured = (f"HERALD_{channel.upper()}_PROVIDER", f"HERALD_{channel.upper()}_PROVIDERS")
         if not any(os.environ.get(name) for name in configured):
             overrides[f"{channel}_provider"] = "outbox"
+    if settings.temporal_ui_url is None:
+        # Links to a workflow (the ops console's, the schedules') point at this UI.
+        overrides["temporal_ui_url"] = f"http://127.0.0.1:{ui_port}"
     settings = settings.model_copy(update=overrides)
 
     codec = None
@@ -172,6 +175,7 @@ async def run_dev(
             f"  Outbox:        {settings.resolved_outbox_dir}\n"
             + (f"  Codec server:  {codec.url} (payloads are encrypted)\n" if codec else "")
             + (f"  HTTP API:      {api.url} (docs {api.url}/docs)\n" if api else "")
+            + (f"  Ops console:   {api.url}/console/ (an ops API key signs in)\n" if api else "")
             + "  Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -43,9 +43,11 @@ from herald.http_base import path_segment as _q
 from herald.http_delivery_log import DeliveryLogOverHttp
 from herald.http_inbox import InboxOverHttp
 from herald.http_notices import NoticesOverHttp
+from herald.http_operations import OperationsOverHttp
 from herald.http_staff_channels import StaffChannelsOverHttp
 from herald.http_staff_setup import StaffSetupOverHttp
 from herald.http_subscriber_tokens import SubscriberTokensOverHttp
+from herald.http_summary import DailySummaryOverHttp
 from herald.http_verification import VerificationOverHttp
 from herald.service.base import Started
 from herald.store import Contact, GroupInfo, PreferenceSet, TemplateText
@@ -92,6 +94,8 @@ class HttpHerald(
     VerificationOverHttp,
     NoticesOverHttp,
     DeliveryLogOverHttp,
+    OperationsOverHttp,
+    DailySummaryOverHttp,
 ):
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -419,6 +423,21 @@ class HttpHerald(
             f"/v1/followups/{_q(followup_id)}/reschedule",
             {"due_at": _instant(due_at)},
             FollowUpStatus,
+            idempotency_key,
+        )
+
+    async def notify_followup(
+        self,
+        followup_id: str,
+        *,
+        kind: str,
+        manager: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ManualNotifyResult:
+        return await self._post(
+            f"/v1/followups/{_q(followup_id)}/notify",
+            {"kind": kind, "manager": manager},
+            ManualNotifyResult,
             idempotency_key,
         )
 

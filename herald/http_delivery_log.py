@@ -135,3 +135,12 @@ class DeliveryLogOverHttp(OverHttp):
             idempotency_key=idempotency_key,
         )
         return dict(response.json())
+
+    async def dashboard(self) -> dict[str, Any]:
+        """The ops dashboard's figures (ops key)."""
+        return dict((await self._call("GET", "/v1/stats/dashboard")).json())
+
+    async def delivery_problems(self, *, limit: int = 50) -> dict[str, Any]:
+        """The deliveries failed for good and the stuck ones (ops key)."""
+        response = await self._call("GET", "/v1/deliveries/problems", params={"limit": limit})
+        return dict(response.json())

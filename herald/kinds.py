@@ -195,6 +195,16 @@ KINDS: dict[str, Kind] = {
         Kind("user.role_changed", "#7c3aed", False, "your role changed", "medium"),
         Kind("user.activated", "#16a34a", False, "your account is active", "medium"),
         Kind("user.deactivated", "#b91c1c", False, "your account is deactivated", "high"),
+        # The personal daily summary a salesperson chose (herald/daily_summary.py): never
+        # collected for a digest, switched on and off on its own (herald summary).
+        Kind(
+            "crm.daily_summary",
+            "#0f766e",
+            False,
+            "your follow-ups and new leads, at your hour",
+            "medium",
+            digestible=False,
+        ),
         # What a person in digest mode receives instead of their medium and low notices.
         Kind("digest.daily", "#1f3a5f", False, "the day's notices in one message", "medium"),
         Kind("digest.weekly", "#1f3a5f", False, "the week's notices in one message", "medium"),
@@ -220,7 +230,7 @@ STALE_WHEN_CLOSED = frozenset(
 OPTIONAL_KINDS: tuple[str, ...] = tuple(
     k.name
     for k in KINDS.values()
-    if not k.mandatory and not k.name.startswith(("system.", "digest."))
+    if not k.mandatory and not k.name.startswith(("system.", "digest.", "crm."))
 )
 
 

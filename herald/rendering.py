@@ -12,7 +12,7 @@ undefined variables are errors, and every error names the template and the varia
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,6 +88,14 @@ def format_datetime(value: datetime, timezone: str, locale: str) -> str:
     joiner = "à" if loc == "fr" else "at"
     day_number = "1er" if loc == "fr" and local.day == 1 else str(local.day)
     return f"{day} {day_number} {month} {local.year} {joiner} {local:%H:%M}"
+
+
+def format_date(value: date, locale: str) -> str:
+    """``mardi 24 novembre 2026`` / ``Tuesday 24 November 2026``: a local day."""
+    loc = language(locale)
+    day, month = _DAYS[loc][value.weekday()], _MONTHS[loc][value.month - 1]
+    day_number = "1er" if loc == "fr" and value.day == 1 else str(value.day)
+    return f"{day} {day_number} {month} {value.year}"
 
 
 def format_time(value: datetime, timezone: str) -> str:

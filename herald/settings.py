@@ -267,6 +267,29 @@ class Settings(BaseSettings):
     # Off: ``NextReminderAt`` queries find nothing for loans started since; the rest stays.
     next_reminder_attribute: bool = True
 
+    # Metrics (GET /metrics): what each herald_* figure covers, how long one reading of
+    # the database serves scrapes, and a bearer token a scraper may use instead of an ops
+    # API key (only on /metrics).
+    metrics_window: timedelta = Field(
+        default=timedelta(days=1), ge=timedelta(minutes=1), le=timedelta(days=31)
+    )
+    metrics_cache: timedelta = Field(
+        default=timedelta(seconds=15), ge=timedelta(0), le=timedelta(hours=1)
+    )
+    metrics_token: SecretStr | None = None
+    # The worker's Temporal SDK metrics (temporal_*) for Prometheus, on this host:port
+    # ("127.0.0.1:9464"); unset: not served. ``--processes N``: process i adds i - 1.
+    worker_metrics_address: str | None = None
+    # The ops console (/console): a password besides ops API keys (unset: ops keys only);
+    # the key that signs its session cookies (unset: a new one per process, so sessions
+    # end when the process restarts and are not shared between processes); the cookie's
+    # Secure flag (unset: Secure unless the console is opened over http on the loopback);
+    # how long a session lasts.
+    console_password: SecretStr | None = None
+    console_secret: SecretStr | None = None
+    console_secure_cookie: bool | None = None
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+
     # Worker
     max_concurrent_activities: int = 20
     log_level: str = "INFO"
@@ -307,7 +330,12 @@ class Settings(BaseSettings):
         "retry_sms",
         "retry_whatsapp",
         "retry_in_app",
+        "metrics_token",
+        "worker_metrics_address",
         "subscriber_token_secret",
+        "console_password",
+        "console_secret",
+        "console_secure_cookie",
         mode="before",
     )
     @classmethod
@@ -458,6 +486,13 @@ class Settings(BaseSettings):
             return [a.strip() for a in value.split(",") if a.strip()]
         return value
 
+    @field_validator("worker_metrics_address")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_address(value)
+        return value
+
     @field_validator("public_base_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
@@ -497,6 +532,15 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_outbox_dir(self) -> Path:
         return (self.outbox_dir or self.data_dir / "outbox").resolve()
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6) as (host, port), port 1 to 65535."""
+    host, sep, port = address.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"use HOST:PORT (e.g. 127.0.0.1:9464), got {address[:60]!r}")
+    return host, int(port)
 
 
 def load_settings(**overrides: object) -> Settings:

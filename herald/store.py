@@ -682,19 +682,26 @@ class Store:
 
 
 def purge_in_batches(
-    store: Store, model: Any, *conditions: Any, batch_size: int, on_batch: Any = None
+    store: Store,
+    model: Any,
+    *conditions: Any,
+    batch_size: int,
+    on_batch: Any = None,
+    key: str = "id",
 ) -> tuple[int, int]:
     """Delete matching rows ``batch_size`` at a time, each batch its own short transaction,
-    so the table is never locked for long. Returns (rows deleted, batches)."""
+    so the table is never locked for long; ``key`` is the model's primary key column.
+    Returns (rows deleted, batches)."""
+    column = getattr(model, key)
     deleted = batches = 0
     while True:
         with store.session() as s, s.begin():
             ids = list(
-                s.scalars(select(model.id).where(*conditions).order_by(model.id).limit(batch_size))
+                s.scalars(select(column).where(*conditions).order_by(column).limit(batch_size))
             )
             if not ids:
                 return deleted, batches
-            s.execute(delete(model).where(model.id.in_(ids)))
+            s.execute(delete(model).where(column.in_(ids)))
         deleted += len(ids)
         batches += 1
         if on_batch is not None:

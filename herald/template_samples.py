@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from herald.admin_templates import AdminTemplateRenderer
 from herald.branding import brand_context
-from herald.contracts import DeliveryRequest, Role
+from herald.contracts import DeliveryRequest, FollowUpState, Role
+from herald.crm_facts import FollowUpFact, LeadAssignmentFact
+from herald.daily_summary import SUMMARY_KIND, SUMMARY_SUBJECT, assemble, summary_window
 from herald.kinds import KINDS, kind_info
 from herald.rendering import Renderer
 from herald.settings import Settings
@@ -43,6 +46,7 @@ RECIPIENTS: dict[str, tuple[str, Role]] = {
     "system": ("u-sam", Role.STAFF),
     "digest": ("u-camille", Role.SUBSCRIBER),
     "repair_batch": ("u-sam", Role.TECHNICIAN),
+    SUMMARY_SUBJECT: ("u-sam", Role.SUBSCRIBER),
 }
 # Kinds addressed to someone else than their subject type's usual recipient (the repair
 # event table of herald/repairs.py, the lead notices of herald/crm.py).
@@ -157,11 +161,56 @@ def _user(kind: str) -> dict[str, Any]:
     return data
 
 
-def sample_request(kind: str) -> DeliveryRequest:
+def _daily_summary(at: datetime, timezone: str) -> dict[str, Any]:
+    """Sam's day: one follow-up overdue, two due later, one completed, one new lead."""
+    window = summary_window(at, at.astimezone(ZoneInfo(timezone)).time(), timezone, None)
+
+    def followup(fid: str, title: str, customer: str | None, due: datetime, **kw: Any) -> Any:
+        return FollowUpFact(
+            followup_id=fid,
+            assignee_id="u-sam",
+            title=title,
+            customer=customer,
+            due_at=due,
+            state=kw.pop("state", FollowUpState.OPEN),
+            link=f"https://crm.example.org/f/{fid}",
+            **kw,
+        )
+
+    followups = [
+        followup("F-297", "Envoyer le contrat signé", "Fromagerie Vidal", at - timedelta(days=1)),
+        followup("F-310", "Rappeler pour le devis", "Boulangerie Morel", at + timedelta(hours=4)),
+        followup("F-312", "Démonstration du four", None, at + timedelta(hours=7)),
+        followup(
+            "F-305",
+            "Relancer la facture 2026-118",
+            "Café des Arts",
+            at - timedelta(hours=20),
+            state=FollowUpState.COMPLETED,
+            completed_at=at - timedelta(hours=18),
+        ),
+    ]
+    leads = [
+        LeadAssignmentFact(
+            lead_id="LD-88",
+            assignee_id="u-sam",
+            assigned_at=at - timedelta(hours=15),
+            event_id="evt-88-2",
+            name="Équipement du fournil",
+            company="Boulangerie Morel",
+            link="https://crm.example.org/l/LD-88",
+        )
+    ]
+    return assemble("u-sam", window, followups, leads).model_dump(mode="json")
+
+
+def sample_request(kind: str, timezone: str = "Europe/Paris") -> DeliveryRequest:
     """A realistic notice of ``kind`` (a built-in kind) to its usual recipient."""
     kind_info(kind)
     # A batch of repairs' notices has a subject type of its own.
-    subject_type = "repair_batch" if kind == "repair.batch" else kind.split(".", 1)[0]
+    subject_type = {"repair.batch": "repair_batch", SUMMARY_KIND: SUMMARY_SUBJECT}.get(
+        kind, kind.split(".", 1)[0]
+    )
     at = DUE - timedelta(hours=3)
     subject_id = {
         "loan": "L-1001",
@@ -173,6 +222,7 @@ def sample_request(kind: str) -> DeliveryRequest:
         "system": "L-1001",
         "digest": "u-camille",
         "repair_batch": "u-sam",
+        SUMMARY_SUBJECT: "u-sam",
     }[subject_type]
     data: dict[str, Any]
     if subject_type == "loan":
@@ -194,6 +244,9 @@ def sample_request(kind: str) -> DeliveryRequest:
                 )
             ]
         }
+    elif subject_type == SUMMARY_SUBJECT:
+        at = DUE - timedelta(hours=2)  # 08:00 in Paris
+        data = _daily_summary(at, timezone)
     elif subject_type == "repair":
         data = _repair(kind)
     elif subject_type == "followup":
@@ -310,7 +363,7 @@ def sample_context(
         admin_templates=AdminTemplateRenderer(),
         context_of=context_of,
     )
-    request = sample_request(kind)
+    request = sample_request(kind, timezone)
     recipient = store.get_contact(request.subscriber_id)
     assert recipient is not None
     return context_of(request, recipient)

@@ -16,11 +16,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
 from herald.codec import EncryptionCodec, KeylessCodec, parse_keys, with_encryption
-from herald.errors import InvalidInput
+from herald.errors import HeraldError, InvalidInput
 from herald.search_attributes import ALL_KEYS
 from herald.settings import Settings
 
 if TYPE_CHECKING:
+    from temporalio.runtime import Runtime
     from temporalio.worker import WorkflowRunner
 
 DATA_CONVERTER: DataConverter = pydantic_data_converter
@@ -84,12 +85,28 @@ def check_encrypted(client: Client, settings: Settings) -> None:
         )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client of the settings' Temporal; ``runtime``: the SDK runtime its workers use
+    (the worker's, when it serves the SDK's metrics)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        runtime=runtime,
     )
+
+
+def metrics_runtime(address: str) -> Runtime:
+    """An SDK runtime serving the Temporal SDK's own metrics (``temporal_*``: task
+    latencies, slots, pollers, sticky cache…) for Prometheus on ``address`` (host:port)."""
+    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+    except Exception as err:  # noqa: BLE001 - the SDK's own error, reported in one line
+        raise HeraldError(
+            f"cannot serve the worker's metrics on {address}: {' '.join(str(err).split())}"
+        ) from None
 
 
 def search_attribute_types() -> dict[str, str]:

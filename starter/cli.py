@@ -34,7 +34,9 @@ from starter import (
     cli_groups,
     cli_inbox,
     cli_notices,
+    cli_operations,
     cli_staff_channels,
+    cli_summary,
     cli_verify,
     cli_webhooks,
 )
@@ -171,13 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes on this machine, 1 to 64 or auto (one per core); default 1",
     )
+    wk.add_argument(
+        "--metrics-address",
+        metavar="HOST:PORT",
+        help="serve the Temporal SDK's worker metrics for Prometheus there (process i of "
+        "--processes: port + i - 1); default HERALD_WORKER_METRICS_ADDRESS",
+    )
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("setup", help="migrate and register search attributes (idempotent)")
-    sub.add_parser(
+    doctor = sub.add_parser(
         "doctor",
         help="check encryption, the codec server, Temporal, search attributes and the database",
     )
-    sub.add_parser("schedules", help="show Herald's Temporal schedules (housekeeping)")
+    doctor.add_argument("--json", action="store_true")
+    schedules = sub.add_parser(
+        "schedules", help="show Herald's Temporal schedules (housekeeping) and their runs"
+    )
+    schedules.add_argument("--json", action="store_true")
     codec = sub.add_parser("codec-server", help="decrypt payloads for the Temporal UI")
     codec.add_argument("--host", default="127.0.0.1")
     codec.add_argument("--port", type=int, default=8888)
@@ -265,12 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
     lc.add_argument("loan_id")
     ln = loan.add_parser("notify", help="send one of the loan's notices now, by hand")
     ln.add_argument("loan_id")
-    ln.add_argument("--kind", required=True, help="loan.reminder_j1, loan.overdue, …")
+    ln.add_argument(
+        "--kind", help="loan.reminder_j1, loan.overdue, …; default: the loan's next notice"
+    )
     ln.add_argument("--manager", action="store_true", help="copy the loan's manager")
     ln.add_argument("--json", action="store_true")
     lst = loan.add_parser("status")
     lst.add_argument("loan_id")
     lst.add_argument("--json", action="store_true")
+    cli_operations.add_list_parser(loan, "loan")
 
     mailbox = sub.add_parser(
         "mailbox", help="what waits for a person's quiet hours to end or for their digest"
@@ -306,9 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
     fa.add_argument("--json", action="store_true")
     fx = followup.add_parser("cancel")
     fx.add_argument("followup_id")
+    fn = followup.add_parser("notify", help="send one of the follow-up's notices now, by hand")
+    fn.add_argument("followup_id")
+    fn.add_argument(
+        "--kind",
+        help="followup.due_tomorrow or followup.overdue; default: the follow-up's next notice",
+    )
+    fn.add_argument("--manager", action="store_true", help="copy the managers")
+    fn.add_argument("--json", action="store_true")
     fst = followup.add_parser("status")
     fst.add_argument("followup_id")
     fst.add_argument("--json", action="store_true")
+    cli_operations.add_list_parser(followup, "followup")
 
     lead = sub.add_parser("lead", help="CRM lead events").add_subparsers(
         dest="action", required=True, parser_class=_Parser
@@ -361,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     rst = repair.add_parser("status")
     rst.add_argument("repair_id")
     rst.add_argument("--json", action="store_true")
+    cli_operations.add_list_parser(repair, "repair")
 
     notify = sub.add_parser(
         "notify", help="send an admin template, or a title and a message, to people and groups"
@@ -386,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_delivery_log.add_parsers(sub, _Parser)
     cli_webhooks.add_parsers(sub, _Parser)
     cli_staff_channels.add_parsers(sub, _Parser)
+    cli_summary.add_parsers(sub, _Parser)
     return p
 
 
@@ -511,13 +537,7 @@ async def _loan(args: argparse.Namespace) -> int:
             print(f"loan {args.loan_id} cancelled")
             return EXIT_OK
         if args.action == "notify":
-            sent = await h.notify_loan(args.loan_id, kind=args.kind, manager=args.manager)
-            if args.json:
-                _print_json(sent.model_dump(mode="json"))
-            else:
-                channels = ", ".join(f"{c}={s.value}" for c, s in sent.channels.items())
-                print(f"loan {args.loan_id}: {sent.notification_id} sent by hand ({channels})")
-            return EXIT_OK
+            return await _sent_by_hand(h, args, "loan", args.loan_id)
         if args.action == "return":
             at = parse_instant(args.at) if args.at else None
             status = await h.return_loan(args.loan_id, returned_at=at, wait=not args.no_wait)
@@ -577,6 +597,23 @@ def _print_followup(status: Any) -> None:
     _print_records(status.notifications)
 
 
+async def _sent_by_hand(h: Any, args: argparse.Namespace, kind: str, object_id: str) -> int:
+    """``herald loan|followup notify ID [--kind KIND]``: that notice, or the next one."""
+    if args.kind is None:
+        sent = await h.send_reminder_now(kind, object_id, manager=args.manager)
+    elif kind == "loan":
+        sent = await h.notify_loan(object_id, kind=args.kind, manager=args.manager)
+    else:
+        sent = await h.notify_followup(object_id, kind=args.kind, manager=args.manager)
+    if args.json:
+        _print_json(sent.model_dump(mode="json"))
+    else:
+        channels = ", ".join(f"{c}={s.value}" for c, s in sent.channels.items())
+        what = "follow-up" if kind == "followup" else kind
+        print(f"{what} {object_id}: {sent.notification_id} sent by hand ({channels})")
+    return EXIT_OK
+
+
 async def _followup(args: argparse.Namespace) -> int:
     async def go(h: Any) -> int:
         fid = args.followup_id
@@ -601,6 +638,8 @@ async def _followup(args: argparse.Namespace) -> int:
             await h.cancel_followup(fid)
             print(f"follow-up {fid} cancelled")
             return EXIT_OK
+        if args.action == "notify":
+            return await _sent_by_hand(h, args, "followup", fid)
         if args.action == "complete":
             at = parse_instant(args.at) if args.at else None
             status = await h.complete_followup(fid, completed_at=at, wait=not args.no_wait)
@@ -811,21 +850,36 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from worker import run_processes, run_worker, worker_processes
 
         count = worker_processes(args.processes)
+        settings = load_settings()
+        if args.metrics_address is not None:
+            from herald.settings import split_address
+
+            try:
+                split_address(args.metrics_address)
+            except ValueError as err:
+                raise InvalidInput(f"--metrics-address: {err}") from None
+            settings = settings.model_copy(update={"worker_metrics_address": args.metrics_address})
         if count == 1:
-            await run_worker(load_settings())
+            await run_worker(settings)
         else:
-            await run_processes(count, load_settings())
+            await run_processes(count, settings)
         return EXIT_OK
-    if args.command in ("migrate", "setup", "doctor", "schedules"):
+    if args.command in ("migrate", "setup"):
         from herald import ops
 
         return await getattr(ops, args.command)(load_settings())
+    if args.command in ("doctor", "schedules"):
+        from herald import ops
+
+        return await getattr(ops, args.command)(load_settings(), as_json=args.json)
     if args.command == "codec-server":
         return await _codec_server(args)
     if args.command in api_commands.COMMANDS:
         return await api_commands.run(args)
     if cli_notices.handles(args):
         return await cli_notices.run(args)
+    if cli_operations.handles(args):
+        return await cli_operations.run(args)
     if args.command in cli_feedback.COMMANDS:
         return await cli_feedback.run(args)
     if args.command in cli_verify.COMMANDS:
@@ -840,6 +894,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await cli_delivery_log.run(args)
     if args.command == cli_webhooks.COMMAND:
         return await cli_webhooks.run(args)
+    if args.command in cli_summary.COMMANDS:
+        return await cli_summary.run(args)
     if args.command == "demo":
         from herald.demo import run_demo
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from herald.errors import InvalidInput
+from starter import cli_stats
 
 COMMANDS = ("stats",)
 CHANNELS_HELP = "comma-separated: email, sms, whatsapp, in_app ('' clears the choice)"
@@ -60,6 +61,7 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     st = stats.add_parser("staff", help="staff alerts sent, pending and failed")
     st.add_argument("--hours", type=int, default=24)
     st.add_argument("--json", action="store_true")
+    cli_stats.add_parsers(stats)  # herald stats dashboard|problems
 
 
 def _print(doc: Any) -> None:
@@ -160,6 +162,8 @@ async def run(args: argparse.Namespace) -> int:
 
     h = await Herald.connect(load_settings())
     try:
+        if args.action in cli_stats.ACTIONS:
+            return await cli_stats.run(h, args)
         stats = await h.staff_stats(args.hours)
         if args.json:
             _print(stats)

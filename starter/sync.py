@@ -22,6 +22,7 @@ from herald.contracts import (
     NotifyResult,
     RepairStatus,
 )
+from herald.daily_summary import DailySummaryStatus
 from herald.settings import Settings
 from herald.store import Contact, PreferenceSet
 from starter.client import Herald, LoanStarted, Started
@@ -182,3 +183,9 @@ class SyncHerald:
 
     def mailbox(self, subscriber_id: str) -> MailboxStatus | None:
         return self._call(self._herald.mailbox(subscriber_id))
+
+    def set_daily_summary(self, subscriber_id: str, *, at: str | None) -> DailySummaryStatus:
+        return self._call(self._herald.set_daily_summary(subscriber_id, at=at))
+
+    def daily_summary(self, subscriber_id: str) -> DailySummaryStatus:
+        return self._call(self._herald.daily_summary(subscriber_id))

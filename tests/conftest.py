@@ -9,7 +9,8 @@ import shutil
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -19,6 +20,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from herald.search_attributes import ALL_KEYS
+from herald.store import Store, migrate
 from herald.temporal import DATA_CONVERTER
 from tests.smtp_server import SmtpServer
 
@@ -106,6 +108,38 @@ def postgres_url() -> Iterator[str]:
     yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def migrated_store(
+    request: pytest.FixtureRequest, tmp_path: Path, *, tables: Sequence[str] = ()
+) -> Iterator[Store]:
+    """A migrated Store on the backend a fixture parametrized by :data:`BACKENDS` names: a
+    SQLite file under ``tmp_path``, or the session's PostgreSQL database. That database is
+    shared by every module a test process runs, so ``tables`` are emptied before the test
+    as well as after it (in this order: children first)."""
+    url = (
+        f"sqlite:///{tmp_path / 'herald.db'}"
+        if request.param == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    store = Store.from_url(url)
+    migrate(store.engine)
+
+    def empty() -> None:
+        with store.engine.begin() as conn:
+            for table in tables:
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+
+    empty()
+    try:
+        yield store
+    finally:
+        empty()
+        store.close()
 
 
 # ---------------------------------------------------------------- Temporal

@@ -355,6 +355,19 @@ CORPUS = [
         ["notify", "t1", "--user", "bob", "--context", "[" * 15_000 + "]" * 15_000],
         None,
     ),
+    # an ops search box: never a part of the visibility query's syntax
+    Case(
+        "search with a quote",
+        "invalid search",
+        ["loan", "list", "--search", "L1' OR WorkflowType = 'RepairWorkflow"],
+        lambda h: h.objects("loan", search="L1' OR WorkflowType = 'RepairWorkflow"),
+    ),
+    Case(
+        "search with NUL",
+        "invalid search",
+        ["repair", "list", "--search", "R1\x00"],
+        lambda h: h.objects("repair", search="R1\x00"),
+    ),
 ]
 
 

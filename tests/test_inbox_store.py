@@ -13,26 +13,18 @@ from alembic import command
 
 from herald import inbox_store
 from herald.inbox_store import InboxFilter, like_pattern
-from herald.store import Store, alembic_config, migrate
+from herald.store import Store, alembic_config
+from tests.conftest import BACKENDS, migrated_store
 
 TABLES = ("inbox", "group_members", "groups", "templates", "preferences", "subscribers")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'herald.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = Store.from_url(url)
-    migrate(s.engine)
-    s.upsert_subscriber("ana", name="Ana")
-    s.upsert_subscriber("ben", name="Ben")
-    yield s
-    with s.engine.begin() as conn:  # the PostgreSQL database is shared by the session
-        for table in TABLES:
-            conn.exec_driver_sql(f"DELETE FROM {table}")
-    s.close()
+    with migrated_store(request, tmp_path, tables=TABLES) as s:
+        s.upsert_subscriber("ana", name="Ana")
+        s.upsert_subscriber("ben", name="Ben")
+        yield s
 
 
 def add(store: Store, key: str, kind: str, title: str, body: str = "", who: str = "ana") -> int:

@@ -67,7 +67,8 @@ async def test_every_built_in_kind_previews_in_both_locales_and_all_formats(
                 assert KINDS[kind].color in doc["body"]
             else:
                 assert "<td" not in doc["body"]
-    expected = "repair_batch" if kind == "repair.batch" else kind.split(".", 1)[0]
+    own = {"repair.batch": "repair_batch", "crm.daily_summary": "daily_summary"}
+    expected = own.get(kind, kind.split(".", 1)[0])
     assert sample_request(kind).subject_type == expected
 
 
@@ -105,6 +106,34 @@ async def test_samples_are_realistic_and_localised(store: Store, tmp_path: Path)
     assert repair["body"].startswith("Hello Sam Lee") and "to Noor Haddad" in repair["body"]
     digest = await herald.preview_kind("digest.daily", locale="en", format="text")
     assert "Trépied Manfrotto 055" in digest["body"]
+
+
+async def test_the_daily_summary_previews_a_salespersons_day(store: Store, tmp_path: Path) -> None:
+    """The sample day: one follow-up overdue, two due later, one completed, one new lead,
+    each in its part, with the counts in the subject."""
+    herald = herald_with(store, tmp_path)
+    en = await herald.preview_kind("crm.daily_summary", locale="en", format="text")
+    assert en["subject"] == "Your day: 2 due today, 1 overdue, 1 completed, 1 new lead"
+    body = en["body"]
+    assert body.startswith("Hello Sam Lee") and "Tuesday 24 November 2026" in body
+    parts = ["OVERDUE FOLLOW-UPS (1)", "DUE LATER TODAY (2)", "COMPLETED SINCE", "NEW LEADS"]
+    assert [body.index(p) for p in parts] == sorted(body.index(p) for p in parts)
+    overdue = body[body.index(parts[0]) : body.index(parts[1])]
+    assert "Envoyer le contrat signé" in overdue and "overdue by 1 day" in overdue
+    due = body[body.index(parts[1]) : body.index(parts[2])]
+    assert "12:00  Rappeler pour le devis (Boulangerie Morel)" in due
+    assert "15:00  Démonstration du four" in due
+    assert "Relancer la facture 2026-118" in body[body.index(parts[2]) : body.index(parts[3])]
+    assert "Équipement du fournil (Boulangerie Morel)" in body[body.index(parts[3]) :]
+    fr = await herald.preview_kind("crm.daily_summary", locale="fr", format="short")
+    assert fr["subject"] == (
+        "Votre journée : 2 relances prévues aujourd'hui, 1 en retard, 1 terminée, "
+        "1 nouveau prospect"
+    )
+    assert "⚠️ Envoyer le contrat signé (en retard)" in fr["body"]
+    html = await herald.preview_kind("crm.daily_summary", locale="fr", format="html")
+    assert "À faire aujourd&#39;hui (2)" in html["body"]
+    assert 'href="https://crm.example.org/l/LD-88"' in html["body"]
 
 
 @pytest.mark.parametrize(

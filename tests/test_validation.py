@@ -3,6 +3,7 @@ will hold the values, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +12,6 @@ import sqlalchemy as sa
 
 from herald.errors import Conflict, HeraldError, InvalidInput, Unavailable
 from herald.settings import Settings, find_data_dir
-from herald.store import Store, migrate
 from herald.validation import (
     LIMITS,
     aware_instant,
@@ -23,6 +23,7 @@ from herald.validation import (
     clean_text,
 )
 from starter.client import Herald, crm_event_workflow_id
+from tests.conftest import BACKENDS, migrated_store
 
 
 @pytest.mark.parametrize("value", ["L1", "loan-2026.11:desk@site_3", "a" * LIMITS["id"]])
@@ -165,28 +166,34 @@ def test_crm_event_workflow_ids_are_injective() -> None:
 
 # Which column holds each limited value; the limit must never exceed it.
 HELD_BY = {
-    "id": [("subscribers", "id"), ("groups", "name"), ("templates", "name")],
-    "name": [("subscribers", "name")],
+    "id": [
+        ("subscribers", "id"),
+        ("groups", "name"),
+        ("templates", "name"),
+        ("crm_followups", "followup_id"),
+        ("crm_followups", "assignee_id"),
+        ("crm_followups", "lead_id"),
+        ("crm_lead_assignments", "lead_id"),
+        ("crm_lead_assignments", "assignee_id"),
+        ("crm_lead_assignments", "event_id"),
+        ("daily_summaries", "subscriber_id"),
+    ],
+    "name": [("subscribers", "name"), ("crm_lead_assignments", "name")],
     "display_name": [("groups", "display_name")],
     "description": [("groups", "description"), ("webhook_endpoints", "description")],
-    "title": [("inbox", "title")],
-    "link": [("inbox", "link")],
+    "title": [("inbox", "title"), ("crm_followups", "title")],
+    "customer": [("crm_followups", "customer")],
+    "company": [("crm_lead_assignments", "company")],
+    "link": [("inbox", "link"), ("crm_followups", "link"), ("crm_lead_assignments", "link")],
     "webhook_url": [("webhook_endpoints", "url")],
     "workflow_id": [("deliveries", "workflow_id")],
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    url = (
-        f"sqlite:///{tmp_path / 'herald.db'}"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    store = Store.from_url(url)
-    migrate(store.engine)
-    store.close()
-    return url
+@pytest.fixture(params=BACKENDS)
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with migrated_store(request, tmp_path) as store:
+        yield str(store.engine.url.render_as_string(hide_password=False))
 
 
 def test_every_limit_fits_the_column_that_holds_it(migrated_url: str) -> None:

@@ -5,6 +5,8 @@ overdue alerts go to them and, as copies, to their managers. The CRM completes,
 reschedules or reassigns the follow-up at any time: a reassignment sends the reminders
 still to come to the new person, a reschedule plans them again for the new due time.
 The plan comes from the same pure policy code as loans (``herald/policies/followup.json``).
+Each change is recorded in Herald's database (``herald/crm_facts.py``), where the person's
+daily summary reads it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ import asyncio
 from datetime import UTC
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows import deadline
-from workflows.notifying import group_members, next_reminder_pair, notify, upsert_changed
+from workflows.notifying import (
+    PLAN_RETRY,
+    PLAN_SCHEDULE_TO_CLOSE,
+    PLAN_START_TO_CLOSE,
+    group_members,
+    next_reminder_pair,
+    notify,
+    upsert_changed,
+)
 
 with workflow.unsafe.imports_passed_through():
     from herald.contracts import (
@@ -25,12 +36,15 @@ with workflow.unsafe.imports_passed_through():
         FollowUpProgress,
         FollowUpState,
         FollowUpStatus,
+        ManualNotifyInput,
+        ManualNotifyResult,
         NextReminder,
         NotificationRecord,
         ReassignInput,
         RescheduleInput,
         Role,
     )
+    from herald.crm_facts import FOLLOWUP_FACTS_PATCH, RECORD_FOLLOWUP, FollowUpFact
     from herald.kinds import expires_at_due, kind_info
     from herald.policy import PlannedPoint
     from herald.search_attributes import ASSIGNEE_ID, DUE_AT, FOLLOWUP_STATUS
@@ -47,20 +61,28 @@ class FollowUpWorkflow:
         self._closing: FollowUpState | None = None
         self._finished = False
         self._version = 0
+        # Whether changes are recorded for the daily summary (set by ``run``), and the last
+        # fact recorded.
+        self._facts = False
+        self._recorded: FollowUpFact | None = None
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, inp: FollowUpInput) -> FollowUpStatus:
+        self._facts = workflow.patched(FOLLOWUP_FACTS_PATCH)
         if not self._p.plan and inp.progress is None:
             self._replan()
         while self._closing is None:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._inp.model_copy(update={"progress": self._p}))
+            version = self._version
+            await self._record_facts()
+            if self._closing is not None or self._version != version:
+                continue  # changed while it was recorded: record that too
             point = self._next_point()
             self._publish(point)
-            version = self._version
 
             def changed(version: int = version) -> bool:
                 return self._closing is not None or self._version != version
@@ -73,6 +95,7 @@ class FollowUpWorkflow:
         if self._closing is FollowUpState.COMPLETED and self._p.completed_at is None:
             self._p.completed_at = workflow.now()
         self._publish(None)
+        await self._record_facts()
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status()
@@ -136,6 +159,26 @@ class FollowUpWorkflow:
         if inp.assignee_id == self._p.assignee_id:
             raise ValueError(f"the follow-up is already assigned to {inp.assignee_id}")
 
+    @workflow.update(name="notify_now")
+    async def notify_now(self, inp: ManualNotifyInput) -> ManualNotifyResult:
+        """Send one of the follow-up's notices now, by hand (the console's "send now"): a
+        new delivery each time (``KIND@manual-N``) to the assignee, and to the managers with
+        ``manager``; logged as manual, the plan untouched."""
+        self._p.manual_sends += 1
+        key = f"{inp.kind}@manual-{self._p.manual_sends}"
+        point = PlannedPoint(
+            kind=inp.kind, at=workflow.now(), occurrence=1, manager_copy=inp.manager
+        )
+        await self._send(point, key, manual=True)
+        record = next(r for r in reversed(self._p.records) if r.notification_id == key)
+        return ManualNotifyResult(notification_id=key, channels=record.channels)
+
+    @notify_now.validator
+    def _validate_notify_now(self, inp: ManualNotifyInput) -> None:
+        self._refuse_if_closed()
+        if inp.kind not in (self._inp.policy.overdue.kind, *self._reminder_kinds()):
+            raise ValueError(f"{inp.kind!r} is not a notice this follow-up sends")
+
     @workflow.query(name="status")
     def status(self) -> FollowUpStatus:
         return self._status()
@@ -153,6 +196,9 @@ class FollowUpWorkflow:
     def _next_point(self) -> PlannedPoint | None:
         return deadline.next_point(self._p)
 
+    def _reminder_kinds(self) -> list[str]:
+        return [r.kind for c in self._inp.policy.classes for r in c.reminders]
+
     async def _fire_due_points(self) -> None:
         def overdue() -> None:
             if self._p.state is FollowUpState.OPEN:
@@ -164,15 +210,15 @@ class FollowUpWorkflow:
 
     # ------------------------------------------------------------------ sending
 
-    async def _send(self, point: PlannedPoint, key: str) -> None:
+    async def _send(self, point: PlannedPoint, key: str, *, manual: bool = False) -> None:
         overdue = point.kind == self._inp.policy.overdue.kind
         extra: dict[str, object] = {"alert_number": point.occurrence} if overdue else {}
         assignee = self._p.assignee_id
-        sends = [self._notify(point, key, Role.ASSIGNEE, assignee, extra)]
+        sends = [self._notify(point, key, Role.ASSIGNEE, assignee, extra, manual=manual)]
         if point.manager_copy:
             managers = self._inp.manager_ids or await group_members(self._inp.managers_group)
             sends.extend(
-                self._notify(point, f"{key}/manager/{m}", Role.MANAGER, m, extra)
+                self._notify(point, f"{key}/manager/{m}", Role.MANAGER, m, extra, manual=manual)
                 for m in dict.fromkeys(managers)
                 if m != assignee
             )
@@ -185,6 +231,8 @@ class FollowUpWorkflow:
         role: Role,
         subscriber_id: str,
         extra: dict[str, object],
+        *,
+        manual: bool = False,
     ) -> None:
         request = DeliveryRequest(
             workflow_id=workflow.info().workflow_id,
@@ -197,7 +245,8 @@ class FollowUpWorkflow:
             scheduled_at=point.at,
             data=self._template_data(extra),
             priority=kind_info(point.kind).priority,
-            expires_at=self._p.due_at if expires_at_due(point.kind) else None,
+            expires_at=self._p.due_at if expires_at_due(point.kind) and not manual else None,
+            manual=manual,
         )
         record = NotificationRecord(
             notification_id=notification_id,
@@ -222,6 +271,43 @@ class FollowUpWorkflow:
             "max_alerts": self._inp.policy.overdue.max_alerts,
             **extra,
         }
+
+    # ------------------------------------------------------------------ facts
+
+    async def _record_facts(self) -> None:
+        """Record the follow-up as it now stands, if it changed since the last record (a
+        no-op for follow-ups that began before facts were kept). A record that still fails
+        after a day of retries is tried again at the next change."""
+        if not self._facts:
+            return
+        fact = FollowUpFact(
+            followup_id=self._inp.followup_id,
+            assignee_id=self._p.assignee_id,
+            title=self._inp.title,
+            due_at=self._p.due_at,
+            state=self._p.state,
+            completed_at=self._p.completed_at,
+            customer=self._inp.customer,
+            lead_id=self._inp.lead_id,
+            link=self._inp.link,
+        )
+        if fact == self._recorded:
+            return
+        try:
+            await workflow.execute_local_activity(
+                RECORD_FOLLOWUP,
+                fact,
+                start_to_close_timeout=PLAN_START_TO_CLOSE,
+                schedule_to_close_timeout=PLAN_SCHEDULE_TO_CLOSE,
+                retry_policy=PLAN_RETRY,
+                summary=f"record {fact.state.value.lower()} for the daily summary",
+            )
+        except ActivityError as err:
+            workflow.logger.warning(
+                "follow-up %s not recorded: %s", self._inp.followup_id, err.cause or err
+            )
+            return
+        self._recorded = fact
 
     # ------------------------------------------------------------------ visibility
 

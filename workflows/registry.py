@@ -5,6 +5,7 @@ workflow enters the worker's cache, and an empty package keeps that to the modul
 workflow itself imports."""
 
 from workflows.crm import CrmEventWorkflow
+from workflows.daily_summary import DailySummaryWorkflow
 from workflows.failure_alert import FailureAlertWorkflow
 from workflows.followup import FollowUpWorkflow
 from workflows.housekeeping import HousekeepingWorkflow
@@ -33,12 +34,14 @@ WORKFLOWS = [
     WhatsAppWindowWorkflow,
     ResendWorkflow,
     RepairBatchWorkflow,
+    DailySummaryWorkflow,
 ]
 
 __all__ = [
     "WORKFLOWS",
     "ContactVerificationWorkflow",
     "CrmEventWorkflow",
+    "DailySummaryWorkflow",
     "FailureAlertWorkflow",
     "FollowUpWorkflow",
     "MailboxWorkflow",

@@ -30,13 +30,17 @@ from herald.api.inbox_routes import build_inbox_router
 from herald.api.keys import ApiKeys
 from herald.api.me_routes import build_me_routers
 from herald.api.notice_routes import build_notice_router
+from herald.api.ops_routes import build_metrics_router, build_ops_router
 from herald.api.problems import MEDIA_TYPE, ProblemError, from_exception, problem_body
 from herald.api.provider_hooks import build_provider_hooks
 from herald.api.staff_channel_routes import build_staff_channel_router
 from herald.api.staff_setup_routes import build_staff_setup_router
+from herald.api.stats_routes import build_stats_router
+from herald.api.summary_routes import build_summary_router
 from herald.api.verification_routes import build_verification_router
 from herald.api.webhook_routes import webhook_announcer, webhook_router
 from herald.codec_server import LOOPBACK
+from herald.console import build_console
 from herald.contracts import (
     AppliedEvent,
     FollowUpStatus,
@@ -139,20 +143,7 @@ def build_router(herald: Herald) -> APIRouter:
     )
     async def set_preferences(subscriber_id: str, body: m.PreferencesBody) -> PreferenceSet:
         """Change the toggles given; the others keep their value."""
-        fields = _given(
-            body,
-            "email",
-            "sms",
-            "whatsapp",
-            "in_app",
-            "reminders",
-            "categories",
-            "quiet_hours",
-            "digest",
-            "digest_at",
-            "digest_weekday",
-        )
-        return await herald.set_preferences(subscriber_id, **fields)
+        return await herald.set_preferences(subscriber_id, **_given(body, *m.PREFERENCE_FIELDS))
 
     @r.get(
         "/subscribers/{subscriber_id}/preferences",
@@ -335,6 +326,17 @@ def build_router(herald: Herald) -> APIRouter:
     @r.post("/followups/{followup_id}/reassign", tags=["follow-ups"], response_model=FollowUpStatus)
     async def reassign_followup(followup_id: str, body: m.ReassignBody) -> FollowUpStatus:
         return await herald.reassign_followup(followup_id, assignee_id=body.assignee_id)
+
+    @r.post(
+        "/followups/{followup_id}/notify",
+        tags=["follow-ups"],
+        response_model=ManualNotifyResult,
+        description="Send one of the follow-up's notices now, by hand (followup.due_tomorrow, "
+        "followup.overdue): a new delivery each time, logged as sent by hand; the reminders "
+        "stay as planned." + IDEMPOTENCY_DOC,
+    )
+    async def notify_followup(followup_id: str, body: m.NotifyFollowUpBody) -> ManualNotifyResult:
+        return await herald.notify_followup(followup_id, kind=body.kind, manager=body.manager)
 
     @r.post("/followups/{followup_id}/cancel", tags=["follow-ups"], response_model=m.Recorded)
     async def cancel_followup(followup_id: str) -> m.Recorded:
@@ -642,6 +644,7 @@ def create_app(
     app.include_router(build_brand_router(settings))
     app.include_router(build_verification_router(herald, problems=PROBLEMS))
     app.include_router(build_inbox_router(herald, problems=PROBLEMS))
+    app.include_router(build_summary_router(herald, problems=PROBLEMS))
     app.include_router(build_staff_setup_router(herald, problems=PROBLEMS))
     app.include_router(
         build_staff_channel_router(herald, require_ops=require_ops, problems=PROBLEMS)
@@ -651,17 +654,24 @@ def create_app(
         build_delivery_log_router(herald, require_ops=require_ops, problems=PROBLEMS)
     )
     app.include_router(build_notice_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(build_stats_router(herald, require_ops=require_ops, problems=PROBLEMS))
     app.include_router(build_provider_hooks(herald, settings, announce=webhook_announcer(herald)))
     app.include_router(webhook_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(build_ops_router(herald, require_ops=require_ops, problems=PROBLEMS))
+    app.include_router(build_metrics_router(herald, principal=principal))
     for router in build_me_routers(herald, settings, problems=PROBLEMS):
         app.include_router(router)
     app.include_router(build_ui_router(settings))
+    app.mount("/console", build_console(herald, settings))
     app.add_middleware(
         Gate,
         keys=keys,
         idempotency=IdempotencyStore(herald.store),
         loopback_only=loopback,
         max_body=max_body,
+        metrics_token=(
+            settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        ),
     )
     app.add_middleware(BrowserCors, origins=settings.cors_origins)  # outside the gate
     app.state.settings = settings

@@ -5,6 +5,7 @@ as a 500 problem without internals (logged with their traceback)."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ PUBLIC_PATHS = frozenset(
         "/v1/verifications/confirm",
     }
 )
+# Prometheus' door: an ops API key, or the HERALD_METRICS_TOKEN bearer, which opens it alone.
+METRICS_PATH = "/metrics"
 # The browser's doors take no API key (none may reach a browser): each route under them
 # authenticates itself, the inbox and preferences by a subscriber token, the ops console
 # by its session cookie, the static assets not at all.
@@ -61,6 +64,7 @@ class Principal:
 
 
 LOOPBACK_PRINCIPAL = Principal(0, "loopback (no API key configured)", "ops")
+METRICS_PRINCIPAL = Principal(0, "HERALD_METRICS_TOKEN", "metrics")
 
 
 async def send_problem(send: Send, err: ProblemError) -> None:
@@ -88,8 +92,10 @@ class Gate:
         loopback_only: bool,
         max_body: int = MAX_BODY,
         body_timeout: float = BODY_TIMEOUT,
+        metrics_token: str | None = None,
     ) -> None:
         self.app = app
+        self.metrics_token = metrics_token
         self.keys = keys
         self.idempotency = idempotency
         self.loopback_only = loopback_only
@@ -283,6 +289,12 @@ class Gate:
                 "use Authorization: Bearer <key>",
                 headers={"WWW-Authenticate": 'Bearer realm="herald", error="invalid_request"'},
             )
+        if (
+            self.metrics_token
+            and scope["path"] == METRICS_PATH
+            and hmac.compare_digest(secret.encode(), self.metrics_token.encode())
+        ):
+            return METRICS_PRINCIPAL
         info = await asyncio.to_thread(self.keys.authenticate, secret)
         if info is None:
             raise ProblemError(

@@ -41,18 +41,6 @@ if TYPE_CHECKING:
 STREAM_RETRY_MS = 5000
 # A comment line this often keeps proxies from closing an idle stream.
 STREAM_PING = 15
-PREFERENCE_FIELDS = (
-    "email",
-    "sms",
-    "whatsapp",
-    "in_app",
-    "reminders",
-    "categories",
-    "quiet_hours",
-    "digest",
-    "digest_at",
-    "digest_weekday",
-)
 BEARER_DOC: dict[int | str, dict[str, Any]] = {
     401: {
         "model": m.Problem,
@@ -278,7 +266,7 @@ def build_me_routers(
     @r.put("/preferences", response_model=MyPreferences)
     async def set_preferences(person: Person, body: m.PreferencesBody) -> MyPreferences:
         """Change the fields given, with the same checks and messages as the CLI."""
-        fields = {n: getattr(body, n) for n in PREFERENCE_FIELDS if n in body.model_fields_set}
+        fields = {n: getattr(body, n) for n in m.PREFERENCE_FIELDS if n in body.model_fields_set}
         await herald.set_preferences(person.subscriber_id, **fields)
         return await _mine(herald, person.subscriber_id)
 

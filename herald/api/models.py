@@ -65,6 +65,21 @@ class SubscriberBody(Body):
     )
 
 
+# The fields of a preferences change, in the order the service layer takes them.
+PREFERENCE_FIELDS = (
+    "email",
+    "sms",
+    "whatsapp",
+    "in_app",
+    "reminders",
+    "categories",
+    "quiet_hours",
+    "digest",
+    "digest_at",
+    "digest_weekday",
+)
+
+
 class PreferencesBody(Body):
     """Only the fields given change; the others keep their value."""
 
@@ -158,6 +173,15 @@ class NotifyLoanBody(Body):
 
     kind: str = Field(description="The loan notice to send now, e.g. loan.reminder_j1")
     manager: bool = Field(default=False, description="Copy the loan's manager too")
+
+
+class NotifyFollowUpBody(Body):
+    model_config = _examples({"kind": "followup.overdue", "manager": False})
+
+    kind: str = Field(
+        description="The follow-up notice to send now: followup.due_tomorrow or followup.overdue"
+    )
+    manager: bool = Field(default=False, description="Copy the managers too")
 
 
 class ExtendBody(Body):

@@ -1,14 +1,14 @@
 """Herald's service layer: every operation, validated once, for every front door.
 
 Each domain lives in its own module (``directory``, ``loans``, ``repairs``, ``followups``,
-``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``, ``delivery_log``,
-``resends``, ``feedback``, ``verification``, ``webhooks``, ``subscriber_tokens``);
-:class:`Herald` offers them all.
-The Python client (:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API
-(:mod:`herald.api`) translate to and from these methods and hold no rule of their own: a
-refused call raises :class:`~herald.errors.InvalidInput` (or
-:class:`~herald.errors.Conflict`, :class:`~herald.errors.NotFound`,
-:class:`~herald.errors.Unavailable`) and starts or changes nothing.
+``summaries``, ``staff``, ``staff_setup``, ``notices``, ``inbox``, ``deliveries``,
+``delivery_log``, ``resends``, ``feedback``, ``verification``, ``stats``, ``webhooks``,
+``subscriber_tokens``, ``operations``); :class:`Herald` offers them all. The Python client
+(:mod:`starter.client`), the CLI (:mod:`starter.cli`) and the HTTP API (:mod:`herald.api`)
+translate to and from these methods and hold no rule of their own: a refused call raises
+:class:`~herald.errors.InvalidInput` (or :class:`~herald.errors.Conflict`,
+:class:`~herald.errors.NotFound`, :class:`~herald.errors.Unavailable`) and starts or
+changes nothing.
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ from herald.service.followups import FollowUpService, crm_event_workflow_id, fol
 from herald.service.inbox import InboxService
 from herald.service.loans import LoanService, loan_workflow_id
 from herald.service.notices import NoticeService
+from herald.service.operations import OperationsService
 from herald.service.repair_batches import RepairBatchService
 from herald.service.repairs import RepairService, repair_workflow_id
 from herald.service.resends import ResendService
 from herald.service.staff_channels import StaffChannelService
 from herald.service.staff_setup import StaffSetupService
+from herald.service.stats import StatsService
 from herald.service.subscriber_tokens import SubscriberTokenService
+from herald.service.summaries import DailySummaryService
 from herald.service.verification import VerificationService
 from herald.service.webhooks import WebhookService
 
@@ -41,6 +44,7 @@ class Herald(
     SubscriberTokenService,
     FeedbackService,
     VerificationService,
+    DailySummaryService,
     DirectoryService,
     LoanService,
     RepairService,
@@ -51,7 +55,9 @@ class Herald(
     NoticeService,
     DeliveryLogService,
     ResendService,
+    StatsService,
     WebhookService,
+    OperationsService,
 ):
     """All of Herald's operations: the directory, preferences, groups, templates and the
     delivery log (database) and the loans, repairs, follow-ups and alerts (Temporal,

@@ -214,8 +214,8 @@ class ServiceBase:
             raise InvalidInput(f"{role} {subscriber_id!r} has no e-mail, phone or WhatsApp number")
         return contact
 
-    async def _running_workflow(self, workflow_id: str, what: str) -> WorkflowHandle[Any, Any]:
-        """The handle if the workflow runs; a clear error if unknown or ended."""
+    async def _workflow_status(self, workflow_id: str, what: str) -> int | None:
+        """The workflow's execution status (``WorkflowExecutionStatus``); None if unknown."""
         client = await self.temporal()
         try:
             # The raw call: only the status is needed, no search attribute decoding.
@@ -227,13 +227,19 @@ class ServiceBase:
             )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                raise NotFound(f"no {what.split()[0]} {what.split(maxsplit=1)[1]!r}") from None
+                return None
             raise temporal_refusal(err, what) from None
-        status = resp.workflow_execution_info.status
+        return int(resp.workflow_execution_info.status)
+
+    async def _running_workflow(self, workflow_id: str, what: str) -> WorkflowHandle[Any, Any]:
+        """The handle if the workflow runs; a clear error if unknown or ended."""
+        status = await self._workflow_status(workflow_id, what)
+        if status is None:
+            raise NotFound(f"no {what.split()[0]} {what.split(maxsplit=1)[1]!r}")
         if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
-            name = WorkflowExecutionStatus.Name(status).removeprefix("WORKFLOW_EXECUTION_STATUS_")
+            name = WorkflowExecutionStatus.Name(status).removeprefix("WORKFLOW_EXECUTION_STATUS_")  # type: ignore[arg-type]
             raise Conflict(f"{what} is no longer running (workflow {name.lower()})")
-        return client.get_workflow_handle(workflow_id)
+        return (await self.temporal()).get_workflow_handle(workflow_id)
 
     async def _signal(
         self, handle: WorkflowHandle[Any, Any], what: str, name: str, arg: Any = UNSET

@@ -57,8 +57,10 @@ class DirectoryService(ServiceBase):
             fields["whatsapp"] = normalise_phone(whatsapp, region) if whatsapp else None
         if locale is not UNSET:
             fields["locale"] = check_locale(locale)
+        before: Contact | None = None
         if timezone is not UNSET:
             fields["timezone"] = check_timezone(timezone)
+            before = await asyncio.to_thread(self.store.get_contact, subscriber_id)
         contact, _ = await asyncio.to_thread(
             self.store.upsert_subscriber,
             subscriber_id,
@@ -66,7 +68,13 @@ class DirectoryService(ServiceBase):
             default_timezone=self.settings.default_timezone,
             **fields,
         )
+        if before is not None and before.timezone != contact.timezone:
+            await self._timezone_changed(subscriber_id)
         return contact
+
+    async def _timezone_changed(self, subscriber_id: str) -> None:
+        """Called once a person's time zone changed; what follows their zone (the daily
+        summary) overrides it."""
 
     async def get_subscriber(self, subscriber_id: str) -> Contact:
         check_id(subscriber_id, "subscriber id")

@@ -16,11 +16,14 @@ from herald.contracts import (
     CrmSubject,
     FollowUpInput,
     FollowUpStatus,
+    ManualNotifyInput,
+    ManualNotifyResult,
     ReassignInput,
     RescheduleInput,
 )
 from herald.crm import MANAGERS, check_event, notices_for
 from herald.errors import InvalidInput
+from herald.kinds import KINDS
 from herald.search_attributes import ASSIGNEE_ID, DUE_AT, FOLLOWUP_STATUS
 from herald.service.base import ServiceBase, Started
 from herald.validation import (
@@ -34,6 +37,9 @@ from herald.validation import (
 )
 from workflows.crm import CrmEventWorkflow
 from workflows.followup import FollowUpWorkflow
+
+# The notices a running follow-up can send by hand.
+MANUAL_FOLLOWUP_KINDS = tuple(k for k in KINDS if k.startswith("followup."))
 
 
 def followup_workflow_id(followup_id: str) -> str:
@@ -147,6 +153,26 @@ class FollowUpService(ServiceBase):
             return status  # already theirs: a repeated call changes nothing
         return await self._update(
             handle, "reassign", ReassignInput(assignee_id=assignee_id), FollowUpStatus
+        )
+
+    async def notify_followup(
+        self, followup_id: str, *, kind: str, manager: bool = False
+    ) -> ManualNotifyResult:
+        """Send one of a running follow-up's notices now, by hand (``followup.due_tomorrow``,
+        ``followup.overdue``): a new delivery each time to the assignee, logged "sent by
+        hand"; the reminder plan is untouched. ``manager``: the managers get a copy too."""
+        if kind not in MANUAL_FOLLOWUP_KINDS:
+            raise InvalidInput(
+                f"unknown follow-up notice {str(kind)[:60]!r}: choose among "
+                f"{', '.join(MANUAL_FOLLOWUP_KINDS)}"
+            )
+        handle = await self._running_followup(followup_id)
+        return await self._update(
+            handle,
+            "notify_now",
+            ManualNotifyInput(kind=kind, manager=bool(manager)),
+            ManualNotifyResult,
+            hint=" Check with 'herald followup status' before retrying.",
         )
 
     async def cancel_followup(self, followup_id: str) -> None:

@@ -153,6 +153,7 @@ from herald.subjects import (  # noqa: E402
     loan,
     repair,
     staff,
+    summary,
     system,
     user,
 )
@@ -173,6 +174,7 @@ __all__ = [
     "staff",
     "subject_for",
     "subject_types",
+    "summary",
     "system",
     "user",
 ]

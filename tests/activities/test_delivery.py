@@ -19,27 +19,19 @@ from herald.contracts import ChannelSend, DeliveryRequest, DeliveryStatus, Role
 from herald.kinds import Channel
 from herald.rendering import Renderer
 from herald.settings import Settings
-from herald.store import Store, migrate
+from herald.store import Store
+from tests.conftest import BACKENDS, migrated_store
 from tests.smtp_server import SmtpServer
 
 DUE = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'herald.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = Store.from_url(url)
-    migrate(s.engine)
-    s.upsert_subscriber("ana", name="Ana", email="ana@example.org", phone="+33612345678")
-    yield s
-    with s.engine.begin() as conn:  # the PostgreSQL database is shared by the session
-        conn.exec_driver_sql("DELETE FROM deliveries")
-        conn.exec_driver_sql("DELETE FROM preferences")
-        conn.exec_driver_sql("DELETE FROM subscribers")
-    s.close()
+    tables = ("deliveries", "preferences", "subscribers")
+    with migrated_store(request, tmp_path, tables=tables) as s:
+        s.upsert_subscriber("ana", name="Ana", email="ana@example.org", phone="+33612345678")
+        yield s
 
 
 def make_activities(

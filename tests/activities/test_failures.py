@@ -40,25 +40,18 @@ from herald.contracts import ChannelSend, DeliveryRequest, DeliveryStatus, Role
 from herald.kinds import Channel
 from herald.rendering import TemplateError
 from herald.settings import Settings
-from herald.store import Store, migrate
+from herald.store import Store
+from tests.conftest import BACKENDS, migrated_store
 from tests.smtp_server import SmtpServer
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'herald.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = Store.from_url(url)
-    migrate(s.engine)
-    s.upsert_subscriber("ana", name="Ana", email="ana@example.org")
-    s.upsert_subscriber("anais", name="Anaïs", email="anaïs@example.org")
-    yield s
-    with s.engine.begin() as conn:  # the PostgreSQL database is shared by the session
-        for table in ("inbox", "deliveries", "preferences", "subscribers"):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
-    s.close()
+    tables = ("inbox", "deliveries", "preferences", "subscribers")
+    with migrated_store(request, tmp_path, tables=tables) as s:
+        s.upsert_subscriber("ana", name="Ana", email="ana@example.org")
+        s.upsert_subscriber("anais", name="Anaïs", email="anaïs@example.org")
+        yield s
 
 
 def loan_request(subscriber_id: str = "ana", **data: Any) -> DeliveryRequest:

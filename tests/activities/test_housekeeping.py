@@ -1,4 +1,5 @@
-"""Retention: old delivery-log rows and old read inbox entries go, in small batches."""
+"""Retention: old delivery-log rows, old read inbox entries and the daily summary's facts
+about follow-ups closed and leads assigned long ago go, in small batches."""
 
 from __future__ import annotations
 
@@ -12,31 +13,17 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import DeliveryActivities
 from herald.contracts import PurgeInput
-from herald.db import Delivery, InboxNotification, utcnow
+from herald.db import CrmFollowUp, CrmLeadAssignment, Delivery, InboxNotification, utcnow
 from herald.settings import Settings
-from herald.store import Store, migrate
+from herald.store import Store
+from tests.conftest import BACKENDS, migrated_store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        f"sqlite:///{tmp_path / 'h.db'}"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    s = Store.from_url(url)
-    migrate(s.engine)
-    empty(s)  # the session's PostgreSQL database may hold other modules' rows
-    yield s
-    empty(s)
-    s.close()
-
-
-def empty(store: Store) -> None:
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM delivery_events")
-        conn.exec_driver_sql("DELETE FROM deliveries")
-        conn.exec_driver_sql("DELETE FROM inbox")
+    tables = ("delivery_events", "deliveries", "inbox", "crm_followups", "crm_lead_assignments")
+    with migrated_store(request, tmp_path, tables=tables) as s:
+        yield s
 
 
 def seed(store: Store) -> None:
@@ -99,3 +86,33 @@ def test_purge_deletes_only_what_retention_allows_in_small_batches(store: Store)
     assert len(left) == 3 and sum(1 for n in left if n.read_at is None) == 2  # unread stay
     again = ActivityEnvironment().run(acts.purge_old_records, PurgeInput(retention_days=90))
     assert (again.deliveries, again.inbox, again.batches) == (0, 0, 0)
+
+
+def test_purge_forgets_closed_followups_and_old_assignments_keeps_open_ones(store: Store) -> None:
+    old, now = utcnow() - timedelta(days=120), utcnow()
+    followups = [
+        {"followup_id": fid, "assignee_id": "ana", "title": "t", "due_at": old, "state": state,
+         "updated_at": updated}
+        for fid, state, updated in (
+            ("F-done", "COMPLETED", old),
+            ("F-gone", "CANCELLED", old),
+            ("F-open", "OVERDUE", old),
+            ("F-just-done", "COMPLETED", now),
+        )
+    ]  # fmt: skip
+    leads = [
+        {"lead_id": lid, "assignee_id": "ana", "assigned_at": at, "event_id": lid,
+         "updated_at": at}
+        for lid, at in (("LD-old", old), ("LD-new", now))
+    ]  # fmt: skip
+    with store.engine.begin() as conn:
+        conn.execute(insert(CrmFollowUp), followups)
+        conn.execute(insert(CrmLeadAssignment), leads)
+    acts = DeliveryActivities(store, {}, Settings())
+    result = ActivityEnvironment().run(
+        acts.purge_old_records, PurgeInput(retention_days=90, batch_size=2)
+    )
+    assert (result.deliveries, result.inbox, result.crm_facts) == (0, 0, 3)
+    with store.session() as s:
+        assert sorted(s.scalars(select(CrmFollowUp.followup_id))) == ["F-just-done", "F-open"]
+        assert list(s.scalars(select(CrmLeadAssignment.lead_id))) == ["LD-new"]

@@ -20,20 +20,14 @@ from herald.api.idempotency import (
 from herald.api.keys import ApiKeys
 from herald.db import IdempotencyKey, utcnow
 from herald.errors import InvalidInput, NotFound
-from herald.store import Store, migrate
+from herald.store import Store
+from tests.conftest import BACKENDS, migrated_store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        f"sqlite:///{tmp_path / 'herald.db'}"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    store = Store.from_url(url)
-    migrate(store.engine)
-    yield store
-    store.close()
+    with migrated_store(request, tmp_path) as s:
+        yield s
 
 
 def test_keys_are_created_found_by_their_secret_and_revoked(store: Store) -> None:

@@ -17,8 +17,20 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from herald.contracts import HeldNotice, LoanInput, LoanStatus, MailboxInput, MailboxStatus
+from herald.contracts import (
+    CrmEventInput,
+    CrmEventResult,
+    FollowUpInput,
+    FollowUpStatus,
+    HeldNotice,
+    LoanInput,
+    LoanStatus,
+    MailboxInput,
+    MailboxStatus,
+)
 from herald.temporal import DATA_CONVERTER, workflow_runner
+from workflows.crm import CrmEventWorkflow
+from workflows.followup import FollowUpWorkflow
 from workflows.loan import LoanWorkflow
 from workflows.mailbox import MailboxWorkflow
 from workflows.registry import WORKFLOWS
@@ -39,6 +51,8 @@ def test_histories_are_recorded() -> None:
     assert {
         "followup_full_life",
         "followup_reassigned_rescheduled",
+        # Notices sent by hand (the notify_now update).
+        "followup_sent_by_hand",
         "crm_lead_created",
         "mailbox_quiet_hours",
         "mailbox_daily_digest",
@@ -52,6 +66,13 @@ def test_histories_are_recorded() -> None:
         "repair_batch",
         "repair_batched",
         "resend",
+        # The personal daily summary: one sent; an empty day, a new hour, switched off.
+        "daily_summary_sent",
+        "daily_summary_moved_stopped",
+        # v5: follow-ups and lead events record their facts for the daily summary.
+        "followup_full_life.v5",
+        "followup_reassigned_rescheduled.v5",
+        "crm_lead_created.v5",
     } <= names
     # v2: per-channel delivery queues and the in-app inbox; v3: planning as a local activity;
     # v4: both under the one lean-notify patch, the plan recorded as a PlanSummary.
@@ -143,6 +164,53 @@ async def test_mailbox_histories_need_the_lateness_check(name: str) -> None:
         workflows=[MailboxWorkflowSendingLateNotices],
         data_converter=DATA_CONVERTER,
         workflow_runner=workflow_runner(),
+    )
+    result = await replayer.replay_workflow(
+        load(next(p for p in HISTORIES if p.stem == name)), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
+
+
+@workflow.defn(name="FollowUpWorkflow")
+class FollowUpWorkflowWithoutFacts(FollowUpWorkflow):
+    """The follow-up as it was before it recorded its facts for the daily summary."""
+
+    @workflow.run
+    async def run(self, inp: FollowUpInput) -> FollowUpStatus:
+        return await super().run(inp)
+
+    async def _record_facts(self) -> None:
+        return None
+
+
+@workflow.defn(name="CrmEventWorkflow")
+class CrmEventWorkflowWithoutFacts(CrmEventWorkflow):
+    """A lead event as it was before the assignment was recorded."""
+
+    @workflow.run
+    async def run(self, inp: CrmEventInput) -> CrmEventResult:
+        return await super().run(inp)
+
+    async def _record_assignment(self, inp: CrmEventInput) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("name", "workflow_class"),
+    [
+        ("followup_full_life.v5", FollowUpWorkflowWithoutFacts),
+        ("followup_reassigned_rescheduled.v5", FollowUpWorkflowWithoutFacts),
+        ("crm_lead_created.v5", CrmEventWorkflowWithoutFacts),
+    ],
+)
+async def test_histories_that_recorded_facts_need_the_recording(
+    name: str, workflow_class: type
+) -> None:
+    """The v5 histories exercise the facts' patch: code that skips the record fails them,
+    while every older history replays with today's code (above)."""
+    replayer = Replayer(
+        workflows=[workflow_class], data_converter=DATA_CONVERTER, workflow_runner=workflow_runner()
     )
     result = await replayer.replay_workflow(
         load(next(p for p in HISTORIES if p.stem == name)), raise_on_replay_failure=False
