@@ -2,7 +2,9 @@
 ``python -m bench.counted_api api --port P`` is the ``herald`` command itself
 (``starter.cli.main``) with one SQLAlchemy listener on every engine. On SIGUSR1 it writes
 the counts so far to ``$HERALD_BENCH_COUNTS`` (JSON), so the benchmark reads them between
-two moments without the server doing anything on a timer of its own."""
+two moments without the server doing anything on a timer of its own. With
+``$HERALD_BENCH_KEEPALIVE`` (seconds), the streams' keep-alive comments come that often
+instead of every 15 s: a diagnostic of what they cost, never Herald's setting."""
 
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ def _dump(_signum: int, _frame: Any) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGUSR1, _dump)
+    keepalive = os.environ.get("HERALD_BENCH_KEEPALIVE")
+    if keepalive:  # a diagnostic only: what the streams' keep-alive comments cost
+        from herald.api import me_routes
+
+        me_routes.STREAM_PING = int(keepalive)
     from starter.cli import main as herald
 
     return herald(sys.argv[1:])

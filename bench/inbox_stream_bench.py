@@ -308,6 +308,8 @@ async def measure_size(
         "HERALD_BENCH_COUNTS": str(counts_file),
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",  # unused by these routes
     }
+    if args.keepalive is not None:
+        env["HERALD_BENCH_KEEPALIVE"] = str(args.keepalive)
     cmd = [sys.executable, "-m", "bench.counted_api", "api", "--port", str(port)]
     with open(work / f"api-{n}.log", "ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
@@ -409,6 +411,8 @@ def report(results: dict[int, list[Run]], backend: str, args: argparse.Namespace
         return f"{med(values):.1f} ({min(values):.1f} to {max(values):.1f})"
 
     flag = " --postgres" if args.postgres else ""
+    if args.keepalive is not None:
+        flag += f" --keepalive {args.keepalive}"
     people = " ".join(str(n) for n in args.people)
     lines = [
         f"## Open bells: the live unread count ({backend})",
@@ -418,7 +422,12 @@ def report(results: dict[int, list[Run]], backend: str, args: argparse.Namespace
         "",
         f"Tick {TICK:g} s (`HERALD_INBOX_STREAM_TICK`), {args.existing} notifications per "
         f"person, {args.affected:g}% of the people written to per round, {args.rounds} rounds "
-        "per run; medians of the runs, each run in brackets.",
+        "per run; medians of the runs, each run in brackets."
+        + (
+            f" Keep-alive comments every {args.keepalive} s instead of 15 (a diagnostic)."
+            if args.keepalive is not None
+            else ""
+        ),
         "",
         "| open streams | write → new count, p50 (s) | p99 (s) | worst round, last stream (s) "
         "| first → last stream of a round (ms) | load average |",
@@ -477,6 +486,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=30, help="seconds of each idle window")
     parser.add_argument("--open-concurrency", type=int, default=50, help="streams opening at once")
     parser.add_argument("--port", type=int, help="the API's port (a free one by default)")
+    parser.add_argument(
+        "--keepalive",
+        type=int,
+        help="a diagnostic: the streams' keep-alive comment every SECONDS instead of 15",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     args = parser.parse_args(argv)
