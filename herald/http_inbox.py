@@ -78,13 +78,7 @@ class InboxOverHttp(OverHttp):
         *,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        response = await self._call(
-            "POST",
-            f"/v1/subscribers/{_q(subscriber_id)}/inbox/archive",
-            json={"notification_ids": notification_ids},
-            idempotency_key=idempotency_key,
-        )
-        return dict(response.json())
+        return await self._inbox_change("archive", subscriber_id, notification_ids, idempotency_key)
 
     async def unarchive(
         self,
@@ -93,9 +87,21 @@ class InboxOverHttp(OverHttp):
         *,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
+        return await self._inbox_change(
+            "unarchive", subscriber_id, notification_ids, idempotency_key
+        )
+
+    async def _inbox_change(
+        self,
+        action: str,
+        subscriber_id: str,
+        notification_ids: list[int] | None,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Archive or restore some of the person's notifications (None: all of them)."""
         response = await self._call(
             "POST",
-            f"/v1/subscribers/{_q(subscriber_id)}/inbox/unarchive",
+            f"/v1/subscribers/{_q(subscriber_id)}/inbox/{action}",
             json={"notification_ids": notification_ids},
             idempotency_key=idempotency_key,
         )
